@@ -1,0 +1,31 @@
+import { z } from "zod";
+import { QualitySchema } from "./events.ts";
+import { IdSchema } from "./ids.ts";
+
+export const AGE_RATINGS = ["G", "PG", "PG-13", "R", "NC-17"] as const;
+export const AgeRatingSchema = z.enum(AGE_RATINGS);
+export type AgeRating = z.infer<typeof AgeRatingSchema>;
+
+export const OfferKindSchema = z.enum(["buy", "rent"]);
+export const OfferSchema = z.object({
+  kind: OfferKindSchema,
+  quality: QualitySchema,
+  price_minor: z.number().int().min(0),
+  currency: z.string().regex(/^[A-Z]{3}$/),
+});
+export type Offer = z.infer<typeof OfferSchema>;
+
+/** A title as the storefront and the apps see it. */
+export const TitleSchema = z.object({
+  id: IdSchema,
+  title: z.string().min(1).max(300),
+  year: z.number().int().min(1870).max(2100),
+  genres: z.array(z.string()).max(10),
+  runtime_min: z.number().int().min(1).max(1000),
+  age_rating: AgeRatingSchema,
+  synopsis: z.string().max(5000),
+  cast: z.array(z.string()).max(50),
+  director: z.string().max(200),
+  offers: z.array(OfferSchema),
+});
+export type Title = z.infer<typeof TitleSchema>;

@@ -1,0 +1,5 @@
+export * from "./api.ts";
+export * from "./catalog.ts";
+export * from "./events.ts";
+export * from "./ids.ts";
+export * from "./topics.ts";

@@ -1,0 +1,6 @@
+/** Kafka topic names: `<domain>.<entity>.v<n>`, dead letters `<topic>.dlq`. */
+export const TOPICS = {
+  events: "events.v1",
+  eventsDlq: "events.v1.dlq",
+} as const;
+export type Topic = (typeof TOPICS)[keyof typeof TOPICS];

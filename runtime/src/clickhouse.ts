@@ -1,0 +1,64 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { type ClickHouseClient, createClient } from "@clickhouse/client";
+import type { Config } from "./config.ts";
+
+export type { ClickHouseClient } from "@clickhouse/client";
+
+/**
+ * Settings both engines must share so results look the same: 64-bit integers as JSON numbers,
+ * lenient date parsing for inserts.
+ */
+export const CLICKHOUSE_SETTINGS = {
+  output_format_json_quote_64bit_integers: 0,
+  date_time_input_format: "best_effort",
+} as const;
+
+export interface ClickHouseHandle {
+  readonly client: ClickHouseClient;
+  readonly kind: "chdb" | "server";
+  readonly database: string;
+  close(): Promise<void>;
+}
+
+type ChdbConfig = Pick<
+  Config,
+  "CLICKHOUSE_URL" | "CLICKHOUSE_USER" | "CLICKHOUSE_PASSWORD" | "CLICKHOUSE_DATABASE" | "dataDir"
+>;
+
+/**
+ * ClickHouse through @clickhouse/client: a server when CLICKHOUSE_URL is set, otherwise the
+ * chDB engine in-process with its files in $DATA_DIR/clickhouse. chDB binds one data directory
+ * per process, so only one handle per process may be open on it.
+ */
+export async function createClickHouse(config: ChdbConfig): Promise<ClickHouseHandle> {
+  const database = config.CLICKHOUSE_DATABASE;
+  if (config.CLICKHOUSE_URL) {
+    const admin = createClient({
+      url: config.CLICKHOUSE_URL,
+      username: config.CLICKHOUSE_USER,
+      password: config.CLICKHOUSE_PASSWORD,
+    });
+    await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+    await admin.close();
+    const client = createClient({
+      url: config.CLICKHOUSE_URL,
+      username: config.CLICKHOUSE_USER,
+      password: config.CLICKHOUSE_PASSWORD,
+      database,
+      clickhouse_settings: CLICKHOUSE_SETTINGS,
+    });
+    return { client, kind: "server", database, close: () => client.close() };
+  }
+  const dir = path.join(config.dataDir, "clickhouse");
+  mkdirSync(dir, { recursive: true });
+  const { createChdbConnection } = await import("chdb/connection");
+  const client = createClient({
+    connection: createChdbConnection({ path: dir }),
+    clickhouse_settings: CLICKHOUSE_SETTINGS,
+  } as Parameters<typeof createClient>[0]);
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+  // chDB keeps one session: make the store's database the current one for every statement.
+  await client.command({ query: `USE ${database}` });
+  return { client, kind: "chdb", database, close: () => client.close() };
+}

@@ -1,0 +1,58 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
+import pg from "pg";
+import type { Config } from "./config.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: the query-result kind differs between drivers; callers only use the shared query builder.
+export type Database<S extends Record<string, unknown> = Record<string, never>> = PgDatabase<PgQueryResultHKT & any, S>;
+
+export interface PostgresHandle<S extends Record<string, unknown>> {
+  readonly db: Database<S>;
+  readonly kind: "pglite" | "server";
+  /** Apply the drizzle-kit migrations in `folder` (idempotent: applied ones are skipped). */
+  migrate(folder: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Postgres through Drizzle: a real server when DATABASE_URL is set, otherwise PGlite (Postgres
+ * compiled to WASM) with its files in $DATA_DIR/pg. The domain code sees the same `db` either way.
+ */
+export async function createPostgres<S extends Record<string, unknown>>(
+  config: Pick<Config, "DATABASE_URL" | "dataDir">,
+  schema: S,
+  options: { inMemory?: boolean } = {},
+): Promise<PostgresHandle<S>> {
+  if (config.DATABASE_URL) {
+    const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10 });
+    const db = drizzlePg(pool, { schema });
+    return {
+      db: db as unknown as Database<S>,
+      kind: "server",
+      migrate: (folder) => migratePg(db, { migrationsFolder: folder }),
+      close: () => pool.end(),
+    };
+  }
+  let client: PGlite;
+  if (options.inMemory) {
+    client = new PGlite();
+  } else {
+    const dir = path.join(config.dataDir, "pg");
+    mkdirSync(dir, { recursive: true });
+    client = new PGlite(dir);
+  }
+  await client.waitReady;
+  const db = drizzlePglite(client, { schema });
+  return {
+    db: db as unknown as Database<S>,
+    kind: "pglite",
+    migrate: (folder) => migratePglite(db, { migrationsFolder: folder }),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,43 @@
+import type { RowsResponse, SimilarResponse, Title } from "@marquee/contracts";
+
+/**
+ * What the storefront needs from the rest of Marquee, handed to every loader and action as
+ * Remix's load context by the composition root (cli/). The storefront never opens a database
+ * or imports another app's internals; in scaled mode the same shape is backed by HTTP clients.
+ */
+export interface TitleCard {
+  id: string;
+  title: string;
+  year: number;
+  genres: string[];
+  age_rating: Title["age_rating"];
+  runtime_min: number;
+  /** Lowest price across offers, in minor units, or null when nothing is on sale. */
+  from_price_minor: number | null;
+  currency: string;
+  poster_url: string;
+}
+
+export interface StorefrontServices {
+  catalog: {
+    /** Cards in the order of `ids`; unknown ids are left out. */
+    cards(ids: string[]): Promise<TitleCard[]>;
+    title(id: string): Promise<(Title & { poster_url: string }) | null>;
+    /** The SVG poster of a title, or null. */
+    poster(id: string): Promise<string | null>;
+  };
+  serving: {
+    rows(actorId: string, options?: { limit?: number }): Promise<RowsResponse>;
+    similar(itemId: string, options?: { limit?: number; actorId?: string }): Promise<SimilarResponse>;
+  };
+  /** Public URL path events are posted to from the browser. */
+  eventsUrl: string;
+}
+
+export interface StorefrontContext {
+  services: StorefrontServices;
+}
+
+declare module "@remix-run/node" {
+  interface AppLoadContext extends StorefrontContext {}
+}
