@@ -45,11 +45,34 @@ export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
 }
 
-/** Map any thrown value to a status and a body safe to send: 5xx bodies never carry internals. */
+const FRAMEWORK_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: "payload_too_large",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "unsupported_media_type",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "bad_request",
+  FST_ERR_CTP_INVALID_JSON_BODY: "invalid_json",
+  FST_ERR_VALIDATION: "bad_request",
+};
+
+/**
+ * Map any thrown value to a status and a body safe to send. Client errors raised by the HTTP
+ * framework (too large, bad JSON, wrong media type) keep their message; 5xx bodies never carry
+ * internals.
+ */
 export function toErrorResponse(e: unknown): { status: number; body: { error: { code: string; message: string } } } {
   if (isAppError(e)) {
     const safe = e.status >= 500 ? (e.code === "unavailable" ? e.message : "internal error") : e.message;
     return { status: e.status, body: { error: { code: e.code, message: safe } } };
+  }
+  const fx = e as { code?: unknown; statusCode?: unknown; message?: unknown; name?: unknown };
+  const mapped = typeof fx?.code === "string" ? FRAMEWORK_CODES[fx.code] : undefined;
+  if (mapped) {
+    return { status: ERROR_STATUS[mapped], body: { error: { code: mapped, message: String(fx.message) } } };
+  }
+  if (fx?.name === "SyntaxError" && fx.statusCode === 400) {
+    return { status: 400, body: { error: { code: "invalid_json", message: `body is not valid JSON: ${String(fx.message)}` } } };
+  }
+  if (typeof fx?.statusCode === "number" && fx.statusCode >= 400 && fx.statusCode < 500) {
+    return { status: fx.statusCode, body: { error: { code: "bad_request", message: String(fx.message) } } };
   }
   return { status: 500, body: { error: { code: "internal", message: "internal error" } } };
 }

@@ -2,6 +2,7 @@ export * from "./bus.ts";
 export * from "./clickhouse.ts";
 export * from "./config.ts";
 export * from "./errors.ts";
+export * from "./http.ts";
 export * from "./logger.ts";
 export * from "./metrics.ts";
 export * from "./model-store.ts";

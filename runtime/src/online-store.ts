@@ -7,8 +7,8 @@ export interface RecentInteraction {
   type: string;
   /** Epoch milliseconds of occurred_at. */
   at: number;
-  /** Signed strength: positive for interest, negative for "not interested". */
-  weight: number;
+  /** The rating given, for `rating` interactions. */
+  value?: number;
 }
 
 export interface OnlineStore {

@@ -1,0 +1,179 @@
+import type { Offer, Title } from "@marquee/contracts";
+import type { Database } from "@marquee/runtime";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { type CommerceSchema, offers, titles } from "./schema.ts";
+
+export type CommerceDb = Database<CommerceSchema>;
+
+/** A title to store, with its generated poster. */
+export type TitleInput = Title & { poster_svg?: string | null; status?: "draft" | "in_review" | "published" | "withdrawn" };
+
+/** The catalogue summary a shelf card needs. */
+export interface TitleCardData {
+  id: string;
+  title: string;
+  year: number;
+  genres: string[];
+  age_rating: Title["age_rating"];
+  runtime_min: number;
+  from_price_minor: number | null;
+  currency: string;
+}
+
+const ORDER: Record<string, number> = { "rent:SD": 0, "rent:HD": 1, "rent:4K": 2, "buy:SD": 3, "buy:HD": 4, "buy:4K": 5 };
+
+/**
+ * Read and write access to the catalogue. Only published titles are visible to viewers;
+ * readers return titles in the order asked so ranked rows keep their ranking.
+ */
+export class Catalog {
+  constructor(private readonly db: CommerceDb) {}
+
+  /** Insert or replace titles and their offers, in chunks, in one transaction per chunk. */
+  async upsertTitles(input: TitleInput[], chunk = 500): Promise<number> {
+    for (let i = 0; i < input.length; i += chunk) {
+      const part = input.slice(i, i + chunk);
+      await this.db.transaction(async (tx) => {
+        await tx
+          .insert(titles)
+          .values(
+            part.map((t) => ({
+              id: t.id,
+              title: t.title,
+              year: t.year,
+              genres: t.genres,
+              runtimeMin: t.runtime_min,
+              ageRating: t.age_rating,
+              synopsis: t.synopsis,
+              cast: t.cast,
+              director: t.director,
+              posterSvg: t.poster_svg ?? null,
+              status: t.status ?? "published",
+            })),
+          )
+          .onConflictDoUpdate({
+            target: titles.id,
+            set: {
+              title: sql`excluded.title`,
+              year: sql`excluded.year`,
+              genres: sql`excluded.genres`,
+              runtimeMin: sql`excluded.runtime_min`,
+              ageRating: sql`excluded.age_rating`,
+              synopsis: sql`excluded.synopsis`,
+              cast: sql`excluded.cast`,
+              director: sql`excluded.director`,
+              posterSvg: sql`excluded.poster_svg`,
+              status: sql`excluded.status`,
+              updatedAt: sql`now()`,
+            },
+          });
+        await tx.delete(offers).where(
+          inArray(
+            offers.titleId,
+            part.map((t) => t.id),
+          ),
+        );
+        const rows = part.flatMap((t) =>
+          t.offers.map((o) => ({
+            titleId: t.id,
+            kind: o.kind,
+            quality: o.quality,
+            priceMinor: o.price_minor,
+            currency: o.currency,
+          })),
+        );
+        if (rows.length > 0) await tx.insert(offers).values(rows);
+      });
+    }
+    return input.length;
+  }
+
+  async countPublished(): Promise<number> {
+    const [row] = await this.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(titles)
+      .where(eq(titles.status, "published"));
+    return row?.n ?? 0;
+  }
+
+  /** Cards for `ids`, in the order given; unknown or unpublished ids are left out. */
+  async cards(ids: string[]): Promise<TitleCardData[]> {
+    if (ids.length === 0) return [];
+    const unique = [...new Set(ids)];
+    const rows = await this.db
+      .select({
+        id: titles.id,
+        title: titles.title,
+        year: titles.year,
+        genres: titles.genres,
+        ageRating: titles.ageRating,
+        runtimeMin: titles.runtimeMin,
+        fromPrice: sql<number | null>`(select min(o.price_minor) from offers o where o.title_id = ${titles.id})`,
+        currency: sql<string | null>`(select min(o.currency) from offers o where o.title_id = ${titles.id})`,
+      })
+      .from(titles)
+      .where(and(inArray(titles.id, unique), eq(titles.status, "published")));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return unique.flatMap((id) => {
+      const r = byId.get(id);
+      if (!r) return [];
+      return [
+        {
+          id: r.id,
+          title: r.title,
+          year: r.year,
+          genres: r.genres,
+          age_rating: r.ageRating as Title["age_rating"],
+          runtime_min: r.runtimeMin,
+          from_price_minor: r.fromPrice === null ? null : Number(r.fromPrice),
+          currency: r.currency ?? "USD",
+        },
+      ];
+    });
+  }
+
+  async title(id: string): Promise<Title | null> {
+    const [t] = await this.db
+      .select()
+      .from(titles)
+      .where(and(eq(titles.id, id), eq(titles.status, "published")));
+    if (!t) return null;
+    const os = await this.db.select().from(offers).where(eq(offers.titleId, id));
+    const list: Offer[] = os
+      .map((o) => ({
+        kind: o.kind as Offer["kind"],
+        quality: o.quality as Offer["quality"],
+        price_minor: o.priceMinor,
+        currency: o.currency,
+      }))
+      .sort((a, b) => (ORDER[`${a.kind}:${a.quality}`] ?? 9) - (ORDER[`${b.kind}:${b.quality}`] ?? 9));
+    return {
+      id: t.id,
+      title: t.title,
+      year: t.year,
+      genres: t.genres,
+      runtime_min: t.runtimeMin,
+      age_rating: t.ageRating as Title["age_rating"],
+      synopsis: t.synopsis,
+      cast: t.cast,
+      director: t.director,
+      offers: list,
+    };
+  }
+
+  async poster(id: string): Promise<string | null> {
+    const [row] = await this.db
+      .select({ svg: titles.posterSvg })
+      .from(titles)
+      .where(and(eq(titles.id, id), eq(titles.status, "published")));
+    return row?.svg ?? null;
+  }
+
+  /** Every published title's id, genres and year: title features for the models. */
+  async titleFeatures(): Promise<{ id: string; genres: string[]; year: number }[]> {
+    return this.db
+      .select({ id: titles.id, genres: titles.genres, year: titles.year })
+      .from(titles)
+      .where(eq(titles.status, "published"));
+  }
+}

@@ -1,0 +1,3 @@
+export * from "./catalog.ts";
+export * from "./migrate.ts";
+export * from "./schema.ts";

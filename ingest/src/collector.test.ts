@@ -1,0 +1,147 @@
+import { InProcessBus, createLogger, httpErrorHandler } from "@marquee/runtime";
+import Fastify from "fastify";
+import { v7 as uuidv7 } from "uuid";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { validateBatch } from "./collector.ts";
+import { collectorRoutes } from "./routes.ts";
+
+const click = (over: Record<string, unknown> = {}) => ({
+  type: "click",
+  anonymous_id: "a_visitor1",
+  item_id: "t00001",
+  context: { device: "desktop", row: "trending", position: 2 },
+  ...over,
+});
+
+describe("validateBatch", () => {
+  it("fills event_id and occurred_at and keeps valid events", () => {
+    const { result, events } = validateBatch({ events: [click()] }, new Date("2026-11-25T12:00:00Z"));
+    expect(result).toEqual({ accepted: 1, rejected: [] });
+    expect(events[0]?.event_id).toMatch(/^[0-9a-f-]{14}7/);
+    expect(events[0]?.occurred_at).toBe("2026-11-25T12:00:00.000Z");
+    expect(events[0]?.received_at).toBe("2026-11-25T12:00:00.000Z");
+  });
+
+  it("reports each invalid event by index with a reason", () => {
+    const id = uuidv7();
+    const { result } = validateBatch({
+      events: [
+        click(),
+        click({ type: "teleport" }),
+        click({ item_id: undefined }),
+        { type: "rating", user_id: "u1", item_id: "t1", payload: { value: 4.2 } },
+        click({ anonymous_id: undefined }),
+        "not an object",
+        click({ event_id: "1234" }),
+        click({ event_id: id }),
+        click({ event_id: id }),
+        click({ occurred_at: "2999-01-01T00:00:00Z" }),
+        { type: "search", anonymous_id: "a1", payload: { query: "heat" }, item_id: "t1" },
+        click({ context: { device: "toaster" } }),
+      ],
+    });
+    expect(result.accepted).toBe(2);
+    const reasons = Object.fromEntries(result.rejected.map((r) => [r.index, r.reason]));
+    expect(Object.keys(reasons).map(Number)).toEqual([1, 2, 3, 4, 5, 6, 8, 9, 10, 11]);
+    expect(reasons[1]).toMatch(/^type:/);
+    expect(reasons[2]).toMatch(/item_id/);
+    expect(reasons[3]).toMatch(/payload\.value: must be in steps of 0\.5/);
+    expect(reasons[4]).toMatch(/user_id or anonymous_id/);
+    expect(reasons[5]).toBe("event must be an object");
+    expect(reasons[6]).toMatch(/event_id: must be a UUIDv7/);
+    expect(reasons[8]).toMatch(/duplicates/);
+    expect(reasons[9]).toMatch(/future/);
+    expect(reasons[10]).toMatch(/item_id/);
+    expect(reasons[11]).toMatch(/context\.device/);
+  });
+
+  it("rejects bodies that are not a batch", () => {
+    expect(() => validateBatch([])).toThrow(/JSON object/);
+    expect(() => validateBatch({ events: {} })).toThrow(/must be an array/);
+    expect(() => validateBatch({ events: [] })).toThrow(/must not be empty/);
+    expect(() => validateBatch({ events: Array.from({ length: 501 }, () => click()) })).toThrow(/at most 500/);
+  });
+});
+
+describe("POST /v1/events", () => {
+  let bus: InProcessBus;
+  let received: unknown[];
+  let app: ReturnType<typeof Fastify>;
+
+  beforeEach(async () => {
+    bus = new InProcessBus({ lingerMs: 0 });
+    received = [];
+    await bus.subscribe("events.v1", "test", async (batch) => {
+      received.push(...batch.messages.map((m) => m.value));
+    });
+    app = Fastify({ loggerInstance: createLogger({ service: "test", level: "silent" }) });
+    app.setErrorHandler(httpErrorHandler);
+    await app.register(collectorRoutes, { bus, logger: createLogger({ service: "test", level: "silent" }) });
+  });
+  afterEach(async () => {
+    await app.close();
+  });
+
+  const post = (payload: string, contentType = "application/json") =>
+    app.inject({ method: "POST", url: "/v1/events", payload, headers: { "content-type": contentType } });
+
+  it("accepts valid events and delivers them to the bus before answering", async () => {
+    const res = await post(JSON.stringify({ events: [click(), click({ item_id: "t00002" })] }));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ accepted: 2, rejected: [] });
+    expect(received).toHaveLength(2);
+  });
+
+  it("accepts a text/plain beacon body", async () => {
+    const res = await post(JSON.stringify({ events: [click()] }), "text/plain;charset=UTF-8");
+    expect(res.statusCode).toBe(200);
+    expect(received).toHaveLength(1);
+  });
+
+  it("answers malformed JSON with 400 and a reason", async () => {
+    const res = await post('{"events": [');
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe("invalid_json");
+    const beacon = await post("nope", "text/plain");
+    expect(beacon.statusCode).toBe(400);
+    expect(beacon.json().error.code).toBe("invalid_json");
+    expect(received).toHaveLength(0);
+  });
+
+  it("answers an oversized body with 413", async () => {
+    const big = JSON.stringify({ events: [click({ payload: { target: "x".repeat(2 * 1024 * 1024) } })] });
+    const res = await post(big);
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.code).toBe("payload_too_large");
+  });
+
+  it("answers too many events with 413 and a batch of only bad events with 400", async () => {
+    const many = await post(JSON.stringify({ events: Array.from({ length: 501 }, () => click()) }));
+    expect(many.statusCode).toBe(413);
+    expect(many.json().error.message).toMatch(/at most 500/);
+    const bad = await post(JSON.stringify({ events: [{ type: "click" }] }));
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().accepted).toBe(0);
+    expect(bad.json().rejected[0].index).toBe(0);
+  });
+
+  it("answers an unsupported media type with 415", async () => {
+    const res = await post("events=1", "application/x-www-form-urlencoded");
+    expect(res.statusCode).toBe(415);
+  });
+
+  it("answers 503 and accepts nothing when storage fails", async () => {
+    const failing = new InProcessBus({ lingerMs: 0 });
+    await failing.subscribe("events.v1", "broken", async () => {
+      throw new Error("clickhouse down");
+    });
+    const a = Fastify({ loggerInstance: createLogger({ service: "test", level: "silent" }) });
+    a.setErrorHandler(httpErrorHandler);
+    await a.register(collectorRoutes, { bus: failing, logger: createLogger({ service: "test", level: "silent" }) });
+    const res = await a.inject({ method: "POST", url: "/v1/events", payload: { events: [click()] } });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe("unavailable");
+    expect(res.body).not.toMatch(/clickhouse down/);
+    await a.close();
+  });
+});

@@ -1,0 +1,74 @@
+import {
+  type CollectedEvent,
+  EventSchema,
+  type IngestResult,
+  MAX_EVENTS_PER_REQUEST,
+  TOPICS,
+  actorId,
+  describeIssues,
+} from "@marquee/contracts";
+import { AppError, type BusMessage, type EventBus } from "@marquee/runtime";
+import { v7 as uuidv7 } from "uuid";
+
+/** How far ahead of the server clock an event may claim to have happened. */
+const MAX_CLOCK_SKEW_MS = 10 * 60_000;
+
+export interface CollectOutcome {
+  result: IngestResult;
+  events: CollectedEvent[];
+}
+
+/**
+ * Validate a decoded request body and split it into accepted events and per-index reasons.
+ * The collector fills what a client may leave out: a UUIDv7 event id and the occurrence time.
+ * Pure: no I/O, so it is tested without a server.
+ */
+export function validateBatch(body: unknown, now = new Date()): CollectOutcome {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new AppError("bad_request", 'body must be a JSON object: {"events":[...]}');
+  }
+  const events = (body as { events?: unknown }).events;
+  if (!Array.isArray(events)) throw new AppError("bad_request", "events must be an array");
+  if (events.length === 0) throw new AppError("bad_request", "events must not be empty");
+  if (events.length > MAX_EVENTS_PER_REQUEST) {
+    throw new AppError("payload_too_large", `at most ${MAX_EVENTS_PER_REQUEST} events per request, got ${events.length}`);
+  }
+  const receivedAt = now.toISOString();
+  const accepted: CollectedEvent[] = [];
+  const rejected: IngestResult["rejected"] = [];
+  const seen = new Set<string>();
+  events.forEach((raw, index) => {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      rejected.push({ index, reason: "event must be an object" });
+      return;
+    }
+    const filled = { event_id: uuidv7(), occurred_at: receivedAt, ...(raw as Record<string, unknown>) };
+    const parsed = EventSchema.safeParse(filled);
+    if (!parsed.success) {
+      rejected.push({ index, reason: describeIssues(parsed.error) });
+      return;
+    }
+    const e = parsed.data;
+    if (Date.parse(e.occurred_at) - now.getTime() > MAX_CLOCK_SKEW_MS) {
+      rejected.push({ index, reason: "occurred_at: is more than 10 minutes in the future" });
+      return;
+    }
+    if (seen.has(e.event_id)) {
+      rejected.push({ index, reason: "event_id: duplicates an earlier event in this batch" });
+      return;
+    }
+    seen.add(e.event_id);
+    accepted.push({ ...e, received_at: receivedAt });
+  });
+  return { result: { accepted: accepted.length, rejected }, events: accepted };
+}
+
+/** Publish accepted events keyed by actor, so each viewer's events stay in order. */
+export async function publishEvents(bus: EventBus, events: CollectedEvent[]): Promise<void> {
+  const messages: BusMessage<CollectedEvent>[] = events.map((e) => ({ key: actorId(e), value: e }));
+  try {
+    await bus.publish(TOPICS.events, messages);
+  } catch (cause) {
+    throw new AppError("unavailable", "events could not be stored right now; retry later", { cause, retriable: true });
+  }
+}

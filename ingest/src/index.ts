@@ -1,0 +1,4 @@
+export * from "./collector.ts";
+export * from "./event-row.ts";
+export * from "./loader.ts";
+export * from "./routes.ts";

@@ -1,0 +1,70 @@
+import type { Counter, EventBus, Histogram, Logger, Registry } from "@marquee/runtime";
+import { AppError, Counter as PromCounter, Histogram as PromHistogram } from "@marquee/runtime";
+import type { FastifyInstance } from "fastify";
+import { publishEvents, validateBatch } from "./collector.ts";
+
+/** 1 MiB: 500 events of ~2 KiB each. Larger bodies get 413 before any parsing. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface CollectorOptions {
+  bus: EventBus;
+  logger: Logger;
+  metrics?: Registry;
+}
+
+interface CollectorMetrics {
+  events: Counter<"outcome">;
+  duration: Histogram<"status">;
+}
+
+function collectorMetrics(registry: Registry | undefined): CollectorMetrics {
+  const registers = registry ? [registry] : [];
+  return {
+    events: new PromCounter({
+      name: "marquee_ingest_events_total",
+      help: "Events received by the collector, by outcome",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    duration: new PromHistogram({
+      name: "marquee_ingest_request_duration_seconds",
+      help: "Collector request duration",
+      labelNames: ["status"] as const,
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+  };
+}
+
+/**
+ * POST /v1/events: `{"events":[...]}`, up to 500. Answers 200 with
+ * `{"accepted":n,"rejected":[{"index":i,"reason":"..."}]}` when at least one event was
+ * accepted (and stored: the bus resolves only once the events are durable), 400 with the same
+ * body when none was, 400 for malformed JSON, 413 for an oversized body, 503 when storage is
+ * unavailable (retry: nothing was accepted).
+ */
+export async function collectorRoutes(app: FastifyInstance, options: CollectorOptions): Promise<void> {
+  const metrics = collectorMetrics(options.metrics);
+  // Browsers' sendBeacon posts text/plain; treat it as JSON so beacons work without preflight.
+  app.addContentTypeParser("text/plain", { parseAs: "string", bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (e) {
+      done(new AppError("invalid_json", `body is not valid JSON: ${(e as Error).message}`), undefined);
+    }
+  });
+
+  app.post("/v1/events", { bodyLimit: MAX_BODY_BYTES }, async (request, reply) => {
+    const started = performance.now();
+    const { result, events } = validateBatch(request.body);
+    if (events.length > 0) await publishEvents(options.bus, events);
+    metrics.events.inc({ outcome: "accepted" }, result.accepted);
+    if (result.rejected.length > 0) metrics.events.inc({ outcome: "rejected" }, result.rejected.length);
+    const status = result.accepted === 0 ? 400 : 200;
+    metrics.duration.observe({ status: String(status) }, (performance.now() - started) / 1000);
+    if (result.rejected.length > 0) {
+      request.log.debug({ rejected: result.rejected.length, accepted: result.accepted }, "events rejected");
+    }
+    return reply.code(status).send(result);
+  });
+}
