@@ -1,2 +1,3 @@
 export * from "./migrations.ts";
 export * from "./queries.ts";
+export * from "./titles.ts";

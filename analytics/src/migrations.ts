@@ -39,6 +39,24 @@ export const MIGRATIONS: ClickHouseMigration[] = [
       SETTINGS non_replicated_deduplication_window = 10000`,
     ],
   },
+  {
+    id: "0002_titles",
+    statements: [
+      // The catalogue as analytics and the models see it, mirrored from Postgres: names for
+      // explanations ("Because you watched ..."), genres and years as title features, and the
+      // status so models recommend only what is on sale. Latest version per id wins.
+      `CREATE TABLE IF NOT EXISTS titles (
+        id String,
+        title String,
+        genres Array(LowCardinality(String)),
+        year UInt16,
+        age_rating LowCardinality(String),
+        status LowCardinality(String),
+        updated_at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree(updated_at)
+      ORDER BY id`,
+    ],
+  },
 ];
 
 /** Apply pending migrations; returns the ids applied now. */

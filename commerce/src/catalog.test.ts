@@ -58,7 +58,13 @@ function catalogueBehaviour(open: () => Promise<PostgresHandle<CommerceSchema>>,
 
   it("replaces a title's offers on upsert and sorts offers rent before buy", async () => {
     await catalog.upsertTitles([
-      title("c1", { title: "Renamed", offers: [{ kind: "buy", quality: "4K", price_minor: 1999, currency: "USD" }, { kind: "rent", quality: "HD", price_minor: 499, currency: "USD" }] }),
+      title("c1", {
+        title: "Renamed",
+        offers: [
+          { kind: "buy", quality: "4K", price_minor: 1999, currency: "USD" },
+          { kind: "rent", quality: "HD", price_minor: 499, currency: "USD" },
+        ],
+      }),
     ]);
     const t = await catalog.title("c1");
     expect(t?.title).toBe("Renamed");
@@ -83,16 +89,19 @@ serviceSuite("commerce catalogue on Postgres", process.env.TEST_DATABASE_URL, (u
   // so the test never depends on or disturbs existing data.
   const name = `marquee_test_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
   const admin = () => createPostgres({ DATABASE_URL: url, dataDir: "" }, {});
-  catalogueBehaviour(async () => {
-    const a = await admin();
-    await a.db.execute(sql.raw(`create database ${name}`));
-    await a.close();
-    const u = new URL(url);
-    u.pathname = `/${name}`;
-    return createPostgres({ DATABASE_URL: u.toString(), dataDir: "" }, schema);
-  }, async () => {
-    const a = await admin();
-    await a.db.execute(sql.raw(`drop database if exists ${name} with (force)`));
-    await a.close();
-  });
+  catalogueBehaviour(
+    async () => {
+      const a = await admin();
+      await a.db.execute(sql.raw(`create database ${name}`));
+      await a.close();
+      const u = new URL(url);
+      u.pathname = `/${name}`;
+      return createPostgres({ DATABASE_URL: u.toString(), dataDir: "" }, schema);
+    },
+    async () => {
+      const a = await admin();
+      await a.db.execute(sql.raw(`drop database if exists ${name} with (force)`));
+      await a.close();
+    },
+  );
 });

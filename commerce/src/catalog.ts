@@ -6,7 +6,10 @@ import { type CommerceSchema, offers, titles } from "./schema.ts";
 export type CommerceDb = Database<CommerceSchema>;
 
 /** A title to store, with its generated poster. */
-export type TitleInput = Title & { poster_svg?: string | null; status?: "draft" | "in_review" | "published" | "withdrawn" };
+export type TitleInput = Title & {
+  poster_svg?: string | null;
+  status?: "draft" | "in_review" | "published" | "withdrawn";
+};
 
 /** The catalogue summary a shelf card needs. */
 export interface TitleCardData {
@@ -20,7 +23,14 @@ export interface TitleCardData {
   currency: string;
 }
 
-const ORDER: Record<string, number> = { "rent:SD": 0, "rent:HD": 1, "rent:4K": 2, "buy:SD": 3, "buy:HD": 4, "buy:4K": 5 };
+const ORDER: Record<string, number> = {
+  "rent:SD": 0,
+  "rent:HD": 1,
+  "rent:4K": 2,
+  "buy:SD": 3,
+  "buy:HD": 4,
+  "buy:4K": 5,
+};
 
 /**
  * Read and write access to the catalogue. Only published titles are visible to viewers;

@@ -19,7 +19,11 @@ export type Row = z.infer<typeof RowSchema>;
 export const RowsResponseSchema = z.object({ user_id: IdSchema, rows: z.array(RowSchema) });
 export type RowsResponse = z.infer<typeof RowsResponseSchema>;
 
-export const SimilarResponseSchema = z.object({ item_id: IdSchema, items: z.array(RankedItemSchema), model_version: z.string() });
+export const SimilarResponseSchema = z.object({
+  item_id: IdSchema,
+  items: z.array(RankedItemSchema),
+  model_version: z.string(),
+});
 export type SimilarResponse = z.infer<typeof SimilarResponseSchema>;
 
 export const RowsQuerySchema = z.object({

@@ -38,7 +38,11 @@ export const EventContextSchema = z.object({
 });
 export type EventContext = z.infer<typeof EventContextSchema>;
 
-const Seconds = z.number().finite().min(0).max(7 * 24 * 3600);
+const Seconds = z
+  .number()
+  .finite()
+  .min(0)
+  .max(7 * 24 * 3600);
 const MoneyMinor = z.number().int().min(0).max(100_000_000);
 const Currency = z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD");
 const OrderId = IdSchema;
@@ -152,9 +156,7 @@ export type MarqueeEvent = z.infer<typeof EventSchema>;
 export type EventOf<T extends EventType> = Extract<MarqueeEvent, { type: T }>;
 
 /** The types that name a title, so feature code can rely on item_id being present. */
-export const ITEM_EVENT_TYPES: readonly EventType[] = EVENT_TYPES.filter(
-  (t) => t !== "page_view" && t !== "search",
-);
+export const ITEM_EVENT_TYPES: readonly EventType[] = EVENT_TYPES.filter((t) => t !== "page_view" && t !== "search");
 
 /**
  * What a client sends: the envelope with event_id, occurred_at and context optional; the

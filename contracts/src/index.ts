@@ -3,4 +3,5 @@ export * from "./catalog.ts";
 export * from "./event-row.ts";
 export * from "./events.ts";
 export * from "./ids.ts";
+export * from "./models.ts";
 export * from "./topics.ts";

@@ -1,4 +1,4 @@
-import { InProcessBus, createLogger, httpErrorHandler } from "@marquee/runtime";
+import { createLogger, httpErrorHandler, InProcessBus } from "@marquee/runtime";
 import Fastify from "fastify";
 import { v7 as uuidv7 } from "uuid";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";

@@ -1,11 +1,11 @@
 import {
+  actorId,
   type CollectedEvent,
+  describeIssues,
   EventSchema,
   type IngestResult,
   MAX_EVENTS_PER_REQUEST,
   TOPICS,
-  actorId,
-  describeIssues,
 } from "@marquee/contracts";
 import { AppError, type BusMessage, type EventBus } from "@marquee/runtime";
 import { v7 as uuidv7 } from "uuid";
@@ -31,7 +31,10 @@ export function validateBatch(body: unknown, now = new Date()): CollectOutcome {
   if (!Array.isArray(events)) throw new AppError("bad_request", "events must be an array");
   if (events.length === 0) throw new AppError("bad_request", "events must not be empty");
   if (events.length > MAX_EVENTS_PER_REQUEST) {
-    throw new AppError("payload_too_large", `at most ${MAX_EVENTS_PER_REQUEST} events per request, got ${events.length}`);
+    throw new AppError(
+      "payload_too_large",
+      `at most ${MAX_EVENTS_PER_REQUEST} events per request, got ${events.length}`,
+    );
   }
   const receivedAt = now.toISOString();
   const accepted: CollectedEvent[] = [];

@@ -1,19 +1,13 @@
-import { type CollectedEvent, type EventRow, actorId } from "@marquee/contracts";
-
-/** ClickHouse DateTime64(3) text in UTC: '2026-11-25 18:00:00.123'. */
-export function toClickHouseTime(iso: string | number | Date): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) throw new Error(`invalid time ${String(iso)}`);
-  return d.toISOString().replace("T", " ").replace("Z", "");
-}
+import { actorId, type CollectedEvent, type EventRow } from "@marquee/contracts";
+import { clickHouseTime } from "@marquee/runtime";
 
 export function toEventRow(e: CollectedEvent): EventRow {
   const ctx = e.context;
   return {
     event_id: e.event_id,
     type: e.type,
-    occurred_at: toClickHouseTime(e.occurred_at),
-    received_at: toClickHouseTime(e.received_at),
+    occurred_at: clickHouseTime(e.occurred_at),
+    received_at: clickHouseTime(e.received_at),
     user_id: e.user_id ?? "",
     anonymous_id: e.anonymous_id ?? "",
     actor_id: actorId(e),

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type CollectedEvent, EVENTS_TABLE, ITEM_EVENT_TYPES, TOPICS, actorId } from "@marquee/contracts";
+import { actorId, type CollectedEvent, EVENTS_TABLE, ITEM_EVENT_TYPES, TOPICS } from "@marquee/contracts";
 import type { BusBatch, ClickHouseClient, EventBus, Logger, OnlineStore, RecentInteraction } from "@marquee/runtime";
 import { toEventRow } from "./event-row.ts";
 
@@ -49,7 +49,12 @@ export async function loadBatch(batch: BusBatch<CollectedEvent>, options: Loader
     if (!ITEM_TYPES.has(e.type) || HISTORY_EXCLUDED.has(e.type) || !("item_id" in e) || !e.item_id) continue;
     const list = byActor.get(actorId(e)) ?? [];
     const value = e.type === "rating" ? (e.payload as { value: number }).value : undefined;
-    list.push({ item_id: e.item_id, type: e.type, at: Date.parse(e.occurred_at), ...(value === undefined ? {} : { value }) });
+    list.push({
+      item_id: e.item_id,
+      type: e.type,
+      at: Date.parse(e.occurred_at),
+      ...(value === undefined ? {} : { value }),
+    });
     byActor.set(actorId(e), list);
   }
   await Promise.all([...byActor].map(([actor, list]) => options.online.append(actor, list)));

@@ -62,3 +62,10 @@ export async function createClickHouse(config: ChdbConfig): Promise<ClickHouseHa
   await client.command({ query: `USE ${database}` });
   return { client, kind: "chdb", database, close: () => client.close() };
 }
+
+/** ClickHouse DateTime64(3) text in UTC, e.g. '2026-11-25 18:00:00.123', for inserts and parameters. */
+export function clickHouseTime(at: string | number | Date): string {
+  const d = new Date(at);
+  if (Number.isNaN(d.getTime())) throw new Error(`invalid time ${String(at)}`);
+  return d.toISOString().replace("T", " ").replace("Z", "");
+}

@@ -69,7 +69,10 @@ export function toErrorResponse(e: unknown): { status: number; body: { error: { 
     return { status: ERROR_STATUS[mapped], body: { error: { code: mapped, message: String(fx.message) } } };
   }
   if (fx?.name === "SyntaxError" && fx.statusCode === 400) {
-    return { status: 400, body: { error: { code: "invalid_json", message: `body is not valid JSON: ${String(fx.message)}` } } };
+    return {
+      status: 400,
+      body: { error: { code: "invalid_json", message: `body is not valid JSON: ${String(fx.message)}` } },
+    };
   }
   if (typeof fx?.statusCode === "number" && fx.statusCode >= 400 && fx.statusCode < 500) {
     return { status: fx.statusCode, body: { error: { code: "bad_request", message: String(fx.message) } } };

@@ -1,5 +1,8 @@
 import { toErrorResponse } from "./errors.ts";
-import type { Logger } from "./logger.ts";
+
+interface RequestLike {
+  log: { error(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+}
 
 interface ReplyLike {
   code(status: number): ReplyLike;
@@ -11,7 +14,7 @@ interface ReplyLike {
  * `app.setErrorHandler(httpErrorHandler)`. 5xx are logged with their cause; 4xx are the
  * caller's problem and logged at debug.
  */
-export function httpErrorHandler(error: unknown, request: { log: Logger }, reply: ReplyLike): unknown {
+export function httpErrorHandler(error: unknown, request: RequestLike, reply: ReplyLike): unknown {
   const { status, body } = toErrorResponse(error);
   if (status >= 500) request.log.error({ err: error }, "request failed");
   else request.log.debug({ code: body.error.code, reason: body.error.message }, "request rejected");

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 /** What every stored model version records beside its files. */
@@ -42,7 +42,8 @@ export class ModelStore {
     const tmp = path.join(dir, `.tmp-${version}`);
     await mkdir(tmp, { recursive: true });
     for (const [file, data] of Object.entries(files)) {
-      if (file.includes("/") || file.startsWith(".") || file === "meta.json") throw new Error(`invalid file name ${file}`);
+      if (file.includes("/") || file.startsWith(".") || file === "meta.json")
+        throw new Error(`invalid file name ${file}`);
       await writeFile(path.join(tmp, file), data);
     }
     await writeFile(path.join(tmp, "meta.json"), `${JSON.stringify(full, null, 2)}\n`);

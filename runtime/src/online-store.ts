@@ -19,6 +19,8 @@ export interface OnlineStore {
   close(): Promise<void>;
 }
 
+const key = (i: RecentInteraction) => `${i.at}|${i.type}|${i.item_id}`;
+
 /**
  * Memory store with a bound on both history length per actor and the number of actors kept
  * (least recently written actors are evicted first), so a crawler cannot grow it without limit.
@@ -34,7 +36,9 @@ export class MemoryOnlineStore implements OnlineStore {
     const capacity = this.options.capacity ?? 100;
     const list = this.byActor.get(actorId) ?? [];
     this.byActor.delete(actorId); // re-insert: Map order is our recency order for eviction
-    list.push(...interactions);
+    // The same interaction may arrive twice (loader and a read-through from ClickHouse).
+    const seen = new Set(list.map(key));
+    for (const i of interactions) if (!seen.has(key(i))) list.push(i);
     list.sort((a, b) => b.at - a.at);
     if (list.length > capacity) list.length = capacity;
     this.byActor.set(actorId, list);

@@ -4,11 +4,7 @@ import { describe, it } from "vitest";
  * A test suite that needs a real service. With its URL unset the suite is skipped locally,
  * but under CI=true a missing service is a failure: CI must always exercise the real thing.
  */
-export function serviceSuite(
-  service: string,
-  url: string | undefined,
-  body: (url: string) => void,
-): void {
+export function serviceSuite(service: string, url: string | undefined, body: (url: string) => void): void {
   if (url) {
     describe(`${service} (${new URL(url).host})`, () => body(url));
     return;
@@ -23,4 +19,3 @@ export function serviceSuite(
   }
   describe.skip(`${service} (URL unset, skipped)`, () => body(""));
 }
-

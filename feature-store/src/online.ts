@@ -1,0 +1,94 @@
+import type { ClickHouseClient, OnlineStore, RecentInteraction } from "@marquee/runtime";
+import { interactionWeight, WEIGHTED_TYPES } from "./weights.ts";
+
+/** A viewer's taste right now, from their recent interactions, for ranking at request time. */
+export interface UserProfile {
+  /** Title → decayed interest, strongest signals and most recent first in weight. */
+  positives: Map<string, number>;
+  /** Titles the viewer turned down: never recommend them. */
+  negatives: Set<string>;
+  /** The most recent title with real interest (play, rent, buy, click...), for "Because you watched". */
+  anchor: string | null;
+  interactions: number;
+}
+
+const HISTORY_LIMIT = 100;
+/** Recent interest counts more: interest halves every 7 days. */
+const RECENCY_HALF_LIFE_MS = 7 * 86_400_000;
+
+/**
+ * Online features for serving: reads the online store; the first time an actor is asked for in
+ * this process, their recent history is also read from ClickHouse (read-through), so a restart
+ * or a Redis flush does not make a returning viewer look new. Stays bounded: the "hydrated" set
+ * forgets the oldest actors first.
+ */
+export class OnlineFeatures {
+  private readonly hydrated = new Map<string, true>();
+
+  constructor(
+    private readonly store: OnlineStore,
+    private readonly clickhouse: ClickHouseClient | null,
+    private readonly options: { maxHydrated?: number } = {},
+  ) {}
+
+  async recent(actorId: string): Promise<RecentInteraction[]> {
+    if (this.clickhouse && !this.hydrated.has(actorId)) {
+      this.markHydrated(actorId);
+      const rs = await this.clickhouse.query({
+        query: `SELECT item_id, type, toUnixTimestamp64Milli(occurred_at) AS at,
+                       if(type = 'rating', JSONExtractFloat(payload, 'value'), NULL) AS value
+                FROM events
+                WHERE actor_id = {actor:String} AND item_id != '' AND type IN ({types:Array(String)})
+                ORDER BY occurred_at DESC LIMIT {limit:UInt32}`,
+        query_params: { actor: actorId, types: WEIGHTED_TYPES, limit: HISTORY_LIMIT },
+        format: "JSONEachRow",
+      });
+      const rows = await rs.json<{ item_id: string; type: string; at: number; value: number | null }>();
+      await this.store.append(
+        actorId,
+        rows.map((r) => ({
+          item_id: r.item_id,
+          type: r.type,
+          at: Number(r.at),
+          ...(r.value === null ? {} : { value: Number(r.value) }),
+        })),
+      );
+    }
+    return this.store.recent(actorId, HISTORY_LIMIT);
+  }
+
+  async profile(actorId: string, now = Date.now()): Promise<UserProfile> {
+    return buildProfile(await this.recent(actorId), now);
+  }
+
+  private markHydrated(actorId: string): void {
+    this.hydrated.set(actorId, true);
+    const max = this.options.maxHydrated ?? 200_000;
+    if (this.hydrated.size > max) this.hydrated.delete(this.hydrated.keys().next().value as string);
+  }
+}
+
+/** Pure: recent interactions (any order) → profile. */
+export function buildProfile(recent: RecentInteraction[], now = Date.now()): UserProfile {
+  const net = new Map<string, number>();
+  let anchor: string | null = null;
+  let anchorAt = -Infinity;
+  for (const r of recent) {
+    const w = interactionWeight(r.type, r.value);
+    if (w === 0) continue;
+    const decay = 2 ** (-Math.max(0, now - r.at) / RECENCY_HALF_LIFE_MS);
+    net.set(r.item_id, (net.get(r.item_id) ?? 0) + w * decay);
+    if (w > 0 && r.at > anchorAt) {
+      anchorAt = r.at;
+      anchor = r.item_id;
+    }
+  }
+  const positives = new Map<string, number>();
+  const negatives = new Set<string>();
+  for (const [item, w] of net) {
+    if (w > 0) positives.set(item, w);
+    else negatives.add(item);
+  }
+  if (anchor !== null && negatives.has(anchor)) anchor = null;
+  return { positives, negatives, anchor, interactions: recent.length };
+}

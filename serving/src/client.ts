@@ -1,0 +1,35 @@
+import { type RowsResponse, RowsResponseSchema, type SimilarResponse, SimilarResponseSchema } from "@marquee/contracts";
+import { AppError } from "@marquee/runtime";
+import type { ServingApi } from "./recommender.ts";
+
+/**
+ * The typed HTTP client of the serving API, for the storefront in scaled mode and for other
+ * clients. Times out quickly: a slow recommendation must not hold up a page.
+ */
+export function createServingClient(baseUrl: string, options: { timeoutMs?: number } = {}): ServingApi {
+  const timeout = options.timeoutMs ?? 500;
+  const get = async (path: string): Promise<unknown> => {
+    const res = await fetch(new URL(path, baseUrl), { signal: AbortSignal.timeout(timeout) });
+    if (!res.ok) {
+      const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+      throw new AppError(
+        res.status === 404 ? "not_found" : res.status < 500 ? "bad_request" : "unavailable",
+        body?.error?.message ?? `serving answered ${res.status}`,
+      );
+    }
+    return res.json();
+  };
+  return {
+    async rows(actorId, opts = {}): Promise<RowsResponse> {
+      const q = opts.limit ? `?limit=${opts.limit}` : "";
+      return RowsResponseSchema.parse(await get(`/v1/users/${encodeURIComponent(actorId)}/rows${q}`));
+    },
+    async similar(itemId, opts = {}): Promise<SimilarResponse> {
+      const q = new URLSearchParams();
+      if (opts.limit) q.set("limit", String(opts.limit));
+      if (opts.actorId) q.set("user_id", opts.actorId);
+      const qs = q.size > 0 ? `?${q}` : "";
+      return SimilarResponseSchema.parse(await get(`/v1/items/${encodeURIComponent(itemId)}/similar${qs}`));
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export * from "./client.ts";
+export * from "./models.ts";
+export * from "./recommender.ts";
+export * from "./routes.ts";

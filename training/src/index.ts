@@ -1,0 +1,3 @@
+export * from "./item-to-item.ts";
+export * from "./popularity.ts";
+export * from "./refresh.ts";
