@@ -1,0 +1,170 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import fastifyStatic from "@fastify/static";
+import { migrateClickHouse } from "@marquee/analytics";
+import { Catalog, COMMERCE_MIGRATIONS, schema as commerceSchema } from "@marquee/commerce";
+import { OnlineFeatures } from "@marquee/feature-store";
+import { collectorRoutes, startLoader } from "@marquee/ingest";
+import {
+  type ClickHouseHandle,
+  type Config,
+  createClickHouse,
+  createLogger,
+  createMetricsRegistry,
+  createPostgres,
+  httpErrorHandler,
+  InProcessBus,
+  type Logger,
+  MemoryOnlineStore,
+  ModelStore,
+  modeOf,
+  type PostgresHandle,
+} from "@marquee/runtime";
+import { ModelHub, Recommender, servingRoutes } from "@marquee/serving";
+import { STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
+import { type RefreshResult, refreshFastModels, SingleFlightSchedule } from "@marquee/training";
+import type { ServerBuild } from "@remix-run/node";
+import Fastify, { type FastifyInstance } from "fastify";
+import { remixRoutes } from "./remix-handler.ts";
+import { seedIfEmpty } from "./seed-store.ts";
+
+export interface Marquee {
+  app: FastifyInstance;
+  config: Config;
+  logger: Logger;
+  postgres: PostgresHandle<typeof commerceSchema>;
+  clickhouse: ClickHouseHandle;
+  bus: InProcessBus;
+  catalog: Catalog;
+  models: ModelHub;
+  refresh: SingleFlightSchedule<RefreshResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root of embedded mode: every service of Marquee in one process, on one port.
+ * Opens the stores (PGlite / chDB unless URLs are set), applies migrations, seeds an empty
+ * store, trains the fast models if none exist, and mounts collector, serving and storefront.
+ */
+export async function createMarquee(
+  config: Config,
+  options: { logger?: Logger; storefront?: boolean } = {},
+): Promise<Marquee> {
+  const logger = options.logger ?? createLogger({ service: "marquee", level: config.LOG_LEVEL });
+  const mode = modeOf(config);
+  logger.info({ mode, dataDir: config.dataDir }, "starting Marquee");
+
+  const postgres = await createPostgres(config, commerceSchema);
+  await postgres.migrate(COMMERCE_MIGRATIONS);
+  const clickhouse = await createClickHouse(config);
+  const applied = await migrateClickHouse(clickhouse.client);
+  if (applied.length > 0) logger.info({ applied }, "clickhouse migrations applied");
+  const catalog = new Catalog(postgres.db);
+
+  if (config.SEED_ON_START)
+    await seedIfEmpty({ catalog, clickhouse: clickhouse.client, logger, scale: config.SEED_SCALE });
+
+  const bus = new InProcessBus({ lingerMs: 2 });
+  const online = new MemoryOnlineStore({ capacity: 100 });
+  await startLoader(bus, { clickhouse: clickhouse.client, online, logger: logger.child({ component: "loader" }) });
+
+  const store = new ModelStore(path.join(config.dataDir, "models"));
+  const models = new ModelHub(store, logger.child({ component: "serving" }));
+  const refresh = new SingleFlightSchedule(async () => {
+    const result = await refreshFastModels({ clickhouse: clickhouse.client, store, logger });
+    await models.reload();
+    return result;
+  }, logger);
+  await models.reload();
+  if (!models.current.popularity) await refresh.runNow();
+  refresh.start(config.MODEL_REFRESH_SECONDS);
+
+  const recommender = new Recommender(models, new OnlineFeatures(online, clickhouse.client));
+  const metrics = createMetricsRegistry();
+
+  const app = Fastify({
+    loggerInstance: logger.child({ component: "http" }),
+    disableRequestLogging: true,
+    trustProxy: false,
+  });
+  app.setErrorHandler(httpErrorHandler);
+  app.get("/health", async () => ({ status: "ok", mode, models: versions(models) }));
+  app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  await app.register(collectorRoutes, { bus, logger, metrics });
+  await app.register(servingRoutes, { serving: recommender });
+
+  if (options.storefront ?? true) {
+    if (!existsSync(STOREFRONT_BUILD.server)) {
+      throw new Error(`storefront is not built (${STOREFRONT_BUILD.server} missing): run npm run build:storefront`);
+    }
+    const build = (await import(STOREFRONT_BUILD.server)) as ServerBuild;
+    await app.register(fastifyStatic, {
+      root: STOREFRONT_BUILD.client,
+      wildcard: false,
+      setHeaders(res, file) {
+        res.setHeader(
+          "cache-control",
+          file.includes(`${path.sep}assets${path.sep}`)
+            ? "public, max-age=31536000, immutable"
+            : "public, max-age=3600",
+        );
+      },
+    });
+    const services = storefrontServices(catalog, recommender);
+    await app.register(remixRoutes, {
+      build,
+      mode: config.NODE_ENV === "production" ? "production" : "development",
+      loadContext: () => ({ services }),
+    });
+  }
+
+  let closed = false;
+  return {
+    app,
+    config,
+    logger,
+    postgres,
+    clickhouse,
+    bus,
+    catalog,
+    models,
+    refresh,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await refresh.stop();
+      models.stop();
+      await bus.close();
+      await clickhouse.close();
+      await postgres.close();
+    },
+  };
+}
+
+function versions(models: ModelHub): Record<string, string | null> {
+  const { popularity, itemToItem } = models.current;
+  return { popularity: popularity?.version ?? null, "item-to-item": itemToItem?.version ?? null };
+}
+
+/** The storefront's view of the rest of Marquee, in-process. */
+function storefrontServices(catalog: Catalog, recommender: Recommender): StorefrontServices {
+  const posterUrl = (id: string) => `/posters/${encodeURIComponent(id)}.svg`;
+  return {
+    catalog: {
+      async cards(ids) {
+        return (await catalog.cards(ids)).map((c) => ({ ...c, poster_url: posterUrl(c.id) }));
+      },
+      async title(id) {
+        const t = await catalog.title(id);
+        return t ? { ...t, poster_url: posterUrl(id) } : null;
+      },
+      poster: (id) => catalog.poster(id),
+    },
+    serving: {
+      rows: (actorId, opts) => recommender.rows(actorId, opts),
+      similar: (itemId, opts) => recommender.similar(itemId, opts),
+    },
+    eventsUrl: "/v1/events",
+  };
+}

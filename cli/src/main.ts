@@ -1,0 +1,101 @@
+import { parseArgs } from "node:util";
+import { migrateClickHouse } from "@marquee/analytics";
+import { Catalog, COMMERCE_MIGRATIONS, schema as commerceSchema } from "@marquee/commerce";
+import { AppError, createClickHouse, createLogger, createPostgres, loadConfig } from "@marquee/runtime";
+import { createMarquee } from "./app.ts";
+import { loadMovieLensDir } from "./seed/index.ts";
+import { seedIfEmpty, storeWorld } from "./seed-store.ts";
+
+const USAGE = `marquee <command>
+
+  start                      run the whole store in one process (embedded mode unless URLs are set)
+  seed [--scale tiny|demo|large] [--seed N]
+                             store a deterministic synthetic world (when the catalogue is empty)
+  seed --movielens DIR       load MovieLens files (u.data+u.item, ratings.dat+movies.dat or
+                             ratings.csv+movies.csv) as the catalogue and rating events
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const config = loadConfig();
+  const logger = createLogger({ service: "marquee", level: config.LOG_LEVEL });
+  switch (command) {
+    case "start": {
+      const started = performance.now();
+      const marquee = await createMarquee(config, { logger });
+      const address = await marquee.app.listen({ host: config.HOST, port: config.PORT });
+      logger.info({ address, ready_seconds: Math.round(performance.now() - started) / 1000 }, "Marquee is ready");
+      process.stdout.write(`\n  Marquee is running at ${address.replace("127.0.0.1", "localhost")}\n\n`);
+      const stop = async (signal: string) => {
+        logger.info({ signal }, "shutting down");
+        await marquee.close();
+        process.exit(0);
+      };
+      process.once("SIGINT", () => void stop("SIGINT"));
+      process.once("SIGTERM", () => void stop("SIGTERM"));
+      return -1; // keep running
+    }
+    case "seed": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          scale: { type: "string", default: config.SEED_SCALE },
+          seed: { type: "string", default: "42" },
+          movielens: { type: "string" },
+        },
+      });
+      const scale = values.scale;
+      if (scale !== "tiny" && scale !== "demo" && scale !== "large") {
+        throw new AppError("bad_request", `--scale must be tiny, demo or large, not ${scale}`);
+      }
+      const postgres = await createPostgres(config, commerceSchema);
+      await postgres.migrate(COMMERCE_MIGRATIONS);
+      const clickhouse = await createClickHouse(config);
+      await migrateClickHouse(clickhouse.client);
+      const catalog = new Catalog(postgres.db);
+      try {
+        if (values.movielens) {
+          const data = await loadMovieLensDir(values.movielens);
+          const stored = await storeWorld({
+            catalog,
+            clickhouse: clickhouse.client,
+            logger,
+            titles: data.titles,
+            events: data.events,
+            label: `movielens-${values.movielens}`,
+          });
+          process.stdout.write(
+            `loaded ${stored.titles} titles and ${stored.events} ratings from ${values.movielens}\n`,
+          );
+        } else {
+          const seeded = await seedIfEmpty({
+            catalog,
+            clickhouse: clickhouse.client,
+            logger,
+            scale,
+            seed: Number(values.seed),
+          });
+          process.stdout.write(seeded ? "seeded\n" : "catalogue already has titles: nothing to do\n");
+        }
+      } finally {
+        await clickhouse.close();
+        await postgres.close();
+      }
+      return 0;
+    }
+    default:
+      process.stdout.write(USAGE);
+      return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    const message = err instanceof AppError ? err.message : err instanceof Error ? err.stack : String(err);
+    process.stderr.write(`marquee: ${message}\n`);
+    process.exit(1);
+  },
+);

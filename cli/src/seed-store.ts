@@ -1,0 +1,73 @@
+import { upsertTitleDimension } from "@marquee/analytics";
+import type { Catalog, TitleInput } from "@marquee/commerce";
+import { type CollectedEvent, EVENTS_TABLE } from "@marquee/contracts";
+import { toEventRow } from "@marquee/ingest";
+import type { ClickHouseClient, Logger } from "@marquee/runtime";
+import { generateWorld } from "./seed/index.ts";
+
+const CHUNK = 50_000;
+
+/**
+ * Store a world: events into ClickHouse first, then the catalogue (ClickHouse's dimension and
+ * Postgres). Postgres titles come last because a non-empty catalogue is what marks a store as
+ * seeded; each events chunk carries a deterministic deduplication token, so re-running after a
+ * crash half-way stores no event twice.
+ */
+export async function storeWorld(options: {
+  catalog: Catalog;
+  clickhouse: ClickHouseClient;
+  logger: Logger;
+  titles: TitleInput[];
+  events: Iterable<CollectedEvent> | AsyncIterable<CollectedEvent>;
+  label: string;
+}): Promise<{ titles: number; events: number }> {
+  const { clickhouse, logger } = options;
+  let chunk: CollectedEvent[] = [];
+  let total = 0;
+  let index = 0;
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    const rows = chunk.map(toEventRow);
+    await clickhouse.insert({
+      table: EVENTS_TABLE,
+      values: rows,
+      format: "JSONEachRow",
+      clickhouse_settings: { insert_deduplication_token: `seed-${options.label}-${index}-${rows.length}` },
+    });
+    index++;
+    total += rows.length;
+    chunk = [];
+    if (index % 5 === 0) logger.info({ events: total }, "seeding events");
+  };
+  for await (const e of options.events) {
+    chunk.push(e);
+    if (chunk.length >= CHUNK) await flush();
+  }
+  await flush();
+  await upsertTitleDimension(clickhouse, options.titles);
+  await options.catalog.upsertTitles(options.titles);
+  return { titles: options.titles.length, events: total };
+}
+
+/** Seed the synthetic world when the catalogue is empty (first start). */
+export async function seedIfEmpty(options: {
+  catalog: Catalog;
+  clickhouse: ClickHouseClient;
+  logger: Logger;
+  scale: "tiny" | "demo" | "large";
+  seed?: number;
+}): Promise<boolean> {
+  if ((await options.catalog.countPublished()) > 0) return false;
+  const started = performance.now();
+  options.logger.info({ scale: options.scale }, "empty store: seeding a synthetic world");
+  const world = generateWorld({ scale: options.scale, seed: options.seed ?? 42 });
+  const events = typeof world.events === "function" ? world.events() : world.events;
+  const stored = await storeWorld({
+    ...options,
+    titles: world.titles,
+    events,
+    label: `world-${options.scale}-${options.seed ?? 42}`,
+  });
+  options.logger.info({ ...stored, seconds: Math.round(performance.now() - started) / 1000 }, "seeded");
+  return true;
+}
