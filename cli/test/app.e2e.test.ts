@@ -1,0 +1,119 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { RowsResponse } from "@marquee/contracts";
+import { createLogger, loadConfig } from "@marquee/runtime";
+import { STOREFRONT_BUILD } from "@marquee/storefront";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Marquee, createMarquee } from "../src/app.ts";
+
+/**
+ * The walking skeleton end to end, in embedded mode: the real app on a free port with its own
+ * data folder (PGlite, chDB, model registry), seeded with the tiny synthetic world.
+ */
+describe("Marquee embedded, end to end", () => {
+  let marquee: Marquee;
+  let base: string;
+  let dataDir: string;
+  const storefront = existsSync(STOREFRONT_BUILD.server);
+  if (!storefront && process.env.CI === "true") throw new Error("storefront build missing under CI=true");
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), "marquee-e2e-"));
+    const config = loadConfig({ DATA_DIR: dataDir, SEED_SCALE: "tiny", MODEL_REFRESH_SECONDS: "0", PORT: "0" });
+    marquee = await createMarquee(config, { logger: createLogger({ service: "e2e", level: "warn" }), storefront });
+    base = await marquee.app.listen({ host: "127.0.0.1", port: 0 });
+  });
+
+  afterAll(async () => {
+    await marquee?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const rows = async (id: string): Promise<RowsResponse> => {
+    const res = await fetch(`${base}/v1/users/${id}/rows`);
+    expect(res.status).toBe(200);
+    return (await res.json()) as RowsResponse;
+  };
+  const row = (r: RowsResponse, id: string) => r.rows.find((x) => x.id === id);
+
+  it("serves trending and top picks to a new visitor from the seeded models", async () => {
+    const health = await (await fetch(`${base}/health`)).json();
+    expect(health.status).toBe("ok");
+    expect(health.models.popularity).toBeTruthy();
+    const r = await rows("a_newvisitor1");
+    expect(row(r, "trending")?.items.length).toBeGreaterThanOrEqual(10);
+    expect(row(r, "top-picks")?.items.length).toBeGreaterThanOrEqual(10);
+    expect(row(r, "top-picks")?.model_version).toMatch(/^pop:/);
+  });
+
+  it("stores posted events in ClickHouse and changes the viewer's top picks", async () => {
+    const actor = `a_e2e${Date.now().toString(36)}`;
+    const before = await rows(actor);
+
+    // A genre the visitor's cold-start picks are not already dominated by, and three titles of it.
+    const titles = await marquee.catalog.titleFeatures();
+    const counts = new Map<string, number>();
+    for (const t of titles) for (const g of t.genres) counts.set(g, (counts.get(g) ?? 0) + 1);
+    const genre = [...counts].filter(([, n]) => n >= 8).sort((a, b) => a[1] - b[1])[0]?.[0] as string;
+    const picked = titles.filter((t) => t.genres[0] === genre).slice(0, 3);
+    expect(picked.length).toBe(3);
+
+    const events = picked.flatMap((t, i) => [
+      { type: "click", anonymous_id: actor, item_id: t.id, context: { device: "desktop", row: "trending", position: i } },
+      { type: "play_start", anonymous_id: actor, item_id: t.id, payload: { quality: "HD" } },
+    ]);
+    const res = await fetch(`${base}/v1/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ events: [...events, { type: "click", anonymous_id: actor }] }),
+    });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.accepted).toBe(6);
+    expect(body.rejected).toEqual([{ index: 6, reason: expect.stringMatching(/item_id/) }]);
+
+    const rs = await marquee.clickhouse.client.query({
+      query: "SELECT type, item_id FROM events WHERE actor_id = {a:String} ORDER BY occurred_at, type",
+      query_params: { a: actor },
+      format: "JSONEachRow",
+    });
+    const stored = await rs.json<{ type: string; item_id: string }>();
+    expect(stored).toHaveLength(6);
+    expect(new Set(stored.map((s) => s.item_id))).toEqual(new Set(picked.map((t) => t.id)));
+
+    const after = await rows(actor);
+    const beforeIds = row(before, "top-picks")?.items.map((i) => i.id) ?? [];
+    const afterIds = row(after, "top-picks")?.items.map((i) => i.id) ?? [];
+    expect(afterIds).not.toEqual(beforeIds);
+    for (const t of picked) expect(afterIds).not.toContain(t.id); // already engaged: not re-offered
+    expect(row(after, "top-picks")?.reason).toMatch(/Because you showed interest in/);
+    expect(row(after, "because-you-watched")?.title).toMatch(/^Because you watched /);
+    const genreRow = after.rows.find((r) => r.id.startsWith("genre-"));
+    expect(genreRow?.title).toBe(`More ${genre}`);
+
+    // Top picks lean to the clicked genre: more of it than before.
+    const byId = new Map(titles.map((t) => [t.id, t]));
+    const share = (ids: string[]) => ids.filter((id) => byId.get(id)?.genres.includes(genre)).length / Math.max(1, ids.length);
+    expect(share(afterIds)).toBeGreaterThan(share(beforeIds));
+  });
+
+  it("answers bad input with 4xx and a reason", async () => {
+    const bad = await fetch(`${base}/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe("invalid_json");
+    const badId = await fetch(`${base}/v1/users/${"x".repeat(80)}/rows`);
+    expect(badId.status).toBe(400);
+    const badLimit = await fetch(`${base}/v1/users/a1/rows?limit=1000`);
+    expect(badLimit.status).toBe(400);
+  });
+
+  it.runIf(storefront)("renders the storefront home with both rows", async () => {
+    const res = await fetch(`${base}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("set-cookie")).toMatch(/mq_anon=/);
+    const html = await res.text();
+    expect(html).toContain("Trending now");
+    expect(html).toContain("Top picks for you");
+  });
+});
