@@ -32,8 +32,23 @@ export interface StorefrontServices {
   };
   /** Public URL path events are posted to from the browser. */
   eventsUrl: string;
+  /**
+   * Where server-side errors go (the storefront never uses `console`). A pino logger (or a
+   * child of one) fits as is; `obj` carries `err` and request details.
+   */
+  log: StorefrontLog;
 }
 
+export interface StorefrontLog {
+  error(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/**
+ * Remix's load context. `getLoadContext` must return a NEW object per request (e.g.
+ * `() => ({ services })`): the storefront keys per-request state on it, such as the anonymous
+ * id minted on a first visit, so that the root and page loaders agree on one id.
+ */
 export interface StorefrontContext {
   services: StorefrontServices;
 }

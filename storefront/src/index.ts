@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 
-export type { StorefrontContext, StorefrontServices, TitleCard } from "../app/context.ts";
+export type { StorefrontContext, StorefrontLog, StorefrontServices, TitleCard } from "../app/context.ts";
 
 /**
  * Where `remix vite:build` puts the storefront, for the server that hosts it: the server

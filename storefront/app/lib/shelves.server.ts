@@ -1,0 +1,28 @@
+import type { Row } from "@marquee/contracts";
+import type { StorefrontServices, TitleCard } from "../context";
+
+/** A row as the page shows it: serving's ranking joined with catalog cards, in serving's order. */
+export interface Shelf {
+  id: string;
+  title: string;
+  reason: string;
+  model_version: string;
+  cards: TitleCard[];
+}
+
+/** Joins rows with their cards in ONE catalog call; rows left with no known titles are dropped. */
+export async function toShelves(catalog: StorefrontServices["catalog"], rows: Row[]): Promise<Shelf[]> {
+  const ids = [...new Set(rows.flatMap((r) => r.items.map((i) => i.id)))];
+  const cards = ids.length > 0 ? await catalog.cards(ids) : [];
+  const byId = new Map(cards.map((c) => [c.id, c]));
+  return rows
+    .map((r) => ({
+      id: r.id,
+      title: r.title,
+      reason: r.reason,
+      model_version: r.model_version,
+      // A title shows once per shelf (its first, best-ranked slot).
+      cards: [...new Set(r.items.map((i) => i.id))].flatMap((id) => byId.get(id) ?? []),
+    }))
+    .filter((s) => s.cards.length > 0);
+}

@@ -1,0 +1,332 @@
+import type { Row, Title } from "@marquee/contracts";
+import type { StorefrontServices, TitleCard } from "../app/context";
+
+/** An in-memory StorefrontServices with a small catalogue, for tests and for looking at the app. */
+
+type FakeTitle = Title & { poster_url: string };
+
+const SEED: Array<[string, string, number, string[], number, Title["age_rating"], string, string[], string]> = [
+  [
+    "t_nightfall",
+    "Nightfall Express",
+    2019,
+    ["Thriller", "Mystery"],
+    118,
+    "PG-13",
+    "Ines Calder",
+    ["Mara Voss", "Teo Lindqvist", "Hana Ito"],
+    "A sleeper train crosses the Alps overnight; by dawn, one passenger is missing and everyone has an alibi.",
+  ],
+  [
+    "t_saltwind",
+    "Saltwind",
+    2021,
+    ["Drama"],
+    104,
+    "PG",
+    "Oren Abebe",
+    ["Lucia Ferro", "Sam Okafor"],
+    "Two estranged sisters inherit a failing oyster farm and one last summer to save it.",
+  ],
+  [
+    "t_orbit9",
+    "Orbit Nine",
+    2023,
+    ["Sci-Fi", "Adventure"],
+    132,
+    "PG-13",
+    "Priya Raman",
+    ["Jonah Reyes", "Elle Park", "Viktor Hale"],
+    "A salvage crew finds a derelict station still broadcasting a distress call — in their own voices.",
+  ],
+  [
+    "t_paperkings",
+    "Paper Kings",
+    2017,
+    ["Crime", "Drama"],
+    126,
+    "R",
+    "Dario Menet",
+    ["Ray Castell", "Nadia Bloom"],
+    "A forger and a bank examiner strike an uneasy deal in 1970s Marseille.",
+  ],
+  [
+    "t_lanterns",
+    "The Lantern Keepers",
+    2020,
+    ["Animation", "Family"],
+    94,
+    "G",
+    "Mei Tanaka",
+    ["Voice of Ada Quinn", "Voice of Leo Marsh"],
+    "In a village where every lantern holds a memory, a girl sets out to relight her grandfather's.",
+  ],
+  [
+    "t_bluehour",
+    "Blue Hour",
+    2022,
+    ["Romance", "Drama"],
+    109,
+    "PG-13",
+    "Camille Roux",
+    ["Jules Amara", "Noah Feld"],
+    "Two night-shift workers keep missing each other by minutes, until a blackout stops the city.",
+  ],
+  [
+    "t_ironvale",
+    "Ironvale",
+    2018,
+    ["Action", "Western"],
+    121,
+    "R",
+    "Cole Varga",
+    ["Wes Dunmore", "Ada Reyes"],
+    "A retired marshal rides back into a mining town that has bought itself a new law.",
+  ],
+  [
+    "t_quietroom",
+    "The Quiet Room",
+    2024,
+    ["Horror"],
+    97,
+    "R",
+    "Sigrid Aalto",
+    ["Lena Moor", "Felix Strand"],
+    "A sound engineer hired to restore old tapes hears something that was never recorded.",
+  ],
+  [
+    "t_fastlane",
+    "Last Lap",
+    2016,
+    ["Sports", "Drama"],
+    115,
+    "PG",
+    "Tom Archer",
+    ["Ricky Vale", "June Harper"],
+    "A veteran rally driver trains the rival who ended his career for one final race.",
+  ],
+  [
+    "t_wildbloom",
+    "Wildbloom",
+    2023,
+    ["Documentary"],
+    88,
+    "G",
+    "Ana Souza",
+    ["Narrated by Ruth Okoye"],
+    "A year in a meadow, filmed at the scale of the bees that keep it alive.",
+  ],
+  [
+    "t_cipher",
+    "Cipher & Smoke",
+    2021,
+    ["Thriller", "Crime"],
+    112,
+    "R",
+    "Ines Calder",
+    ["Teo Lindqvist", "Mara Voss"],
+    "A codebreaker must decide whether the message she cracked is a warning or a trap.",
+  ],
+  [
+    "t_starlight",
+    "Starlight Diner",
+    2019,
+    ["Comedy"],
+    99,
+    "PG-13",
+    "Benny Cho",
+    ["Dot Kessler", "Manny Ruiz", "Pia Lund"],
+    "The last all-night diner on Route 9 gets one night to prove it is worth saving.",
+  ],
+];
+
+const FIRST_PALETTE: [string, string, string] = ["#1b2a4a", "#d9485f", "#ffd9a0"];
+const PALETTES: Array<[string, string, string]> = [
+  FIRST_PALETTE,
+  ["#0f3b3a", "#3fb7a5", "#f2f0e6"],
+  ["#1a1033", "#7b5cff", "#ffd27a"],
+  ["#3a1410", "#e06a2c", "#ffe8c2"],
+  ["#102a1d", "#7fc46b", "#fff3c4"],
+  ["#2a0f2e", "#e0559b", "#ffe0f0"],
+];
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** A 400×600 poster: a palette and a shape from the id, the title set in large type. */
+export function fakePoster(t: Pick<Title, "id" | "title" | "year" | "director">): string {
+  const h = hash(t.id);
+  const [bg, mid, ink] = PALETTES[h % PALETTES.length] ?? FIRST_PALETTE;
+  const words = t.title.toUpperCase().split(" ");
+  const lines: string[] = [];
+  for (const w of words) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && `${last} ${w}`.length <= 10) lines[lines.length - 1] = `${last} ${w}`;
+    else lines.push(w);
+  }
+  const cx = 120 + (h % 160);
+  const cy = 170 + ((h >> 8) % 120);
+  const text = lines
+    .map((l, i) => `<text x="32" y="${440 + i * 46 - (lines.length - 1) * 46}" font-size="44">${escapeXml(l)}</text>`)
+    .join("");
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 600" width="400" height="600">
+<defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="${mid}"/><stop offset="1" stop-color="${bg}"/></linearGradient>
+<radialGradient id="s" cx="0.5" cy="0.5" r="0.5"><stop offset="0" stop-color="${ink}" stop-opacity="0.95"/><stop offset="1" stop-color="${ink}" stop-opacity="0"/></radialGradient></defs>
+<rect width="400" height="600" fill="url(#g)"/>
+<circle cx="${cx}" cy="${cy}" r="150" fill="url(#s)" opacity="0.55"/>
+<circle cx="${cx}" cy="${cy}" r="62" fill="${ink}" opacity="0.9"/>
+<rect y="330" width="400" height="270" fill="${bg}" opacity="0.55"/>
+<g fill="${ink}" font-family="Georgia, 'Times New Roman', serif" font-weight="700" letter-spacing="2">${text}</g>
+<text x="32" y="540" fill="${ink}" opacity="0.75" font-family="Helvetica, Arial, sans-serif" font-size="15" letter-spacing="3">${escapeXml(t.director.toUpperCase())} · ${t.year}</text>
+</svg>`;
+}
+
+export const FAKE_TITLES: FakeTitle[] = SEED.map(
+  ([id, title, year, genres, runtime_min, age_rating, director, cast, synopsis], i) => ({
+    id,
+    title,
+    year,
+    genres,
+    runtime_min,
+    age_rating,
+    director,
+    cast,
+    synopsis,
+    poster_url: `/posters/${id}.svg`,
+    // One title is not on sale, one only for rent; the rest have the full grid.
+    offers:
+      i === 9
+        ? []
+        : [
+            ...(i === 4
+              ? []
+              : [
+                  { kind: "buy" as const, quality: "SD" as const, price_minor: 799 + i * 10, currency: "USD" },
+                  { kind: "buy" as const, quality: "HD" as const, price_minor: 1299 + i * 10, currency: "USD" },
+                  { kind: "buy" as const, quality: "4K" as const, price_minor: 1799 + i * 10, currency: "USD" },
+                ]),
+            { kind: "rent" as const, quality: "SD" as const, price_minor: 299 + i, currency: "USD" },
+            { kind: "rent" as const, quality: "HD" as const, price_minor: 399 + i, currency: "USD" },
+            ...(i % 3 === 0
+              ? []
+              : [{ kind: "rent" as const, quality: "4K" as const, price_minor: 549 + i, currency: "USD" }]),
+          ],
+  }),
+);
+
+export interface FakeServicesOptions {
+  titles?: FakeTitle[];
+  /** Rows every actor gets; by default trending, top picks and a "because you watched" row. */
+  rows?: Row[];
+}
+
+export interface FakeServices extends StorefrontServices {
+  /** What was asked of the fakes, so tests can assert on it. */
+  calls: { rows: string[]; cards: string[][]; similar: Array<{ itemId: string; actorId?: string }> };
+  logged: Array<{ level: "error" | "warn"; obj: object; msg?: string }>;
+}
+
+function defaultRows(titles: FakeTitle[]): Row[] {
+  const ids = titles.map((t) => t.id);
+  const ranked = (list: string[]) => list.map((id, i) => ({ id, score: 1 - i / 100 }));
+  return [
+    {
+      id: "trending",
+      title: "Trending now",
+      reason: "Popular on Marquee this week",
+      model_version: "popularity@fake-1",
+      items: ranked(ids),
+    },
+    {
+      id: "top-picks",
+      title: "Top picks for you",
+      reason: "Picked for you from what you watch",
+      model_version: "cooc@fake-1",
+      items: ranked([...ids].reverse()),
+    },
+    {
+      id: "because-you-watched",
+      title: "Because you watched Nightfall Express",
+      reason: "Titles often watched together",
+      model_version: "cooc@fake-1",
+      items: ranked(ids.filter((_, i) => i % 2 === 0)),
+    },
+  ];
+}
+
+export function createFakeServices(options: FakeServicesOptions = {}): FakeServices {
+  const titles = options.titles ?? FAKE_TITLES;
+  const byId = new Map(titles.map((t) => [t.id, t]));
+  const rows = options.rows ?? defaultRows(titles);
+  const calls: FakeServices["calls"] = { rows: [], cards: [], similar: [] };
+  const logged: FakeServices["logged"] = [];
+
+  const toCard = (t: FakeTitle): TitleCard => {
+    const prices = t.offers.map((o) => o.price_minor);
+    return {
+      id: t.id,
+      title: t.title,
+      year: t.year,
+      genres: t.genres,
+      age_rating: t.age_rating,
+      runtime_min: t.runtime_min,
+      from_price_minor: prices.length > 0 ? Math.min(...prices) : null,
+      currency: t.offers[0]?.currency ?? "USD",
+      poster_url: t.poster_url,
+    };
+  };
+
+  return {
+    calls,
+    logged,
+    eventsUrl: "/v1/events",
+    log: {
+      error: (obj, msg) => logged.push({ level: "error", obj, msg }),
+      warn: (obj, msg) => logged.push({ level: "warn", obj, msg }),
+    },
+    catalog: {
+      async cards(ids) {
+        calls.cards.push(ids);
+        return ids.flatMap((id) => {
+          const t = byId.get(id);
+          return t ? [toCard(t)] : [];
+        });
+      },
+      async title(id) {
+        return byId.get(id) ?? null;
+      },
+      async poster(id) {
+        const t = byId.get(id);
+        return t ? fakePoster(t) : null;
+      },
+    },
+    serving: {
+      async rows(actorId, opts) {
+        calls.rows.push(actorId);
+        const limit = opts?.limit ?? 20;
+        return { user_id: actorId, rows: rows.map((r) => ({ ...r, items: r.items.slice(0, limit) })) };
+      },
+      async similar(itemId, opts) {
+        calls.similar.push({ itemId, ...(opts?.actorId ? { actorId: opts.actorId } : {}) });
+        const t = byId.get(itemId);
+        const genres = new Set(t?.genres ?? []);
+        const items = titles
+          .filter((o) => o.id !== itemId)
+          .map((o) => ({
+            id: o.id,
+            score: o.genres.filter((g) => genres.has(g)).length + (o.director === t?.director ? 1 : 0),
+          }))
+          .sort((a, b) => b.score - a.score)
+          .slice(0, opts?.limit ?? 20);
+        return { item_id: itemId, items, model_version: "cooc@fake-1" };
+      },
+    },
+  };
+}

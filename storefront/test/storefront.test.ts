@@ -1,0 +1,173 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { createRequestHandler, type ServerBuild } from "@remix-run/node";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createFakeServices, type FakeServices } from "./fake-services";
+
+/**
+ * Calls the built Remix app (storefront/build/server) with Fetch Requests and fake services.
+ * `npm test` builds the storefront first; a local run without a build skips, CI fails.
+ */
+const BUILD_PATH = fileURLToPath(new URL("../build/server/index.js", import.meta.url));
+const hasBuild = existsSync(BUILD_PATH);
+const inCI = process.env.CI === "true";
+
+it.runIf(inCI)("has a storefront build to test under CI", () => {
+  expect(hasBuild, `missing ${BUILD_PATH}: run \`npm run build -w @marquee/storefront\``).toBe(true);
+});
+
+describe.skipIf(!hasBuild)("storefront (built app, fake services)", () => {
+  let handler: ReturnType<typeof createRequestHandler>;
+  let services: FakeServices;
+
+  beforeAll(async () => {
+    const build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild;
+    handler = createRequestHandler(build, "production");
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  const get = (path: string, headers: Record<string, string> = {}, s?: FakeServices) => {
+    services = s ?? services ?? createFakeServices();
+    return handler(new Request(`http://store.test${path}`, { headers }), { services });
+  };
+
+  const fresh = () => {
+    services = createFakeServices();
+    return services;
+  };
+
+  const anonCookie = (res: Response) => res.headers.getSetCookie().find((c) => c.startsWith("mq_anon="));
+
+  it("renders home with each row's title, reason and cards, in serving's order", async () => {
+    const s = fresh();
+    const res = await get("/", {}, s);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    const html = await res.text();
+    const order = ["Trending now", "Top picks for you", "Because you watched Nightfall Express"].map((t) =>
+      html.indexOf(`class="shelf-title">${t}</h2>`),
+    );
+    expect(order.every((i) => i > 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(html).toContain("Popular on Marquee this week");
+    expect(html).toContain('href="/titles/t_orbit9"');
+    expect(html).toContain('src="/posters/t_orbit9.svg"');
+    expect(html).toContain("Orbit Nine");
+    expect(html).toMatch(/from <!-- -->\$2\.99/);
+    expect(html).toContain('data-mq-row="top-picks"');
+    expect(html).toContain('data-mq-model="cooc@fake-1"');
+    // One catalogue call for all rows.
+    expect(s.calls.cards).toHaveLength(1);
+    expect(s.logged).toEqual([]);
+  });
+
+  it("sets an anonymous id cookie on the first visit and keeps it on the next", async () => {
+    const s = fresh();
+    const first = await get("/", {}, s);
+    const cookie = anonCookie(first);
+    expect(cookie).toBeDefined();
+    const id = /^mq_anon=(a_[0-9a-z]{20});/.exec(cookie ?? "")?.[1];
+    expect(id).toBeDefined();
+    expect(cookie).toContain("Path=/");
+    expect(cookie).toContain("SameSite=Lax");
+    expect(cookie).toContain("Max-Age=31536000");
+    expect(cookie).not.toMatch(/HttpOnly/i);
+    expect(cookie).not.toMatch(/Secure/i);
+    // Root and page loaders agree on the one new id.
+    expect(s.calls.rows).toEqual([id]);
+
+    const second = await get("/", { cookie: `other=1; mq_anon=${id}` }, s);
+    expect(second.status).toBe(200);
+    expect(anonCookie(second)).toBeUndefined();
+    expect(s.calls.rows).toEqual([id, id]);
+  });
+
+  it("replaces a malformed cookie and marks it Secure behind https", async () => {
+    const res = await get("/", { cookie: "mq_anon=<script>", "x-forwarded-proto": "https" }, fresh());
+    const cookie = anonCookie(res);
+    expect(cookie).toMatch(/^mq_anon=a_[0-9a-z]{20};/);
+    expect(cookie).toContain("Secure");
+  });
+
+  it("sets the cookie on single-fetch data requests too", async () => {
+    const res = await get("/_root.data", {}, fresh());
+    expect(res.status).toBe(200);
+    expect(anonCookie(res)).toBeDefined();
+  });
+
+  it("shows an empty state when serving has no rows", async () => {
+    const res = await get("/", {}, createFakeServices({ rows: [] }));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("nothing to show here yet");
+  });
+
+  it("renders a title page with details, offers and more like this", async () => {
+    const s = fresh();
+    const res = await get("/titles/t_orbit9", { cookie: "mq_anon=a_abcdefghij0123456789" }, s);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("<title>Orbit Nine (2023) — Marquee</title>");
+    expect(html).toContain("2h 12m");
+    expect(html).toContain("Priya Raman");
+    expect(html).toContain("Jonah Reyes, Elle Park, Viktor Hale");
+    expect(html).toContain("derelict station");
+    for (const price of ["$8.19", "$13.19", "$18.19", "$3.01", "$4.01", "$5.51"]) expect(html).toContain(price);
+    expect(html).toContain("30 days to start watching, then 48 hours");
+    expect(html).toContain("Watch trailer");
+    expect(html).toContain("Add to watchlist");
+    expect(html).toContain("Not interested");
+    expect(html).toContain("More like this");
+    expect(html).not.toContain('href="/titles/t_orbit9"');
+    expect(s.calls.similar).toEqual([{ itemId: "t_orbit9", actorId: "a_abcdefghij0123456789" }]);
+  });
+
+  it("still shows a title when similar titles fail, and logs a warning", async () => {
+    const s = fresh();
+    s.serving.similar = async () => {
+      throw new Error("serving down");
+    };
+    const res = await get("/titles/t_orbit9", {}, s);
+    expect(res.status).toBe(200);
+    expect(await res.text()).not.toContain("More like this");
+    expect(s.logged.map((l) => l.level)).toEqual(["warn"]);
+  });
+
+  it("answers 404 with a friendly page for an unknown title or path", async () => {
+    for (const path of ["/titles/t_nope", "/titles/..%2Fetc", "/no/such/page"]) {
+      const res = await get(path, {}, fresh());
+      expect(res.status, path).toBe(404);
+      const html = await res.text();
+      expect(html, path).toMatch(/isn&#x27;t in our catalogue|couldn&#x27;t find that page/);
+      expect(services.logged, path).toEqual([]);
+    }
+  });
+
+  it("shows a friendly error (and logs, never console) when serving fails", async () => {
+    const consoleError = vi.spyOn(console, "error").mockImplementation(() => {});
+    const s = fresh();
+    s.serving.rows = async () => {
+      throw new Error("secret internal detail");
+    };
+    const res = await get("/", {}, s);
+    expect(res.status).toBe(500);
+    const html = await res.text();
+    expect(html).toContain("Something went wrong");
+    expect(html).not.toContain("secret internal detail");
+    expect(s.logged.map((l) => l.level)).toContain("error");
+    expect(consoleError).not.toHaveBeenCalled();
+  });
+
+  it("serves posters as cacheable SVG at /posters/<id>.svg", async () => {
+    const res = await get("/posters/t_orbit9.svg", {}, fresh());
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/svg+xml");
+    expect(res.headers.get("cache-control")).toBe("public, max-age=86400");
+    expect(await res.text()).toMatch(/^<svg[\s>]/);
+
+    const missing = await get("/posters/t_nope.svg", {}, fresh());
+    expect(missing.status).toBe(404);
+  });
+});
