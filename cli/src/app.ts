@@ -24,7 +24,7 @@ import { ModelHub, Recommender, servingRoutes } from "@marquee/serving";
 import { STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
 import { type RefreshResult, refreshFastModels, SingleFlightSchedule } from "@marquee/training";
 import type { ServerBuild } from "@remix-run/node";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { remixRoutes } from "./remix-handler.ts";
 import { seedIfEmpty } from "./seed-store.ts";
 
@@ -82,8 +82,8 @@ export async function createMarquee(
   const recommender = new Recommender(models, new OnlineFeatures(online, clickhouse.client));
   const metrics = createMetricsRegistry();
 
-  const app = Fastify({
-    loggerInstance: logger.child({ component: "http" }),
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger,
     disableRequestLogging: true,
     trustProxy: false,
   });
@@ -110,7 +110,7 @@ export async function createMarquee(
         );
       },
     });
-    const services = storefrontServices(catalog, recommender);
+    const services = storefrontServices(catalog, recommender, logger.child({ component: "storefront" }));
     await app.register(remixRoutes, {
       build,
       mode: config.NODE_ENV === "production" ? "production" : "development",
@@ -148,7 +148,7 @@ function versions(models: ModelHub): Record<string, string | null> {
 }
 
 /** The storefront's view of the rest of Marquee, in-process. */
-function storefrontServices(catalog: Catalog, recommender: Recommender): StorefrontServices {
+function storefrontServices(catalog: Catalog, recommender: Recommender, log: Logger): StorefrontServices {
   const posterUrl = (id: string) => `/posters/${encodeURIComponent(id)}.svg`;
   return {
     catalog: {
@@ -166,5 +166,6 @@ function storefrontServices(catalog: Catalog, recommender: Recommender): Storefr
       similar: (itemId, opts) => recommender.similar(itemId, opts),
     },
     eventsUrl: "/v1/events",
+    log,
   };
 }
