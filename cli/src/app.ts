@@ -83,8 +83,8 @@ export async function createMarquee(
   const metrics = createMetricsRegistry();
 
   const app: FastifyInstance = Fastify({
-    loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request logs only at warn and above: access logs belong to the proxy in front.
+    loggerInstance: logger.child({ component: "http" }, { level: "warn" }) as FastifyBaseLogger,
     trustProxy: false,
   });
   app.setErrorHandler(httpErrorHandler);

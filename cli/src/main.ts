@@ -61,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
             clickhouse: clickhouse.client,
             logger,
             titles: data.titles,
-            events: data.events,
+            events: data.ratings,
             label: `movielens-${values.movielens}`,
           });
           process.stdout.write(

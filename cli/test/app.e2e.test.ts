@@ -5,7 +5,7 @@ import type { RowsResponse } from "@marquee/contracts";
 import { createLogger, loadConfig } from "@marquee/runtime";
 import { STOREFRONT_BUILD } from "@marquee/storefront";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Marquee, createMarquee } from "../src/app.ts";
+import { createMarquee, type Marquee } from "../src/app.ts";
 
 /**
  * The walking skeleton end to end, in embedded mode: the real app on a free port with its own
@@ -60,7 +60,12 @@ describe("Marquee embedded, end to end", () => {
     expect(picked.length).toBe(3);
 
     const events = picked.flatMap((t, i) => [
-      { type: "click", anonymous_id: actor, item_id: t.id, context: { device: "desktop", row: "trending", position: i } },
+      {
+        type: "click",
+        anonymous_id: actor,
+        item_id: t.id,
+        context: { device: "desktop", row: "trending", position: i },
+      },
       { type: "play_start", anonymous_id: actor, item_id: t.id, payload: { quality: "HD" } },
     ]);
     const res = await fetch(`${base}/v1/events`, {
@@ -94,12 +99,17 @@ describe("Marquee embedded, end to end", () => {
 
     // Top picks lean to the clicked genre: more of it than before.
     const byId = new Map(titles.map((t) => [t.id, t]));
-    const share = (ids: string[]) => ids.filter((id) => byId.get(id)?.genres.includes(genre)).length / Math.max(1, ids.length);
+    const share = (ids: string[]) =>
+      ids.filter((id) => byId.get(id)?.genres.includes(genre)).length / Math.max(1, ids.length);
     expect(share(afterIds)).toBeGreaterThan(share(beforeIds));
   });
 
   it("answers bad input with 4xx and a reason", async () => {
-    const bad = await fetch(`${base}/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
+    const bad = await fetch(`${base}/v1/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{",
+    });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.code).toBe("invalid_json");
     const badId = await fetch(`${base}/v1/users/${"x".repeat(80)}/rows`);

@@ -18,6 +18,14 @@ export interface InteractionMatrix {
   until: Date;
 }
 
+/**
+ * Decay is measured back from the newest event before `until`, not from the wall clock: in a
+ * live store the two agree, and an imported data set (MovieLens ends in 2018 or earlier) keeps
+ * its relative weights instead of decaying to zero.
+ */
+const referenceTime = () =>
+  `(SELECT coalesce(max(occurred_at), {until:DateTime64(3, 'UTC')}) FROM events WHERE occurred_at < {until:DateTime64(3, 'UTC')})`;
+
 const typesList = () => WEIGHTED_TYPES.map((t) => `'${t}'`).join(",");
 
 /**
@@ -32,8 +40,9 @@ export async function loadInteractions(
   const halfLife = options.halfLifeDays ?? 60;
   const rs = await client.query({
     query: `
+      WITH ${referenceTime()} AS ref
       SELECT actor_id, item_id,
-             sum(${weightSql()} * pow(2, -((toUnixTimestamp64Milli({until:DateTime64(3, 'UTC')}) - toUnixTimestamp64Milli(occurred_at)) / 86400000) / {half:Float64})) AS weight,
+             sum(${weightSql()} * pow(2, -((toUnixTimestamp64Milli(ref) - toUnixTimestamp64Milli(occurred_at)) / 86400000) / {half:Float64})) AS weight,
              toUnixTimestamp64Milli(max(occurred_at)) AS last_ms
       FROM events
       WHERE item_id != '' AND type IN (${typesList()}) AND occurred_at < {until:DateTime64(3, 'UTC')}
@@ -114,7 +123,8 @@ export async function loadItemActivity(
   const until = options.until ?? new Date();
   const rs = await client.query({
     query: `
-      WITH (toUnixTimestamp64Milli({until:DateTime64(3, 'UTC')}) - toUnixTimestamp64Milli(occurred_at)) / 86400000 AS age_days
+      WITH ${referenceTime()} AS ref,
+           (toUnixTimestamp64Milli(ref) - toUnixTimestamp64Milli(occurred_at)) / 86400000 AS age_days
       SELECT item_id,
              sum(${weightSql()} * pow(2, -age_days / {th:Float64})) AS trending,
              sum(${weightSql()} * pow(2, -age_days / {ph:Float64})) AS popular,
