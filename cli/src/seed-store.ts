@@ -25,25 +25,36 @@ export async function storeWorld(options: {
   let chunk: CollectedEvent[] = [];
   let total = 0;
   let index = 0;
+  // One insert in flight while the next chunk is generated: generation and ClickHouse overlap.
+  let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (chunk.length === 0) return;
     const rows = chunk.map(toEventRow);
-    await clickhouse.insert({
-      table: EVENTS_TABLE,
-      values: rows,
-      format: "JSONEachRow",
-      clickhouse_settings: { insert_deduplication_token: `seed-${options.label}-${index}-${rows.length}` },
-    });
-    index++;
-    total += rows.length;
     chunk = [];
-    if (index % 5 === 0) logger.info({ events: total }, "seeding events");
+    const token = `seed-${options.label}-${index}-${rows.length}`;
+    index++;
+    await inFlight;
+    inFlight = clickhouse
+      .insert({
+        table: EVENTS_TABLE,
+        values: rows,
+        format: "JSONEachRow",
+        clickhouse_settings: { insert_deduplication_token: token },
+      })
+      .then(() => {
+        total += rows.length;
+        if (index % 5 === 0) logger.info({ events: total }, "seeding events");
+      });
+    // Observed here so a failure while the next chunk is generated is not "unhandled"; it is
+    // still thrown by the next `await inFlight`.
+    inFlight.catch(() => undefined);
   };
   for await (const e of options.events) {
     chunk.push(e);
     if (chunk.length >= CHUNK) await flush();
   }
   await flush();
+  await inFlight;
   await upsertTitleDimension(clickhouse, options.titles);
   await options.catalog.upsertTitles(options.titles);
   return { titles: options.titles.length, events: total };
