@@ -1,4 +1,4 @@
-import type { Offer, Title } from "@marquee/contracts";
+import type { Offer, Title, TitleSummary } from "@marquee/contracts";
 import type { Database } from "@marquee/runtime";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type CommerceSchema, offers, titles } from "./schema.ts";
@@ -12,16 +12,7 @@ export type TitleInput = Title & {
 };
 
 /** The catalogue summary a shelf card needs. */
-export interface TitleCardData {
-  id: string;
-  title: string;
-  year: number;
-  genres: string[];
-  age_rating: Title["age_rating"];
-  runtime_min: number;
-  from_price_minor: number | null;
-  currency: string;
-}
+export type TitleCardData = TitleSummary;
 
 const ORDER: Record<string, number> = {
   "rent:SD": 0,

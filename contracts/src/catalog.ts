@@ -29,3 +29,16 @@ export const TitleSchema = z.object({
   offers: z.array(OfferSchema),
 });
 export type Title = z.infer<typeof TitleSchema>;
+
+/** What a shelf card shows of a title: the catalogue summary, without the poster's address. */
+export interface TitleSummary {
+  id: string;
+  title: string;
+  year: number;
+  genres: string[];
+  age_rating: AgeRating;
+  runtime_min: number;
+  /** Lowest price across offers, in minor units, or null when nothing is on sale. */
+  from_price_minor: number | null;
+  currency: string;
+}

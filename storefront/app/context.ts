@@ -1,20 +1,12 @@
-import type { RowsResponse, SimilarResponse, Title } from "@marquee/contracts";
+import type { RowsResponse, SimilarResponse, Title, TitleSummary } from "@marquee/contracts";
 
 /**
  * What the storefront needs from the rest of Marquee, handed to every loader and action as
  * Remix's load context by the composition root (cli/). The storefront never opens a database
  * or imports another app's internals; in scaled mode the same shape is backed by HTTP clients.
  */
-export interface TitleCard {
-  id: string;
-  title: string;
-  year: number;
-  genres: string[];
-  age_rating: Title["age_rating"];
-  runtime_min: number;
-  /** Lowest price across offers, in minor units, or null when nothing is on sale. */
-  from_price_minor: number | null;
-  currency: string;
+/** A title on a shelf: its catalogue summary and where its poster is served. */
+export interface TitleCard extends TitleSummary {
   poster_url: string;
 }
 
