@@ -56,7 +56,7 @@ export class Recommender implements ServingApi {
       rows.push({
         id: "top-picks",
         title: "Top picks for you",
-        items: fromOrder(popularity.byPopular, popularity, limit, profile, false, popularity.popular),
+        items: fromOrder(popularity.byPopular, popularity, limit, profile, true, popularity.popular),
         reason: "Popular with viewers on Marquee; open a few titles and this row learns your taste",
         model_version: version,
       });
@@ -155,7 +155,7 @@ export class Recommender implements ServingApi {
     if (ranked.length > limit) ranked.length = limit;
     if (ranked.length < limit) {
       const seen = new Set(ranked.map((r) => r.id));
-      for (const extra of fromOrder(popularity.byPopular, popularity, limit * 2, profile, false, popularity.popular)) {
+      for (const extra of fromOrder(popularity.byPopular, popularity, limit * 2, profile, true, popularity.popular)) {
         if (ranked.length >= limit) break;
         if (!seen.has(extra.id)) ranked.push({ id: extra.id, score: round(POPULARITY_PRIOR * extra.score) });
       }
