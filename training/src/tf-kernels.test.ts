@@ -1,0 +1,71 @@
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs-backend-wasm";
+import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
+import { describe, expect, it } from "vitest";
+import { registerMissingKernels, unsortedSegmentSumValues } from "./tf-kernels.ts";
+
+async function onBackend<T>(name: string, f: () => T): Promise<T> {
+  await tf.setBackend(name);
+  await tf.ready();
+  return f();
+}
+
+describe("registered kernels", () => {
+  it("UnsortedSegmentSum on wasm matches the cpu backend's reference op", async () => {
+    await tf.setBackend("cpu");
+    const x = tf.tidy(() => tf.randomNormal([300, 7], 0, 1, "float32", 5).arraySync()) as number[][];
+    const ids = Array.from({ length: 300 }, (_, i) => (i * 37) % 50);
+    ids[3] = -1; // out of range: dropped by both
+    const run = () =>
+      tf.tidy(() => tf.unsortedSegmentSum(tf.tensor2d(x), tf.tensor1d(ids, "int32"), 50).arraySync()) as number[][];
+    const reference = await onBackend("cpu", run);
+    await tf.setBackend("wasm");
+    await tf.ready();
+    registerMissingKernels(tf);
+    const ours = run();
+    expect(tf.getBackend()).toBe("wasm");
+    for (let r = 0; r < 50; r++)
+      for (let c = 0; c < 7; c++) expect(ours[r]?.[c]).toBeCloseTo(reference[r]?.[c] ?? 0, 4);
+  });
+
+  it("makes an embedding gradient work on wasm, equal to cpu", async () => {
+    const grad = () =>
+      tf.tidy(() => {
+        const table = tf.tensor2d([
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ]);
+        const idx = tf.tensor1d([0, 2, 2], "int32");
+        return tf
+          .grad((t: tf.Tensor) =>
+            tf.sum(
+              tf.mul(
+                tf.gather(t, idx),
+                tf.tensor2d([
+                  [1, 2],
+                  [3, 4],
+                  [5, 6],
+                ]),
+              ),
+            ),
+          )(table)
+          .arraySync();
+      });
+    const reference = await onBackend("cpu", grad);
+    await tf.setBackend("wasm");
+    registerMissingKernels(tf);
+    expect(grad()).toEqual(reference);
+    expect(reference).toEqual([
+      [1, 2],
+      [0, 0],
+      [8, 10],
+    ]);
+  });
+
+  it("the pure function sums rows by segment", () => {
+    const out = unsortedSegmentSumValues(Float32Array.from([1, 2, 3, 4, 5, 6]), [3, 2], Int32Array.from([1, 1, 0]), 2);
+    expect([...out]).toEqual([5, 6, 4, 6]);
+  });
+});
