@@ -57,6 +57,81 @@ export const MIGRATIONS: ClickHouseMigration[] = [
       ORDER BY id`,
     ],
   },
+  {
+    id: "0003_events_source_offsets",
+    statements: [
+      // Where a row came from on Kafka (topic, partition, offset; '' / -1 for rows that did not
+      // come through Kafka). The loader reads the highest offset stored per partition after a
+      // restart and skips what is already here, so a replay whose batches are cut differently
+      // from the first attempt (and so carry other deduplication tokens) still adds nothing.
+      `ALTER TABLE events
+        ADD COLUMN IF NOT EXISTS source_topic LowCardinality(String) DEFAULT '',
+        ADD COLUMN IF NOT EXISTS source_partition Int32 DEFAULT -1,
+        ADD COLUMN IF NOT EXISTS source_offset Int64 DEFAULT -1`,
+    ],
+  },
+  {
+    id: "0004_title_daily_counts",
+    statements: [
+      // Events per title, day and type: what dashboards, trending and sellers' reports read
+      // instead of scanning events. SummingMergeTree adds up rows with the same key on merge,
+      // so readers still sum(): SELECT sum(events) ... GROUP BY. Views see every insert into
+      // events, retried ones included: inserts that carry a deduplication token must also set
+      // deduplicate_blocks_in_dependent_materialized_views = 1, and the view's table keeps a
+      // deduplication window of its own, or a retried batch is counted twice here.
+      `CREATE TABLE IF NOT EXISTS title_daily_counts (
+        item_id String,
+        day Date,
+        type LowCardinality(String),
+        events UInt64
+      ) ENGINE = SummingMergeTree
+      PARTITION BY toYYYYMM(day)
+      ORDER BY (item_id, day, type)
+      SETTINGS non_replicated_deduplication_window = 10000`,
+      // Backfill before the view exists, and only into an empty table: nothing else writes
+      // while migrations run, and a rerun after a crash between the two statements is a no-op.
+      `INSERT INTO title_daily_counts
+        SELECT item_id, toDate(occurred_at) AS day, type, count() AS events
+        FROM events
+        WHERE item_id != '' AND (SELECT count() FROM title_daily_counts) = 0
+        GROUP BY item_id, day, type`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS title_daily_counts_mv TO title_daily_counts AS
+        SELECT item_id, toDate(occurred_at) AS day, type, count() AS events
+        FROM events
+        WHERE item_id != ''
+        GROUP BY item_id, day, type`,
+    ],
+  },
+  {
+    id: "0005_actor_recent_items",
+    statements: [
+      // Each viewer's history, one row per (title, interaction type) with its latest time:
+      // the offline twin of the online store's recent list, for read-through and training.
+      // Impressions are left out (the bulk of traffic, little signal). 180 days kept.
+      `CREATE TABLE IF NOT EXISTS actor_recent_items (
+        actor_id String,
+        item_id String,
+        type LowCardinality(String),
+        last_at DateTime64(3, 'UTC'),
+        value Float32
+      ) ENGINE = ReplacingMergeTree(last_at)
+      ORDER BY (actor_id, item_id, type)
+      TTL toDateTime(last_at) + INTERVAL 180 DAY
+      SETTINGS non_replicated_deduplication_window = 10000`,
+      `INSERT INTO actor_recent_items
+        SELECT actor_id, item_id, type, max(occurred_at) AS last_at,
+          argMax(toFloat32(JSONExtractFloat(payload, 'value')), occurred_at) AS value
+        FROM events
+        WHERE item_id != '' AND type != 'impression' AND (SELECT count() FROM actor_recent_items) = 0
+        GROUP BY actor_id, item_id, type`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS actor_recent_items_mv TO actor_recent_items AS
+        SELECT actor_id, item_id, type, max(occurred_at) AS last_at,
+          argMax(toFloat32(JSONExtractFloat(payload, 'value')), occurred_at) AS value
+        FROM events
+        WHERE item_id != '' AND type != 'impression'
+        GROUP BY actor_id, item_id, type`,
+    ],
+  },
 ];
 
 /** Apply pending migrations; returns the ids applied now. */

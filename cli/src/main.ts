@@ -3,12 +3,14 @@ import { migrateClickHouse } from "@marquee/analytics";
 import { Catalog, COMMERCE_MIGRATIONS, schema as commerceSchema } from "@marquee/commerce";
 import { AppError, createClickHouse, createLogger, createPostgres, loadConfig } from "@marquee/runtime";
 import { createMarquee } from "./app.ts";
+import { startLoaderProcess } from "./loader-process.ts";
 import { loadMovieLensDir } from "./seed/index.ts";
 import { seedIfEmpty, storeWorld } from "./seed-store.ts";
 
 const USAGE = `marquee <command>
 
   start                      run the whole store in one process (embedded mode unless URLs are set)
+  loader                     run the Kafka → ClickHouse loader on its own (needs KAFKA_BROKERS)
   seed [--scale tiny|demo|large] [--seed N]
                              store a deterministic synthetic world (when the catalogue is empty)
   seed --movielens DIR       load MovieLens files (u.data+u.item, ratings.dat+movies.dat or
@@ -29,6 +31,18 @@ async function main(argv: string[]): Promise<number> {
       const stop = async (signal: string) => {
         logger.info({ signal }, "shutting down");
         await marquee.close();
+        process.exit(0);
+      };
+      process.once("SIGINT", () => void stop("SIGINT"));
+      process.once("SIGTERM", () => void stop("SIGTERM"));
+      return -1; // keep running
+    }
+    case "loader": {
+      const loader = await startLoaderProcess(config, logger);
+      logger.info({ topic: config.KAFKA_EVENTS_TOPIC, group: config.LOADER_GROUP }, "loader is running");
+      const stop = async (signal: string) => {
+        logger.info({ signal }, "loader draining");
+        await loader.close();
         process.exit(0);
       };
       process.once("SIGINT", () => void stop("SIGINT"));

@@ -67,10 +67,14 @@ export function validateBatch(body: unknown, now = new Date()): CollectOutcome {
 }
 
 /** Publish accepted events keyed by actor, so each viewer's events stay in order. */
-export async function publishEvents(bus: EventBus, events: CollectedEvent[]): Promise<void> {
+export async function publishEvents(
+  bus: EventBus,
+  events: CollectedEvent[],
+  topic: string = TOPICS.events,
+): Promise<void> {
   const messages: BusMessage<CollectedEvent>[] = events.map((e) => ({ key: actorId(e), value: e }));
   try {
-    await bus.publish(TOPICS.events, messages);
+    await bus.publish(topic, messages);
   } catch (cause) {
     throw new AppError("unavailable", "events could not be stored right now; retry later", { cause, retriable: true });
   }

@@ -1,6 +1,25 @@
 import { createHash } from "node:crypto";
-import { actorId, type CollectedEvent, EVENTS_TABLE, ITEM_EVENT_TYPES, TOPICS } from "@marquee/contracts";
-import type { BusBatch, ClickHouseClient, EventBus, Logger, OnlineStore, RecentInteraction } from "@marquee/runtime";
+import {
+  actorId,
+  type CollectedEvent,
+  describeIssues,
+  EVENTS_TABLE,
+  EventSchema,
+  ITEM_EVENT_TYPES,
+  TOPICS,
+} from "@marquee/contracts";
+import {
+  type BusBatch,
+  type ClickHouseClient,
+  type EventBus,
+  isKafkaBatch,
+  KafkaBus,
+  type KafkaBusBatch,
+  type Logger,
+  type OnlineStore,
+  PoisonMessageError,
+  type RecentInteraction,
+} from "@marquee/runtime";
 import { toEventRow } from "./event-row.ts";
 
 const ITEM_TYPES = new Set<string>(ITEM_EVENT_TYPES);
@@ -11,56 +30,176 @@ export interface LoaderOptions {
   clickhouse: ClickHouseClient;
   online: OnlineStore;
   logger: Logger;
-  /** Retries of a failing insert before the batch is given back to the bus as failed. */
+  /** Quick retries of a failing insert inside one call, before the batch is given back as failed. */
   retries?: number;
+  /** Called after each ClickHouse insert landed, before the bus commits (metrics; crash tests). */
+  onInserted?: (info: { rows: number; token: string; batch: BusBatch<CollectedEvent> }) => void | Promise<void>;
+}
+
+export interface KafkaLoaderOptions {
+  /** Default events.v1 (tests use their own). */
+  topic?: string;
+  group?: string;
+  /** Most rows per ClickHouse insert. */
+  batchRows?: number;
+  /** Longest wait for a batch to fill, in ms. */
+  batchMs?: number;
+  concurrency?: number;
 }
 
 /**
- * Write one batch: all rows in a single ClickHouse insert, then the online histories. The
- * insert carries a deduplication token derived from the batch's event ids, so a batch that is
- * retried (after a timeout whose insert did land) is stored once.
+ * Decode one message from events.v1: anything that is not a valid event (per EventSchema, plus
+ * the collector's received_at) is poison, and the bus dead-letters it with the original bytes.
  */
-export async function loadBatch(batch: BusBatch<CollectedEvent>, options: LoaderOptions): Promise<void> {
-  const events = batch.messages.map((m) => m.value);
-  if (events.length === 0) return;
-  const rows = events.map(toEventRow);
-  const token = createHash("sha256")
-    .update(events.map((e) => e.event_id).join(","))
-    .digest("hex");
-  const retries = options.retries ?? 3;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await options.clickhouse.insert({
-        table: EVENTS_TABLE,
-        values: rows,
-        format: "JSONEachRow",
-        clickhouse_settings: { insert_deduplication_token: token },
-      });
-      break;
-    } catch (e) {
-      if (attempt >= retries) throw e;
-      const delay = 50 * 2 ** attempt;
-      options.logger.warn({ err: e, attempt, delay, rows: rows.length }, "events insert failed, retrying");
-      await new Promise((r) => setTimeout(r, delay));
-    }
+export function decodeCollectedEvent(value: unknown): CollectedEvent {
+  const parsed = EventSchema.safeParse(value);
+  if (!parsed.success) throw new PoisonMessageError(describeIssues(parsed.error));
+  const receivedAt = (value as { received_at?: unknown }).received_at;
+  if (typeof receivedAt !== "string" || Number.isNaN(Date.parse(receivedAt))) {
+    throw new PoisonMessageError("received_at: must be an ISO 8601 timestamp");
   }
-  const byActor = new Map<string, RecentInteraction[]>();
-  for (const e of events) {
-    if (!ITEM_TYPES.has(e.type) || HISTORY_EXCLUDED.has(e.type) || !("item_id" in e) || !e.item_id) continue;
-    const list = byActor.get(actorId(e)) ?? [];
-    const value = e.type === "rating" ? (e.payload as { value: number }).value : undefined;
-    list.push({
-      item_id: e.item_id,
-      type: e.type,
-      at: Date.parse(e.occurred_at),
-      ...(value === undefined ? {} : { value }),
-    });
-    byActor.set(actorId(e), list);
-  }
-  await Promise.all([...byActor].map(([actor, list]) => options.online.append(actor, list)));
+  return { ...parsed.data, received_at: receivedAt };
 }
 
-/** Subscribe the loader to the events topic. */
-export async function startLoader(bus: EventBus, options: LoaderOptions): Promise<void> {
-  await bus.subscribe<CollectedEvent>(TOPICS.events, "clickhouse-loader", (batch) => loadBatch(batch, options));
+/**
+ * Writes batches of events to ClickHouse (one insert per batch) and then to the online store.
+ *
+ * Nothing stored twice, by two mechanisms:
+ *  - every insert carries `insert_deduplication_token`: for Kafka batches
+ *    `<topic>-<partition>-<firstOffset>-<lastOffset>`, otherwise a hash of the event ids. The
+ *    events table (and the views' tables) keep a deduplication window, so the same batch
+ *    retried after a timeout whose insert did land is a no-op;
+ *  - rows from Kafka carry their source partition and offset. Per partition, inserts are
+ *    sequential and in offset order, so after a restart (or a partition moving between
+ *    loaders) everything at or below the highest stored offset is known to be stored and is
+ *    skipped, even when the replayed batch is cut differently from the first attempt.
+ */
+export class EventLoader {
+  /** Per topic-partition: the highest offset known stored, and the offset we expect next. */
+  private readonly watermarks = new Map<string, { stored: bigint; next: bigint }>();
+
+  constructor(private readonly options: LoaderOptions) {}
+
+  async load(batch: BusBatch<CollectedEvent>): Promise<void> {
+    if (isKafkaBatch(batch)) return this.loadKafka(batch);
+    const events = batch.messages.map((m) => m.value);
+    if (events.length === 0) return;
+    const token = createHash("sha256")
+      .update(events.map((e) => e.event_id).join(","))
+      .digest("hex");
+    await this.insert(events.map(toEventRow), token, batch);
+    await this.updateHistories(events);
+  }
+
+  private async loadKafka(batch: KafkaBusBatch<CollectedEvent>): Promise<void> {
+    const key = `${batch.topic}:${batch.partition}`;
+    const first = BigInt(batch.firstOffset);
+    const last = BigInt(batch.lastOffset);
+    let mark = this.watermarks.get(key);
+    if (!mark || mark.next !== first) {
+      // First batch of this partition since start, or not the one we expected: ask ClickHouse.
+      const stored = await this.storedOffset(batch.topic, batch.partition);
+      mark = { stored, next: first };
+      if (stored >= first) {
+        this.options.logger.info(
+          { topic: batch.topic, partition: batch.partition, stored: String(stored), first: batch.firstOffset },
+          "replayed offsets already stored: skipping them",
+        );
+      }
+    }
+    const stored = mark.stored;
+    const fresh = batch.messages.filter((m) => BigInt(m.offset) > stored);
+    if (fresh.length > 0) {
+      const rows = fresh.map((m) => ({
+        ...toEventRow(m.value),
+        source_topic: batch.topic,
+        source_partition: batch.partition,
+        source_offset: m.offset,
+      }));
+      await this.insert(rows, `${batch.topic}-${batch.partition}-${batch.firstOffset}-${batch.lastOffset}`, batch);
+      await this.updateHistories(fresh.map((m) => m.value));
+    }
+    this.watermarks.set(key, { stored: last > stored ? last : stored, next: last + 1n });
+  }
+
+  private async storedOffset(topic: string, partition: number): Promise<bigint> {
+    const rs = await this.options.clickhouse.query({
+      query: `SELECT toString(ifNull(maxOrNull(source_offset), -1)) AS o FROM ${EVENTS_TABLE}
+              WHERE source_topic = {topic:String} AND source_partition = {partition:Int32}`,
+      query_params: { topic, partition },
+      format: "JSONEachRow",
+    });
+    const [row] = await rs.json<{ o: string }>();
+    return BigInt(row?.o ?? "-1");
+  }
+
+  private async insert(rows: object[], token: string, batch: BusBatch<CollectedEvent>): Promise<void> {
+    // The token goes in the statement, not in clickhouse_settings: chDB applies those as a
+    // session-wide SET, which would leave the token on every later insert of the process
+    // (silently dropping them as duplicates). Tokens are built from topic names and digits.
+    const safe = token.replace(/[^A-Za-z0-9._:-]/g, "_");
+    const table = `${EVENTS_TABLE} SETTINGS insert_deduplication_token = '${safe}', deduplicate_blocks_in_dependent_materialized_views = 1`;
+    const retries = this.options.retries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.options.clickhouse.insert({ table, values: rows, format: "JSONEachRow" });
+        break;
+      } catch (e) {
+        if (attempt >= retries) throw e;
+        const delay = 50 * 2 ** attempt;
+        this.options.logger.warn({ err: e, attempt, delay, rows: rows.length }, "events insert failed, retrying");
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    await this.options.onInserted?.({ rows: rows.length, token: safe, batch });
+  }
+
+  private async updateHistories(events: CollectedEvent[]): Promise<void> {
+    const byActor = new Map<string, RecentInteraction[]>();
+    for (const e of events) {
+      if (!ITEM_TYPES.has(e.type) || HISTORY_EXCLUDED.has(e.type) || !("item_id" in e) || !e.item_id) continue;
+      const list = byActor.get(actorId(e)) ?? [];
+      const value = e.type === "rating" ? (e.payload as { value: number }).value : undefined;
+      list.push({
+        item_id: e.item_id,
+        type: e.type,
+        at: Date.parse(e.occurred_at),
+        ...(value === undefined ? {} : { value }),
+      });
+      byActor.set(actorId(e), list);
+    }
+    if (byActor.size === 0) return;
+    await Promise.all([...byActor].map(([actor, list]) => this.options.online.append(actor, list)));
+  }
+}
+
+/** Write one batch (kept for callers of step 1's function). */
+export async function loadBatch(batch: BusBatch<CollectedEvent>, options: LoaderOptions): Promise<void> {
+  await new EventLoader(options).load(batch);
+}
+
+/**
+ * Subscribe the loader to the events topic. On Kafka: a consumer group whose batches are cut to
+ * `batchRows` rows or `batchMs`, poison messages dead-lettered to events.v1.dlq, offsets committed
+ * after the insert; in-process: every published batch, as it is published.
+ */
+export async function startLoader(
+  bus: EventBus,
+  options: LoaderOptions,
+  kafka: KafkaLoaderOptions = {},
+): Promise<EventLoader> {
+  const loader = new EventLoader(options);
+  const group = kafka.group ?? "clickhouse-loader";
+  const topic = kafka.topic ?? TOPICS.events;
+  if (bus instanceof KafkaBus) {
+    await bus.subscribe<CollectedEvent>(topic, group, (batch) => loader.load(batch), {
+      decode: decodeCollectedEvent,
+      maxBatchMessages: kafka.batchRows ?? 50_000,
+      maxWaitMs: kafka.batchMs ?? 250,
+      concurrency: kafka.concurrency ?? 2,
+    });
+  } else {
+    await bus.subscribe<CollectedEvent>(topic, group, (batch) => loader.load(batch));
+  }
+  return loader;
 }

@@ -8,6 +8,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface CollectorOptions {
   bus: EventBus;
+  /** Where accepted events go; default events.v1. */
+  topic?: string;
   logger: Logger;
   metrics?: Registry;
 }
@@ -57,7 +59,7 @@ export async function collectorRoutes(app: FastifyInstance, options: CollectorOp
   app.post("/v1/events", { bodyLimit: MAX_BODY_BYTES }, async (request, reply) => {
     const started = performance.now();
     const { result, events } = validateBatch(request.body);
-    if (events.length > 0) await publishEvents(options.bus, events);
+    if (events.length > 0) await publishEvents(options.bus, events, options.topic);
     metrics.events.inc({ outcome: "accepted" }, result.accepted);
     if (result.rejected.length > 0) metrics.events.inc({ outcome: "rejected" }, result.rejected.length);
     const status = result.accepted === 0 ? 400 : 200;

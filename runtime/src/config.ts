@@ -52,6 +52,43 @@ export const ConfigSchema = z.object({
         .map((s) => s.trim())
         .filter(Boolean),
     ),
+  /** Kafka brokers, comma-separated host:port. Unset: the in-process bus (embedded mode). */
+  KAFKA_BROKERS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (list) => list.length > 0 && list.every((b) => /^[^\s:/]+:\d{1,5}$/.test(b)),
+        "must be host:port[,host:port]",
+      )
+      .optional(),
+  ),
+  KAFKA_CLIENT_ID: z.string().min(1).default("marquee"),
+  /** Partitions of events.v1 when Marquee creates it (existing topics are left as they are). */
+  KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  /** Compression of produced batches: gzip (built into kafkajs) or none. */
+  KAFKA_COMPRESSION: z.enum(["gzip", "none"]).default("gzip"),
+  /** The events topic (the collector publishes there, the loader reads it; its DLQ is `<topic>.dlq`). */
+  KAFKA_EVENTS_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, "must be a Kafka topic name")
+    .default("events.v1"),
+  /** Consumer group of the ClickHouse loader. */
+  LOADER_GROUP: z.string().min(1).default("clickhouse-loader"),
+  /** The loader inserts up to this many rows per ClickHouse insert ... */
+  LOADER_BATCH_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
+  /** ... and waits at most this long (ms) for a batch to fill. */
+  LOADER_BATCH_MS: z.coerce.number().int().min(1).max(60_000).default(250),
+  /** Unset: online features in memory (embedded mode). */
+  REDIS_URL: optionalUrl(["redis", "rediss"]),
+  /** Collector requests per client (IP) per minute; 0 turns the limit off. */
+  COLLECTOR_RATE_LIMIT: z.coerce.number().int().min(0).default(6000),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema> & { dataDir: string }>;
@@ -68,9 +105,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return Object.freeze({ ...parsed.data, dataDir: path.resolve(parsed.data.DATA_DIR) });
 }
 
-export function modeOf(config: Config): { postgres: "pglite" | "server"; clickhouse: "chdb" | "server" } {
+export function modeOf(config: Config): {
+  postgres: "pglite" | "server";
+  clickhouse: "chdb" | "server";
+  bus: "in-process" | "kafka";
+  online: "memory" | "redis";
+} {
   return {
     postgres: config.DATABASE_URL ? "server" : "pglite",
     clickhouse: config.CLICKHOUSE_URL ? "server" : "chdb",
+    bus: config.KAFKA_BROKERS ? "kafka" : "in-process",
+    online: config.REDIS_URL ? "redis" : "memory",
   };
 }

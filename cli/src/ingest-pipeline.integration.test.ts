@@ -1,0 +1,304 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { eventTotals, migrateClickHouse } from "@marquee/analytics";
+import { collectorRoutes, type EventLoader, startLoader } from "@marquee/ingest";
+import {
+  type ClickHouseClient,
+  type ClickHouseHandle,
+  createClickHouse,
+  createLogger,
+  httpErrorHandler,
+  KafkaBus,
+  type KafkaBusBatch,
+  loadConfig,
+  MemoryOnlineStore,
+} from "@marquee/runtime";
+import { serviceSuite } from "@marquee/runtime/testing";
+import Fastify from "fastify";
+import { v7 as uuidv7 } from "uuid";
+import { afterAll, beforeAll, expect, it } from "vitest";
+
+const execFileAsync = promisify(execFile);
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
+const logger = createLogger({ service: "test", level: process.env.TEST_LOG_LEVEL === "debug" ? "debug" : "silent" });
+const RUN = `${Date.now().toString(36)}-${process.pid}`;
+let topicSeq = 0;
+const uniqueTopic = (name: string) => `test.${name}.${RUN}.${++topicSeq}`;
+
+function event(i: number, actor = `u${i % 97}`): Record<string, unknown> {
+  return {
+    event_id: uuidv7(),
+    type: i % 5 === 0 ? "impression" : "click",
+    user_id: actor,
+    item_id: `t${String(i % 500).padStart(5, "0")}`,
+    occurred_at: new Date(Date.now() - 60_000).toISOString(),
+    received_at: new Date().toISOString(),
+    context: { device: "desktop", row: "trending", position: i % 20 },
+  };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Rows loaded from one topic: count, distinct event ids. */
+async function topicTotals(client: ClickHouseClient, topic: string): Promise<{ rows: number; unique: number }> {
+  const rs = await client.query({
+    query: "SELECT count() AS rows, uniqExact(event_id) AS unique FROM events WHERE source_topic = {topic:String}",
+    query_params: { topic },
+    format: "JSONEachRow",
+  });
+  const [r] = await rs.json<{ rows: number; unique: number }>();
+  return { rows: Number(r?.rows ?? 0), unique: Number(r?.unique ?? 0) };
+}
+
+async function waitForRows(client: ClickHouseClient, topic: string, n: number, timeoutMs = 60_000) {
+  return until(
+    `${n} rows from ${topic}`,
+    async () => {
+      const t = await topicTotals(client, topic);
+      return t.rows >= n ? t : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// chDB binds one data directory per process: this file opens exactly one, for every test.
+// serviceSuite wants a URL; TEST_KAFKA_BROKERS is host:port[,host:port].
+const BROKERS = process.env.TEST_KAFKA_BROKERS ?? "";
+serviceSuite("Kafka → ClickHouse pipeline", BROKERS ? `kafka://${BROKERS.split(",")[0]}` : undefined, () => {
+  const brokers = BROKERS;
+  let dir: string;
+  let ch: ClickHouseHandle;
+  const buses: KafkaBus[] = [];
+
+  const bus = async (topic: string, extra: Partial<Parameters<typeof KafkaBus.connect>[0]> = {}) => {
+    const b = await KafkaBus.connect({
+      brokers: brokers.split(","),
+      clientId: `test-${RUN}`,
+      logger,
+      topics: [{ name: topic, partitions: 3 }],
+      ...extra,
+    });
+    buses.push(b);
+    return b;
+  };
+  const loader = (b: KafkaBus, topic: string, client: ClickHouseClient = ch.client): Promise<EventLoader> =>
+    startLoader(
+      b,
+      { clickhouse: client, online: new MemoryOnlineStore(), logger, retries: 0 },
+      { topic, group: `loader-${topic}`, batchRows: 500, batchMs: 50 },
+    );
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "marquee-pipeline-"));
+    ch = await createClickHouse(loadConfig({ DATA_DIR: dir }));
+    await migrateClickHouse(ch.client);
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(buses.map((b) => b.close()));
+    // Delete this run's topics on the shared broker.
+    const cleaner = await KafkaBus.connect({ brokers: brokers.split(","), logger });
+    const admin = cleaner.admin();
+    try {
+      await admin.connect();
+      const mine = (await admin.listTopics()).filter((t) => t.includes(RUN));
+      if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+    } finally {
+      await admin.disconnect();
+      await cleaner.close();
+    }
+    await ch?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("N events through the HTTP collector → exactly N rows, with online histories", async () => {
+    const topic = uniqueTopic("http");
+    const b = await bus(topic);
+    const online = new MemoryOnlineStore();
+    await startLoader(
+      b,
+      { clickhouse: ch.client, online, logger },
+      { topic, group: `loader-${topic}`, batchRows: 700, batchMs: 50 },
+    );
+    const app = Fastify({ loggerInstance: logger });
+    app.setErrorHandler(httpErrorHandler);
+    await app.register(collectorRoutes, { bus: b, logger, topic });
+    const N = 3_000;
+    const events = Array.from({ length: N }, (_, i) => {
+      const { received_at: _r, ...e } = event(i);
+      return e;
+    });
+    for (let i = 0; i < N; i += 500) {
+      const res = await app.inject({
+        method: "POST",
+        url: "/v1/events",
+        payload: { events: events.slice(i, i + 500) },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ accepted: 500, rejected: [] });
+    }
+    const totals = await waitForRows(ch.client, topic, N);
+    expect(totals).toEqual({ rows: N, unique: N });
+    // Give stragglers a moment: nothing more may arrive.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await topicTotals(ch.client, topic)).toEqual({ rows: N, unique: N });
+    const recent = await online.recent("u1", 5);
+    expect(recent.length).toBeGreaterThan(0);
+    expect(recent.every((r) => r.type === "click")).toBe(true);
+    await app.close();
+  });
+
+  it("sends a poison message to the DLQ with its bytes and source, and keeps loading after it", async () => {
+    const topic = uniqueTopic("poison");
+    const b = await bus(topic);
+    await loader(b, topic);
+    await b.publish(
+      topic,
+      Array.from({ length: 100 }, (_, i) => ({ key: "u1", value: event(i, "u1") })),
+    );
+    await b.publishRaw(topic, [
+      { key: "u1", value: "{not json", headers: { origin: "test" } },
+      { key: "u1", value: JSON.stringify({ ...event(1, "u1"), type: "teleport" }) },
+    ]);
+    await b.publish(
+      topic,
+      Array.from({ length: 100 }, (_, i) => ({ key: "u1", value: event(i, "u1") })),
+    );
+    expect(await waitForRows(ch.client, topic, 200)).toEqual({ rows: 200, unique: 200 });
+
+    const dead: KafkaBusBatch<Buffer>["messages"] = [];
+    await b.subscribe<Buffer>(
+      `${topic}.dlq`,
+      `dlq-reader-${topic}`,
+      async (batch) => {
+        dead.push(...(batch as KafkaBusBatch<Buffer>).messages);
+      },
+      { raw: true },
+    );
+    await until("2 dead letters", async () => (dead.length >= 2 ? true : undefined), 30_000);
+    expect(dead).toHaveLength(2);
+    const [bad, teleport] = dead;
+    expect(bad?.value.toString()).toBe("{not json");
+    expect(bad?.headers?.origin).toBe("test");
+    expect(bad?.headers?.["x-source-topic"]).toBe(topic);
+    expect(bad?.headers?.["x-source-offset"]).toBe("100");
+    expect(bad?.headers?.["x-error"]).toMatch(/not JSON/);
+    expect(teleport?.headers?.["x-error"]).toMatch(/^type:/);
+  });
+
+  it("retries a failing insert until it lands: nothing lost, nothing doubled", async () => {
+    const topic = uniqueTopic("flaky");
+    const b = await bus(topic);
+    let failures = 0;
+    // The first three inserts fail *after* the rows landed (a timeout on the way back), the
+    // worst case: the retry must be recognised as a duplicate, not stored again.
+    const flaky = new Proxy(ch.client, {
+      get(target, prop, receiver) {
+        if (prop !== "insert") return Reflect.get(target, prop, receiver);
+        return async (params: Parameters<ClickHouseClient["insert"]>[0]) => {
+          const result = await target.insert(params);
+          if (failures < 3) {
+            failures++;
+            throw new Error("socket hang up (simulated)");
+          }
+          return result;
+        };
+      },
+    });
+    await loader(b, topic, flaky);
+    const N = 1_000;
+    await b.publish(
+      topic,
+      Array.from({ length: N }, (_, i) => ({ key: `u${i % 7}`, value: event(i, `u${i % 7}`) })),
+    );
+    expect(await waitForRows(ch.client, topic, N)).toEqual({ rows: N, unique: N });
+    expect(failures).toBe(3);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await topicTotals(ch.client, topic)).toEqual({ rows: N, unique: N });
+  });
+
+  it("loses nothing when the broker restarts mid-stream", async () => {
+    // A broker of its own (same infra script, its own port and folder), so restarting it
+    // cannot disturb the other suites that share the CI broker.
+    const kafkaDir = mkdtempSync(path.join(os.tmpdir(), "marquee-kafka-restart-"));
+    const env = {
+      ...process.env,
+      KAFKA_DIR: kafkaDir,
+      KAFKA_PORT: String(await freePort()),
+      KAFKA_CONTROLLER_PORT: String(await freePort()),
+    };
+    const script = (name: string, ...args: string[]) =>
+      execFileAsync("bash", [path.join(REPO, "infra/kafka", name), ...args], { env, timeout: 90_000 });
+    try {
+      const started = await script("start.sh");
+      const own = started.stdout.trim().split("\n").pop()?.replace("KAFKA_BROKERS=", "") as string;
+      const topic = uniqueTopic("restart");
+      const b = await KafkaBus.connect({
+        brokers: [own],
+        logger,
+        topics: [{ name: topic, partitions: 2 }],
+      });
+      buses.push(b);
+      await loader(b, topic);
+      // Settled outcomes, recorded as they happen (no rejection is left unhandled).
+      const sent: Promise<"ok" | "failed">[] = [];
+      const N = 4_000;
+      let i = 0;
+      const producing = (async () => {
+        while (i < N) {
+          const chunk = Array.from({ length: 100 }, () => ({ key: `u${i % 11}`, value: event(i++, `u${i % 11}`) }));
+          sent.push(
+            b.publish(topic, chunk).then(
+              () => "ok" as const,
+              () => "failed" as const,
+            ),
+          );
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      await until("some rows before the restart", async () =>
+        (await topicTotals(ch.client, topic)).rows > 0 ? true : undefined,
+      );
+      await script("stop.sh");
+      await script("start.sh");
+      await producing;
+      const results = await Promise.all(sent);
+      const failed = results.filter((r) => r === "failed").length;
+      // Every publish the bus acknowledged is stored; none may have been refused here.
+      expect(failed).toBe(0);
+      expect(await waitForRows(ch.client, topic, N, 90_000)).toEqual({ rows: N, unique: N });
+    } finally {
+      await script("stop.sh", "--purge").catch(() => undefined);
+      rmSync(kafkaDir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it("counts every event once in the events table overall", async () => {
+    const t = await eventTotals(ch.client);
+    expect(t.rows).toBe(t.unique);
+  });
+});

@@ -1,0 +1,77 @@
+import { migrateClickHouse } from "@marquee/analytics";
+import { type EventLoader, type LoaderOptions, startLoader } from "@marquee/ingest";
+import {
+  type ClickHouseHandle,
+  type Config,
+  createClickHouse,
+  KafkaBus,
+  type Logger,
+  MemoryOnlineStore,
+  type OnlineStore,
+  RedisOnlineStore,
+} from "@marquee/runtime";
+
+export interface LoaderProcess {
+  loader: EventLoader;
+  bus: KafkaBus;
+  clickhouse: ClickHouseHandle;
+  online: OnlineStore;
+  /** Graceful: stop fetching, let in-flight batches insert and commit, then close the stores. */
+  close(): Promise<void>;
+}
+
+/** The online store the configuration asks for: Redis when REDIS_URL is set, else memory. */
+export async function createOnlineStore(config: Config): Promise<OnlineStore> {
+  if (!config.REDIS_URL) return new MemoryOnlineStore({ capacity: 100 });
+  const redis = new RedisOnlineStore(config.REDIS_URL, { capacity: 100 });
+  await redis.ping();
+  return redis;
+}
+
+/**
+ * The Kafka → ClickHouse loader as its own process (`marquee loader`, scaled mode): a consumer
+ * group member that inserts batches into ClickHouse, keeps online histories, and commits
+ * offsets only after the insert landed. Run several for more throughput (up to one per
+ * partition); kill one at any moment and the others (or its restart) continue without loss.
+ */
+export async function startLoaderProcess(
+  config: Config,
+  logger: Logger,
+  hooks: Pick<LoaderOptions, "onInserted"> = {},
+): Promise<LoaderProcess> {
+  if (!config.KAFKA_BROKERS) throw new Error("marquee loader needs KAFKA_BROKERS");
+  const clickhouse = await createClickHouse(config);
+  await migrateClickHouse(clickhouse.client);
+  const online = await createOnlineStore(config);
+  const bus = await KafkaBus.connect({
+    brokers: config.KAFKA_BROKERS,
+    clientId: `${config.KAFKA_CLIENT_ID}-loader`,
+    logger: logger.child({ component: "kafka" }),
+    compression: config.KAFKA_COMPRESSION,
+    topics: [{ name: config.KAFKA_EVENTS_TOPIC, partitions: config.KAFKA_PARTITIONS }],
+  });
+  const loader = await startLoader(
+    bus,
+    { clickhouse: clickhouse.client, online, logger: logger.child({ component: "loader" }), ...hooks },
+    {
+      topic: config.KAFKA_EVENTS_TOPIC,
+      group: config.LOADER_GROUP,
+      batchRows: config.LOADER_BATCH_ROWS,
+      batchMs: config.LOADER_BATCH_MS,
+    },
+  );
+  let closed = false;
+  return {
+    loader,
+    bus,
+    clickhouse,
+    online,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await bus.close();
+      await online.close();
+      await clickhouse.close();
+    },
+  };
+}
