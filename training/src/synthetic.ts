@@ -53,9 +53,14 @@ export function syntheticInteractions(options: SyntheticOptions): Interactions {
       for (let f = 0; f < d; f++) s += (userF[f] as number) * (itemF[i * d + f] as number);
       scores[i] = s - Math.log(-Math.log(Math.max(rng(), 1e-12))); // + Gumbel noise
     }
-    const chosen = Array.from(scores.keys())
-      .sort((a, b) => (scores[b] as number) - (scores[a] as number))
-      .slice(0, n);
+    // The n best: threshold from a native typed-array sort, then the items above it.
+    const threshold = scores.slice().sort()[items - n] as number;
+    const chosen: number[] = [];
+    for (let i = 0; i < items && chosen.length < n; i++) if ((scores[i] as number) >= threshold) chosen.push(i);
+    for (let k = chosen.length - 1; k > 0; k--) {
+      const j = Math.floor(rng() * (k + 1));
+      [chosen[k], chosen[j]] = [chosen[j] as number, chosen[k] as number];
+    }
     let t = start + Math.floor(rng() * 86_400_000 * 30);
     for (const i of chosen) {
       outU.push(u);

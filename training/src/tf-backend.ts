@@ -46,8 +46,6 @@ async function choose(prefer: "native" | "wasm" | "cpu"): Promise<TfHandle> {
     }
   }
   const tf = (await import("@tensorflow/tfjs-core")) as Tf;
-  // tfjs-core alone has no gradients; the union package registers them the same way.
-  await import("@tensorflow/tfjs-core/dist/register_all_gradients.js");
   if (order.includes("wasm")) {
     try {
       await import("@tensorflow/tfjs-backend-wasm");

@@ -64,6 +64,18 @@ describe("registered kernels", () => {
     ]);
   });
 
+  it("the faster GatherV2 on wasm matches the cpu backend, and other gathers still work", async () => {
+    await tf.setBackend("cpu");
+    const table = tf.tidy(() => tf.randomNormal([40, 5], 0, 1, "float32", 9).arraySync()) as number[][];
+    const idx = [3, 0, 39, 3, 17];
+    const rows = () => tf.tidy(() => tf.gather(tf.tensor2d(table), tf.tensor1d(idx, "int32")).arraySync());
+    const cols = () => tf.tidy(() => tf.gather(tf.tensor2d(table), tf.tensor1d([4, 1], "int32"), 1).arraySync());
+    const reference = [rows(), cols()];
+    await tf.setBackend("wasm");
+    registerMissingKernels(tf);
+    expect([rows(), cols()]).toEqual(reference);
+  });
+
   it("the pure function sums rows by segment", () => {
     const out = unsortedSegmentSumValues(Float32Array.from([1, 2, 3, 4, 5, 6]), [3, 2], Int32Array.from([1, 1, 0]), 2);
     expect([...out]).toEqual([5, 6, 4, 6]);

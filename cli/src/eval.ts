@@ -1,0 +1,76 @@
+/**
+ * `npm run eval -- --ratings FILE --format ml-100k|ml-1m|csv [--protocol random|temporal]`
+ *
+ * Protocol (a), Microsoft Recommenders': per-user random 75/25 split (seed 42), full ranking
+ * over all items, the user's training items excluded, k = 10. Protocol (b), temporal: each
+ * user's latest 25 % held out. λ is tuned on a validation split carved out of the training
+ * part, never on the test part. Prints one JSON object with the chosen model's metrics and
+ * popularity's beside them.
+ */
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import {
+  evaluateRanking,
+  fitChosenModel,
+  loadTf,
+  PopularityScorer,
+  randomSplit,
+  temporalSplit,
+} from "@marquee/training";
+import { parseFormat, progress, readRatingsFile, runMain, UsageError } from "./recommend-offline.ts";
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ratings: { type: "string" },
+      format: { type: "string" },
+      protocol: { type: "string", default: "random" },
+      seed: { type: "string", default: "42" },
+      lambda: { type: "string" },
+    },
+  });
+  if (!values.ratings) throw new UsageError("--ratings FILE is required");
+  const format = parseFormat(values.format);
+  const protocol = values.protocol;
+  if (protocol !== "random" && protocol !== "temporal") throw new UsageError("--protocol must be random or temporal");
+  const seed = Number(values.seed);
+  const started = performance.now();
+  const file = await readRatingsFile(values.ratings, format);
+  const { train, test } =
+    protocol === "random" ? randomSplit(file.data, { ratio: 0.75, seed }) : temporalSplit(file.data, { ratio: 0.75 });
+  progress("split", { protocol, train: train.items.length, test: test.items.length });
+  const handle = await loadTf({ prefer: "wasm" });
+  const fitStarted = performance.now();
+  const model = fitChosenModel(handle, train, {
+    seed,
+    ...(values.lambda ? { lambda: Number(values.lambda) } : {}),
+    log: progress,
+  });
+  const fitSeconds = (performance.now() - fitStarted) / 1000;
+  const metrics = evaluateRanking(model, train, test);
+  const popularity = evaluateRanking(new PopularityScorer(train), train, test);
+  process.stdout.write(
+    `${JSON.stringify({
+      ratings: values.ratings,
+      format,
+      protocol:
+        protocol === "random" ? "random-75-25-per-user (Microsoft Recommenders)" : "temporal-latest-25-per-user",
+      seed,
+      k: 10,
+      users: file.data.nUsers,
+      items: file.data.nItems,
+      interactions: file.data.items.length,
+      model: model.name,
+      backend: model.backend,
+      params: model.params,
+      validation: model.validation ?? null,
+      fit_seconds: Math.round(fitSeconds * 1000) / 1000,
+      metrics,
+      popularity,
+      seconds: Math.round((performance.now() - started) / 10) / 100,
+    })}\n`,
+  );
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) runMain(main);

@@ -1,0 +1,95 @@
+import { type Interactions, itemDegrees } from "./dataset.ts";
+import { evaluateRanking, type RankingMetrics, type Scorer } from "./eval/metrics.ts";
+import { randomSplit } from "./eval/split.ts";
+import { EaseModel } from "./models/ease.ts";
+import { restrictItems } from "./models/subset.ts";
+import type { TfHandle } from "./tf-backend.ts";
+
+/** EASE's memory grows with items² (4 bytes each, a few copies while inverting). */
+export const MAX_EASE_ITEMS = 6000;
+/** Below this many items a λ grid search is cheap (each fit inverts an items × items matrix). */
+const TUNE_ITEMS = 3000;
+export const EASE_LAMBDAS = [25, 50, 100, 200, 400, 800, 1600] as const;
+export const DEFAULT_EASE_LAMBDA = 400;
+
+export interface FittedModel extends Scorer {
+  name: string;
+  backend: string;
+  params: Record<string, unknown>;
+  /** λ candidates and their validation nDCG@10, when tuned. */
+  validation?: { lambda: number; ndcg_at_10: number }[];
+  /** Item indexes the model can rank (all when undefined). */
+  modelled?: Uint32Array;
+  /** Raw weights for the registry: an items × items matrix over `modelled` (or all) items. */
+  weights: Float32Array;
+}
+
+export interface SelectOptions {
+  /** Tune λ on a validation split carved out of `train` (never the test split). */
+  tune?: boolean;
+  lambda?: number;
+  seed?: number;
+  maxItems?: number;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/**
+ * The model the project picks for a catalogue of this size: EASE, with λ tuned on a
+ * validation split of the training data when the catalogue is small enough to try a grid.
+ * Above MAX_EASE_ITEMS, EASE models the most-interacted titles only (the rest are reachable
+ * through popularity and item-to-item rows). Scores users by their `train` histories.
+ */
+export function fitChosenModel(handle: TfHandle, train: Interactions, options: SelectOptions = {}): FittedModel {
+  const maxItems = options.maxItems ?? MAX_EASE_ITEMS;
+  const log = options.log ?? (() => undefined);
+  let modelled: Uint32Array | undefined;
+  let data = train;
+  if (train.nItems > maxItems) {
+    const deg = itemDegrees(train);
+    modelled = Uint32Array.from(
+      Array.from(deg.keys())
+        .sort((a, b) => (deg[b] as number) - (deg[a] as number) || a - b)
+        .slice(0, maxItems)
+        .sort((a, b) => a - b),
+    );
+    data = restrictItems(train, modelled);
+    log("catalogue above the EASE limit: modelling the most-interacted titles", {
+      items: train.nItems,
+      modelled: maxItems,
+    });
+  }
+  let lambda = options.lambda ?? DEFAULT_EASE_LAMBDA;
+  let validation: FittedModel["validation"];
+  if (options.lambda === undefined && (options.tune ?? data.nItems <= TUNE_ITEMS)) {
+    const { train: fit, test: valid } = randomSplit(data, { seed: (options.seed ?? 42) + 1 });
+    validation = [];
+    for (const l of EASE_LAMBDAS) {
+      const started = performance.now();
+      const m = EaseModel.fit(handle.tf, fit, { lambda: l });
+      const ndcg = evaluateRanking(m, fit, valid).ndcg_at_10;
+      validation.push({ lambda: l, ndcg_at_10: ndcg });
+      log("λ candidate", { lambda: l, validation_ndcg_at_10: ndcg, seconds: (performance.now() - started) / 1000 });
+    }
+    lambda = validation.reduce((a, b) => (b.ndcg_at_10 > a.ndcg_at_10 ? b : a)).lambda;
+  }
+  const model = EaseModel.fit(handle.tf, data, { lambda });
+  const sub = new Float32Array(data.nItems);
+  const scoreUser = modelled
+    ? (user: number, out: Float32Array) => {
+        model.scoreUser(user, sub);
+        out.fill(Number.NEGATIVE_INFINITY);
+        for (let x = 0; x < modelled.length; x++) out[modelled[x] as number] = sub[x] as number;
+      }
+    : (user: number, out: Float32Array) => model.scoreUser(user, out);
+  return {
+    name: "ease",
+    backend: `typed-arrays + tfjs ${handle.backend}`,
+    params: { lambda, ...(modelled ? { modelled_items: modelled.length } : {}) },
+    ...(validation ? { validation } : {}),
+    ...(modelled ? { modelled } : {}),
+    weights: model.weights,
+    scoreUser,
+  };
+}
+
+export type { RankingMetrics };
