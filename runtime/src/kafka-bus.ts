@@ -292,9 +292,11 @@ export class KafkaBus implements EventBus {
       maxWaitTimeInMs: options.maxWaitMs ?? 250,
       maxBytesPerPartition: Math.max(1024 * 1024, Math.min(maxBatch * 600, 32 * 1024 * 1024)),
       maxBytes: 64 * 1024 * 1024,
-      sessionTimeout: 30_000,
-      rebalanceTimeout: 60_000,
-      heartbeatInterval: 3_000,
+      // A loader that died (SIGKILL, lost host) keeps its partitions until its session
+      // expires: short, so a restart or a peer takes over within seconds.
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 30_000,
+      heartbeatInterval: 1_000,
       retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: Number.MAX_SAFE_INTEGER },
     });
     this.consumers.push(consumer);
