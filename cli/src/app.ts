@@ -12,10 +12,11 @@ import {
   createLogger,
   createMetricsRegistry,
   createPostgres,
+  type EventBus,
   httpErrorHandler,
   InProcessBus,
+  KafkaBus,
   type Logger,
-  MemoryOnlineStore,
   ModelStore,
   modeOf,
   type PostgresHandle,
@@ -25,6 +26,7 @@ import { STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
 import { type RefreshResult, refreshFastModels, SingleFlightSchedule } from "@marquee/training";
 import type { ServerBuild } from "@remix-run/node";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { createOnlineStore } from "./loader-process.ts";
 import { remixRoutes } from "./remix-handler.ts";
 import { seedIfEmpty } from "./seed-store.ts";
 
@@ -34,7 +36,7 @@ export interface Marquee {
   logger: Logger;
   postgres: PostgresHandle<typeof commerceSchema>;
   clickhouse: ClickHouseHandle;
-  bus: InProcessBus;
+  bus: EventBus;
   catalog: Catalog;
   models: ModelHub;
   refresh: SingleFlightSchedule<RefreshResult>;
@@ -64,9 +66,28 @@ export async function createMarquee(
   if (config.SEED_ON_START)
     await seedIfEmpty({ catalog, clickhouse: clickhouse.client, logger, scale: config.SEED_SCALE });
 
-  const bus = new InProcessBus({ lingerMs: 2 });
-  const online = new MemoryOnlineStore({ capacity: 100 });
-  await startLoader(bus, { clickhouse: clickhouse.client, online, logger: logger.child({ component: "loader" }) });
+  // Kafka when KAFKA_BROKERS is set (the loader here joins the group; `marquee loader` adds
+  // more members), else in-process. Redis for online features when REDIS_URL is set.
+  const bus: EventBus = config.KAFKA_BROKERS
+    ? await KafkaBus.connect({
+        brokers: config.KAFKA_BROKERS,
+        clientId: config.KAFKA_CLIENT_ID,
+        logger: logger.child({ component: "kafka" }),
+        compression: config.KAFKA_COMPRESSION,
+        topics: [{ name: config.KAFKA_EVENTS_TOPIC, partitions: config.KAFKA_PARTITIONS }],
+      })
+    : new InProcessBus({ lingerMs: 2 });
+  const online = await createOnlineStore(config);
+  await startLoader(
+    bus,
+    { clickhouse: clickhouse.client, online, logger: logger.child({ component: "loader" }) },
+    {
+      topic: config.KAFKA_EVENTS_TOPIC,
+      group: config.LOADER_GROUP,
+      batchRows: config.LOADER_BATCH_ROWS,
+      batchMs: config.LOADER_BATCH_MS,
+    },
+  );
 
   const store = new ModelStore(path.join(config.dataDir, "models"));
   const models = new ModelHub(store, logger.child({ component: "serving" }));
@@ -90,7 +111,14 @@ export async function createMarquee(
   app.setErrorHandler(httpErrorHandler);
   app.get("/health", async () => ({ status: "ok", mode, models: versions(models) }));
   app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
-  await app.register(collectorRoutes, { bus, logger, metrics });
+  await app.register(collectorRoutes, {
+    bus,
+    logger,
+    metrics,
+    topic: config.KAFKA_EVENTS_TOPIC,
+    corsOrigins: config.CORS_ORIGINS,
+    rateLimitPerMinute: config.COLLECTOR_RATE_LIMIT,
+  });
   await app.register(servingRoutes, { serving: recommender });
 
   if (options.storefront ?? true) {
@@ -136,6 +164,7 @@ export async function createMarquee(
       await refresh.stop();
       models.stop();
       await bus.close();
+      await online.close();
       await clickhouse.close();
       await postgres.close();
     },

@@ -145,3 +145,94 @@ describe("POST /v1/events", () => {
     await a.close();
   });
 });
+
+describe("collector hardening", () => {
+  const build = async (options: { rateLimitPerMinute?: number; corsOrigins?: string[] }) => {
+    const bus = new InProcessBus({ lingerMs: 0 });
+    await bus.subscribe("events.v1", "test", async () => undefined);
+    const app = Fastify({ loggerInstance: createLogger({ service: "test", level: "silent" }) });
+    app.setErrorHandler(httpErrorHandler);
+    await app.register(collectorRoutes, {
+      bus,
+      logger: createLogger({ service: "test", level: "silent" }),
+      ...options,
+    });
+    return app;
+  };
+  const body = JSON.stringify({ events: [click()] });
+  const headers = { "content-type": "application/json" };
+
+  it("answers 429 with Retry-After once a client exceeds its per-minute limit, per client", async () => {
+    const app = await build({ rateLimitPerMinute: 3 });
+    for (let i = 0; i < 3; i++) {
+      const ok = await app.inject({ method: "POST", url: "/v1/events", payload: body, headers });
+      expect(ok.statusCode).toBe(200);
+    }
+    const limited = await app.inject({ method: "POST", url: "/v1/events", payload: body, headers });
+    expect(limited.statusCode).toBe(429);
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
+    expect(limited.json().error.code).toBe("rate_limited");
+    // Another client is not affected.
+    const other = await app.inject({
+      method: "POST",
+      url: "/v1/events",
+      payload: body,
+      headers,
+      remoteAddress: "10.0.0.9",
+    });
+    expect(other.statusCode).toBe(200);
+    await app.close();
+  });
+
+  it("allows the configured storefront origins and no others", async () => {
+    const app = await build({ corsOrigins: ["https://shop.example"] });
+    const preflight = await app.inject({
+      method: "OPTIONS",
+      url: "/v1/events",
+      headers: { origin: "https://shop.example", "access-control-request-method": "POST" },
+    });
+    expect(preflight.statusCode).toBeLessThan(300);
+    expect(preflight.headers["access-control-allow-origin"]).toBe("https://shop.example");
+    const post = await app.inject({
+      method: "POST",
+      url: "/v1/events",
+      payload: body,
+      headers: { ...headers, origin: "https://shop.example" },
+    });
+    expect(post.headers["access-control-allow-origin"]).toBe("https://shop.example");
+    const evil = await app.inject({
+      method: "POST",
+      url: "/v1/events",
+      payload: body,
+      headers: { ...headers, origin: "https://evil.example" },
+    });
+    expect(evil.headers["access-control-allow-origin"]).toBeUndefined();
+    await app.close();
+  });
+
+  it("rejects wrong types and missing ids per event with a reason", async () => {
+    const app = await build({});
+    const res = await app.inject({
+      method: "POST",
+      url: "/v1/events",
+      headers,
+      payload: JSON.stringify({
+        events: [
+          click({ item_id: 42 }),
+          click({ anonymous_id: undefined }),
+          click({ context: { position: "first" } }),
+          { type: 7, anonymous_id: "a1" },
+        ],
+      }),
+    });
+    expect(res.statusCode).toBe(400);
+    const { accepted, rejected } = res.json() as { accepted: number; rejected: { index: number; reason: string }[] };
+    expect(accepted).toBe(0);
+    expect(rejected.map((r) => r.index)).toEqual([0, 1, 2, 3]);
+    expect(rejected[0]?.reason).toMatch(/item_id/);
+    expect(rejected[1]?.reason).toMatch(/user_id or anonymous_id/);
+    expect(rejected[2]?.reason).toMatch(/context\.position/);
+    expect(rejected[3]?.reason).toMatch(/type/);
+    await app.close();
+  });
+});

@@ -1,3 +1,5 @@
+import cors from "@fastify/cors";
+import rateLimit from "@fastify/rate-limit";
 import type { Counter, EventBus, Histogram, Logger, Registry } from "@marquee/runtime";
 import { AppError, Counter as PromCounter, Histogram as PromHistogram } from "@marquee/runtime";
 import type { FastifyInstance } from "fastify";
@@ -10,6 +12,13 @@ export interface CollectorOptions {
   bus: EventBus;
   /** Where accepted events go; default events.v1. */
   topic?: string;
+  /**
+   * Other origins whose pages may post events from a browser (the storefront's, when it is
+   * served from another host). Same-origin posts and sendBeacon need no CORS.
+   */
+  corsOrigins?: readonly string[];
+  /** Requests per client IP per minute; 0 or unset: no limit. Over it: 429 with Retry-After. */
+  rateLimitPerMinute?: number;
   logger: Logger;
   metrics?: Registry;
 }
@@ -47,6 +56,25 @@ function collectorMetrics(registry: Registry | undefined): CollectorMetrics {
  */
 export async function collectorRoutes(app: FastifyInstance, options: CollectorOptions): Promise<void> {
   const metrics = collectorMetrics(options.metrics);
+  // Both plugins apply to this plugin's routes only (Fastify encapsulation).
+  if (options.corsOrigins && options.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: [...options.corsOrigins],
+      methods: ["POST"],
+      allowedHeaders: ["content-type"],
+      maxAge: 600,
+    });
+  }
+  const limit = options.rateLimitPerMinute ?? 0;
+  if (limit > 0) {
+    await app.register(rateLimit, {
+      global: false,
+      // The socket address: behind a proxy, set Fastify's trustProxy so this is the client.
+      keyGenerator: (request) => request.ip,
+      errorResponseBuilder: (_request, context) =>
+        new AppError("rate_limited", `too many requests: at most ${context.max} per minute, retry in ${context.after}`),
+    });
+  }
   // Browsers' sendBeacon posts text/plain; treat it as JSON so beacons work without preflight.
   app.addContentTypeParser("text/plain", { parseAs: "string", bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => {
     try {
@@ -56,7 +84,11 @@ export async function collectorRoutes(app: FastifyInstance, options: CollectorOp
     }
   });
 
-  app.post("/v1/events", { bodyLimit: MAX_BODY_BYTES }, async (request, reply) => {
+  const routeOptions = {
+    bodyLimit: MAX_BODY_BYTES,
+    ...(limit > 0 ? { config: { rateLimit: { max: limit, timeWindow: 60_000 } } } : {}),
+  };
+  app.post("/v1/events", routeOptions, async (request, reply) => {
     const started = performance.now();
     const { result, events } = validateBatch(request.body);
     if (events.length > 0) await publishEvents(options.bus, events, options.topic);
