@@ -1,0 +1,418 @@
+/**
+ * `npm run bench:ingest`: events through the HTTP collector into ClickHouse, timed end to end.
+ *
+ *   npm run bench:ingest -- [--events 300000] [--modes kafka,embedded] [--concurrency 8]
+ *
+ * Per mode it starts what it needs on loopback (a private Kafka broker through
+ * infra/kafka/start.sh unless KAFKA_BROKERS is set; the collector and, for Kafka, the loader as
+ * separate processes, each with a fresh chDB data folder), posts a fixed number of events in
+ * batches of 500, waits until every one is in ClickHouse, and prints one JSON line:
+ *   {"mode","events","events_per_s","collector_p99_ms","lag_p99_ms","lost","duplicated"}
+ * events_per_s: events / (first request sent → last event stored). collector_p99_ms: HTTP
+ * request latency (500 events each) seen by the client. lag_p99_ms: per event, collector
+ * receive time → its ClickHouse insert landed. lost / duplicated: from count() and
+ * uniqExact(event_id) of the stored rows.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs, promisify } from "node:util";
+import { migrateClickHouse } from "@marquee/analytics";
+import { TOPICS } from "@marquee/contracts";
+import { collectorRoutes, startLoader } from "@marquee/ingest";
+import {
+  createClickHouse,
+  createLogger,
+  type EventBus,
+  httpErrorHandler,
+  InProcessBus,
+  KafkaBus,
+  loadConfig,
+  MemoryOnlineStore,
+} from "@marquee/runtime";
+import Fastify from "fastify";
+import { startLoaderProcess } from "./loader-process.ts";
+
+const SELF = fileURLToPath(import.meta.url);
+const REPO = path.resolve(path.dirname(SELF), "../..");
+const BATCH = 500;
+const execFileAsync = promisify(execFile);
+
+interface ChildReport {
+  lag_p99_ms: number;
+  rows: number;
+  unique: number;
+}
+
+/** Records per-event lag (ms) of each insert; p99 on demand. */
+class LagRecorder {
+  private lags: number[] = [];
+  record(receivedAt: string[]): void {
+    const now = Date.now();
+    for (const r of receivedAt) this.lags.push(now - Date.parse(r));
+  }
+  p99(): number {
+    if (this.lags.length === 0) return 0;
+    const sorted = Float64Array.from(this.lags).sort();
+    return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0;
+  }
+}
+
+/** Children's report lines start with this, so they stand apart from log lines on stdout. */
+const MARK = "@bench ";
+const report = (obj: object) => process.stdout.write(`${MARK}${JSON.stringify(obj)}\n`);
+
+const receivedTimes = (batch: { messages: { value: { received_at: string } }[] }) =>
+  batch.messages.map((m) => m.value.received_at);
+
+// ---------------------------------------------------------------------------------------------
+// Child roles: the collector (both modes) and the Kafka loader. Each reports one JSON line.
+
+async function runCollector(mode: "kafka" | "embedded", topic: string): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ service: "bench-collector", level: "warn" });
+  const lag = new LagRecorder();
+  let bus: EventBus;
+  let totals: () => Promise<ChildReport> = async () => ({ lag_p99_ms: 0, rows: 0, unique: 0 });
+  let closeStores = async () => undefined as unknown;
+  if (mode === "kafka") {
+    if (!config.KAFKA_BROKERS) throw new Error("KAFKA_BROKERS is not set");
+    bus = await KafkaBus.connect({
+      brokers: config.KAFKA_BROKERS,
+      logger,
+      compression: config.KAFKA_COMPRESSION,
+      topics: [{ name: topic, partitions: config.KAFKA_PARTITIONS }],
+      maxPendingMessages: 2_000_000,
+    });
+  } else {
+    const ch = await createClickHouse(config);
+    await migrateClickHouse(ch.client);
+    bus = new InProcessBus({ lingerMs: 5, maxBatch: 50_000 });
+    await startLoader(
+      bus,
+      {
+        clickhouse: ch.client,
+        online: new MemoryOnlineStore({ capacity: 100 }),
+        logger,
+        onInserted: ({ batch }) => lag.record(receivedTimes(batch as never)),
+      },
+      { topic },
+    );
+    totals = async () => {
+      const rs = await ch.client.query({
+        query: "SELECT count() AS rows, uniqExact(event_id) AS unique FROM events",
+        format: "JSONEachRow",
+      });
+      const [r] = await rs.json<{ rows: number; unique: number }>();
+      return { lag_p99_ms: lag.p99(), rows: Number(r?.rows ?? 0), unique: Number(r?.unique ?? 0) };
+    };
+    closeStores = () => ch.close();
+  }
+  const app = Fastify({ loggerInstance: logger });
+  app.setErrorHandler(httpErrorHandler);
+  await app.register(collectorRoutes, { bus, logger, topic });
+  const address = await app.listen({ host: "127.0.0.1", port: 0 });
+  report({ ready: address });
+  process.once("SIGTERM", async () => {
+    await app.close();
+    await bus.close();
+    const r = await totals();
+    await closeStores();
+    report(r);
+    process.exit(0);
+  });
+}
+
+async function runLoader(topic: string): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ service: "bench-loader", level: "warn" });
+  const lag = new LagRecorder();
+  // The same loader as `marquee loader`, with a hook that records each insert's lag.
+  const loader = await startLoaderProcess(config, logger, {
+    onInserted: ({ batch }) => lag.record(receivedTimes(batch as never)),
+  });
+  report({ ready: true });
+  process.once("SIGTERM", async () => {
+    await loader.bus.close();
+    const rs = await loader.clickhouse.client.query({
+      query: "SELECT count() AS rows, uniqExact(event_id) AS unique FROM events WHERE source_topic = {topic:String}",
+      query_params: { topic },
+      format: "JSONEachRow",
+    });
+    const [r] = await rs.json<{ rows: number; unique: number }>();
+    await loader.close();
+    report({ lag_p99_ms: lag.p99(), rows: Number(r?.rows ?? 0), unique: Number(r?.unique ?? 0) });
+    process.exit(0);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The driver.
+
+interface Child {
+  process: ChildProcess;
+  /** Resolves with each JSON line the child prints, in order. */
+  next(): Promise<Record<string, unknown>>;
+}
+
+function startChild(args: string[], env: NodeJS.ProcessEnv): Child {
+  const child = spawn(process.execPath, ["--import", "tsx", SELF, ...args], {
+    env,
+    cwd: REPO,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const waiters: ((v: Record<string, unknown>) => void)[] = [];
+  let buffer = "";
+  child.stdout?.on("data", (d) => {
+    buffer += String(d);
+    let i = buffer.indexOf("\n");
+    while (i >= 0) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      i = buffer.indexOf("\n");
+      if (!line.startsWith(MARK)) continue; // logs share stdout
+      const obj = JSON.parse(line.slice(MARK.length)) as Record<string, unknown>;
+      const w = waiters.shift();
+      if (w) w(obj);
+      else lines.push(obj);
+    }
+  });
+  return {
+    process: child,
+    next: () =>
+      new Promise((resolve, reject) => {
+        const ready = lines.shift();
+        if (ready) return resolve(ready);
+        waiters.push(resolve);
+        child.once("exit", (code) => reject(new Error(`child ${args.join(" ")} exited with ${code}`)));
+      }),
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Request bodies of 500 events each, without event ids: the collector assigns unique ones. */
+function makeBodies(count: number): Buffer[] {
+  const types = ["impression", "impression", "impression", "click", "play_start", "trailer_play"];
+  const bodies: Buffer[] = [];
+  for (let b = 0; b < count; b++) {
+    const events = Array.from({ length: BATCH }, (_, i) => {
+      const n = b * BATCH + i;
+      return {
+        type: types[n % types.length],
+        user_id: `u${(n * 7919) % 100_000}`,
+        item_id: `t${String((n * 104_729) % 20_000).padStart(5, "0")}`,
+        session_id: `s${n % 50_000}`,
+        context: { device: "desktop", page: "home", row: "top_picks", position: n % 20, model_version: "pop-1" },
+      };
+    });
+    bodies.push(Buffer.from(JSON.stringify({ events })));
+  }
+  return bodies;
+}
+
+async function drive(
+  port: number,
+  total: number,
+  concurrency: number,
+): Promise<{ latencies: number[]; started: number; failed: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const bodies = makeBodies(64);
+  const requests = Math.ceil(total / BATCH);
+  const latencies: number[] = [];
+  let sent = 0;
+  let failed = 0;
+  const post = (body: Buffer) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/v1/events",
+          method: "POST",
+          agent,
+          headers: { "content-type": "application/json", "content-length": body.length },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  const started = Date.now();
+  const worker = async () => {
+    while (sent < requests) {
+      const body = bodies[sent++ % bodies.length] as Buffer;
+      const t0 = performance.now();
+      let status = await post(body);
+      // A 503 means nothing was accepted: the client retries, as a browser tracker would.
+      while (status === 503) {
+        failed++;
+        await new Promise((r) => setTimeout(r, 100));
+        status = await post(body);
+      }
+      if (status !== 200) throw new Error(`collector answered ${status}`);
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  agent.destroy();
+  return { latencies, started, failed };
+}
+
+const p99 = (xs: number[]) => {
+  const s = Float64Array.from(xs).sort();
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] ?? 0;
+};
+const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+async function benchMode(
+  mode: "kafka" | "embedded",
+  events: number,
+  concurrency: number,
+  brokers: string | undefined,
+): Promise<void> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `marquee-bench-${mode}-`));
+  const topic = `bench.events.${Date.now().toString(36)}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "warn",
+    KAFKA_EVENTS_TOPIC: topic,
+    LOADER_GROUP: `bench-loader-${topic}`,
+  };
+  delete env.CLICKHOUSE_URL;
+  delete env.REDIS_URL;
+  if (brokers) env.KAFKA_BROKERS = brokers;
+  const children: Child[] = [];
+  try {
+    let loader: Child | undefined;
+    if (mode === "kafka") {
+      loader = startChild(["--role", "loader", "--topic", topic], env);
+      children.push(loader);
+      await loader.next();
+    }
+    const collector = startChild(["--role", "collector", "--mode", mode, "--topic", topic], {
+      ...env,
+      DATA_DIR: path.join(dataDir, "collector"),
+    });
+    children.push(collector);
+    const { ready } = (await collector.next()) as { ready: string };
+    const port = Number(new URL(ready).port);
+
+    const { latencies, started } = await drive(port, events, concurrency);
+    let finished = Date.now();
+    if (mode === "kafka") {
+      // Stored = the loader group's committed offsets reached the end of the topic.
+      const admin = (await KafkaBus.connect({ brokers: (brokers ?? "").split(","), logger: silent })).admin();
+      await admin.connect();
+      const deadline = Date.now() + 300_000;
+      for (;;) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const [committed] = await admin.fetchOffsets({ groupId: `bench-loader-${topic}`, topics: [topic] });
+        const done = ends.every(
+          (e) => committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.high,
+        );
+        if (done) break;
+        if (Date.now() > deadline) throw new Error("loader did not catch up within 300 s");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      finished = Date.now();
+      await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
+      await admin.disconnect();
+    }
+    collector.process.kill("SIGTERM");
+    const collectorReport = (await collector.next()) as unknown as ChildReport;
+    let result = collectorReport;
+    if (loader) {
+      loader.process.kill("SIGTERM");
+      result = (await loader.next()) as unknown as ChildReport;
+    }
+    const seconds = (finished - started) / 1000;
+    process.stdout.write(
+      `${JSON.stringify({
+        mode,
+        events,
+        events_per_s: Math.round(events / seconds),
+        collector_p99_ms: round(p99(latencies)),
+        lag_p99_ms: round(result.lag_p99_ms),
+        lost: events - result.unique,
+        duplicated: result.rows - result.unique,
+      })}\n`,
+    );
+  } finally {
+    for (const c of children) if (c.process.exitCode === null) c.process.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const silent = createLogger({ service: "bench-ingest", level: "silent" });
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      role: { type: "string" },
+      mode: { type: "string", default: "embedded" },
+      topic: { type: "string", default: TOPICS.events },
+      events: { type: "string", default: "300000" },
+      modes: { type: "string", default: "kafka,embedded" },
+      concurrency: { type: "string", default: "8" },
+    },
+  });
+  if (values.role === "collector") return runCollector(values.mode === "kafka" ? "kafka" : "embedded", values.topic);
+  if (values.role === "loader") return runLoader(values.topic);
+
+  const events = Math.max(BATCH, Math.min(5_000_000, Number(values.events)));
+  const concurrency = Math.max(1, Math.min(64, Number(values.concurrency)));
+  const modes = values.modes.split(",").map((m) => m.trim());
+  let brokers = process.env.KAFKA_BROKERS;
+  let kafkaDir: string | undefined;
+  const kafkaEnv = { ...process.env };
+  try {
+    if (modes.includes("kafka") && !brokers) {
+      kafkaDir = mkdtempSync(path.join(os.tmpdir(), "marquee-bench-kafka-"));
+      Object.assign(kafkaEnv, {
+        KAFKA_DIR: kafkaDir,
+        KAFKA_PORT: String(await freePort()),
+        KAFKA_CONTROLLER_PORT: String(await freePort()),
+      });
+      const { stdout } = await execFileAsync("bash", [path.join(REPO, "infra/kafka/start.sh")], {
+        env: kafkaEnv,
+        timeout: 180_000,
+      });
+      brokers = stdout.trim().split("\n").pop()?.replace("KAFKA_BROKERS=", "");
+    }
+    for (const mode of modes) {
+      if (mode !== "kafka" && mode !== "embedded") throw new Error(`unknown mode ${mode}`);
+      await benchMode(mode, events, concurrency, brokers);
+    }
+  } finally {
+    if (kafkaDir) {
+      await execFileAsync("bash", [path.join(REPO, "infra/kafka/stop.sh"), "--purge"], { env: kafkaEnv }).catch(
+        () => undefined,
+      );
+      rmSync(kafkaDir, { recursive: true, force: true });
+    }
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench-ingest: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
