@@ -23,7 +23,14 @@ import {
 } from "@marquee/runtime";
 import { ModelHub, Recommender, servingRoutes } from "@marquee/serving";
 import { STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
-import { type RefreshResult, refreshFastModels, SingleFlightSchedule } from "@marquee/training";
+import {
+  DEFAULT_RETRAIN_CRON,
+  type RefreshResult,
+  RetrainScheduler,
+  refreshFastModels,
+  retrainPersonal,
+  SingleFlightSchedule,
+} from "@marquee/training";
 import type { ServerBuild } from "@remix-run/node";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { createOnlineStore } from "./loader-process.ts";
@@ -99,6 +106,23 @@ export async function createMarquee(
   await models.reload();
   if (!models.current.popularity) await refresh.runNow();
   refresh.start(config.MODEL_REFRESH_SECONDS);
+  // Nightly full retrain of the personal model (gated promotion), single-flight across
+  // processes through the registry's lock files; `npm run train` runs it on demand.
+  const retrain = new RetrainScheduler(
+    [
+      {
+        name: "retrain-personal",
+        cron: DEFAULT_RETRAIN_CRON.full,
+        run: async () => {
+          const result = await retrainPersonal({ clickhouse: clickhouse.client, store, logger });
+          await models.reload();
+          return result;
+        },
+      },
+    ],
+    { lockDir: path.join(store.root, ".locks"), logger },
+  );
+  retrain.start();
 
   const recommender = new Recommender(models, new OnlineFeatures(online, clickhouse.client));
   const metrics = createMetricsRegistry();
@@ -162,6 +186,7 @@ export async function createMarquee(
       closed = true;
       await app.close();
       await refresh.stop();
+      await retrain.stop();
       models.stop();
       await bus.close();
       await online.close();

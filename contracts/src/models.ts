@@ -4,7 +4,7 @@ import { z } from "zod";
  * The files a model version holds in the registry: the contract between training (writes)
  * and serving (reads). Serving never imports training code, only these shapes.
  */
-export const MODEL_NAMES = { popularity: "popularity", itemToItem: "item-to-item" } as const;
+export const MODEL_NAMES = { popularity: "popularity", itemToItem: "item-to-item", personal: "personal" } as const;
 
 /** The titles a model knows, in index order, with what explanations need. */
 export const ModelItemsSchema = z.array(
@@ -33,3 +33,17 @@ export const ITEM_TO_ITEM_FILES = {
   similarity: "similarity.bin",
 } as const;
 export const POPULARITY_FILES = { items: "items.json", scores: "scores.json" } as const;
+
+/**
+ * personal: the chosen personal model (EASE today) for "Top picks", in the item-to-item
+ * layout so serving reads both the same way: `items.json`, `neighbors.bin` (Int32, items × k,
+ * -1 padding) and `weights.bin` (Float32, same shape, descending within each item). A
+ * viewer's score for title j is Σ over titles i they showed interest in of
+ * interest(i) × weight(i → j); only each row's k strongest positive weights are kept. `k`,
+ * the algorithm and its hyper-parameters are in the version's meta params.
+ */
+export const PERSONAL_FILES = {
+  items: "items.json",
+  neighbors: "neighbors.bin",
+  weights: "weights.bin",
+} as const;

@@ -3,6 +3,7 @@ import {
   MODEL_NAMES,
   type ModelItems,
   ModelItemsSchema,
+  PERSONAL_FILES,
   POPULARITY_FILES,
   PopularityScoresSchema,
 } from "@marquee/contracts";
@@ -30,6 +31,8 @@ export interface ItemToItemSnapshot {
 export interface ModelSnapshot {
   popularity: PopularitySnapshot | null;
   itemToItem: ItemToItemSnapshot | null;
+  /** The personal model (EASE) in the same layout: `similarity` holds its weights. */
+  personal: ItemToItemSnapshot | null;
 }
 
 const order = (scores: number[]) =>
@@ -56,15 +59,22 @@ async function loadPopularity(store: ModelStore, version: string): Promise<Popul
   };
 }
 
-async function loadItemToItem(store: ModelStore, version: string): Promise<ItemToItemSnapshot> {
-  const name = MODEL_NAMES.itemToItem;
+const NEIGHBOUR_FILES = {
+  [MODEL_NAMES.itemToItem]: ITEM_TO_ITEM_FILES,
+  [MODEL_NAMES.personal]: { ...PERSONAL_FILES, similarity: PERSONAL_FILES.weights },
+} as const;
+
+async function loadItemToItem(
+  store: ModelStore,
+  version: string,
+  name: typeof MODEL_NAMES.itemToItem | typeof MODEL_NAMES.personal = MODEL_NAMES.itemToItem,
+): Promise<ItemToItemSnapshot> {
+  const files = NEIGHBOUR_FILES[name];
   const meta = await store.meta(name, version);
   const k = Number(meta.params.k);
-  const items = ModelItemsSchema.parse(
-    JSON.parse((await store.readFile(name, version, ITEM_TO_ITEM_FILES.items)).toString()),
-  );
-  const nb = await store.readFile(name, version, ITEM_TO_ITEM_FILES.neighbors);
-  const sim = await store.readFile(name, version, ITEM_TO_ITEM_FILES.similarity);
+  const items = ModelItemsSchema.parse(JSON.parse((await store.readFile(name, version, files.items)).toString()));
+  const nb = await store.readFile(name, version, files.neighbors);
+  const sim = await store.readFile(name, version, files.similarity);
   // Copy into aligned buffers: a Buffer's byteOffset need not be a multiple of 4.
   const neighbors = new Int32Array(nb.byteLength / 4);
   new Uint8Array(neighbors.buffer).set(nb);
@@ -76,7 +86,7 @@ async function loadItemToItem(store: ModelStore, version: string): Promise<ItemT
     neighbors.length !== items.length * k ||
     similarity.length !== neighbors.length
   ) {
-    throw new Error(`item-to-item ${version}: files do not match ${items.length} items × k=${k}`);
+    throw new Error(`${name} ${version}: files do not match ${items.length} items × k=${k}`);
   }
   return { version, items, index: new Map(items.map((t, i) => [t.id, i])), k, neighbors, similarity };
 }
@@ -86,7 +96,7 @@ async function loadItemToItem(store: ModelStore, version: string): Promise<ItemT
  * `current` pointers move. A version that fails to load is logged and the old one kept.
  */
 export class ModelHub {
-  private snapshot: ModelSnapshot = { popularity: null, itemToItem: null };
+  private snapshot: ModelSnapshot = { popularity: null, itemToItem: null, personal: null };
   private timer: NodeJS.Timeout | null = null;
   private reloading: Promise<void> | null = null;
 
@@ -128,6 +138,18 @@ export class ModelHub {
       } catch (err) {
         this.logger.error(
           { err, model: MODEL_NAMES.itemToItem, version: i2i },
+          "model failed to load; keeping the previous one",
+        );
+      }
+    }
+    const personal = await this.store.currentVersion(MODEL_NAMES.personal);
+    if (personal && personal !== next.personal?.version) {
+      try {
+        next.personal = await loadItemToItem(this.store, personal, MODEL_NAMES.personal);
+        this.logger.info({ model: MODEL_NAMES.personal, version: personal }, "model loaded");
+      } catch (err) {
+        this.logger.error(
+          { err, model: MODEL_NAMES.personal, version: personal },
           "model failed to load; keeping the previous one",
         );
       }

@@ -33,16 +33,20 @@ export class Recommender implements ServingApi {
     const limit = clampLimit(options.limit);
     const { popularity, itemToItem } = this.requireModels();
     const profile = await this.features.profile(actorId);
-    const version = `pop:${popularity.version}+i2i:${itemToItem?.version ?? "none"}`;
+    // Top picks come from the personal model (EASE) once one is promoted; item-to-item until then.
+    const picker = this.hub.current.personal ?? itemToItem;
+    const personalVersion = this.hub.current.personal ? `+personal:${this.hub.current.personal.version}` : "";
+    const version = `pop:${popularity.version}+i2i:${itemToItem?.version ?? "none"}${personalVersion}`;
     const rows: Row[] = [];
 
-    const personal =
-      itemToItem && profile.positives.size > 0 ? this.topPicks(profile, itemToItem, popularity, limit) : [];
-    if (itemToItem && personal.length > 0) {
+    let personal = picker && profile.positives.size > 0 ? this.topPicks(profile, picker, popularity, limit) : [];
+    if (personal.length === 0 && itemToItem && picker !== itemToItem && profile.positives.size > 0)
+      personal = this.topPicks(profile, itemToItem, popularity, limit);
+    if (picker && personal.length > 0) {
       const names = [...profile.positives.entries()]
         .sort((a, b) => b[1] - a[1])
         .slice(0, 2)
-        .map(([id]) => nameOf(itemToItem, id))
+        .map(([id]) => nameOf(picker, id))
         .filter(Boolean);
       rows.push({
         id: "top-picks",

@@ -1,0 +1,232 @@
+import { MODEL_NAMES, type ModelItems, PERSONAL_FILES } from "@marquee/contracts";
+import { loadInteractions, loadTitleFeatures } from "@marquee/feature-store";
+import type { ClickHouseClient, Logger, ModelMeta, ModelStore } from "@marquee/runtime";
+import { fromInteractionMatrix, type Interactions } from "./dataset.ts";
+import { evaluateRanking, type RankingMetrics, type Scorer, topK } from "./eval/metrics.ts";
+import { randomSplit, timeCutSplit } from "./eval/split.ts";
+import { PopularityScorer } from "./models/popularity-scorer.ts";
+import { type PromotionDecision, promoteIfNotWorse } from "./registry.ts";
+import { type FittedModel, fitChosenModel } from "./select.ts";
+import { loadTf } from "./tf-backend.ts";
+
+/** Neighbours kept per title in the stored personal model. */
+export const PERSONAL_K = 200;
+const KEEP_VERSIONS = 10;
+
+export interface RetrainResult {
+  version: ModelMeta | null;
+  decision: PromotionDecision | null;
+  metrics: RankingMetrics | null;
+  seconds: number;
+  skipped?: string;
+}
+
+/**
+ * The nightly full retrain of the personal model:
+ *  1. read the interaction matrix up to `now` (point-in-time) and the catalogue;
+ *  2. holdout: the events since the current version's data snapshot (a clean "next days"
+ *     test neither model has seen), or, with no current version or too little new data, a
+ *     per-user random 25 % (seed 42);
+ *  3. fit the candidate on the holdout's training part; score it and the current version's
+ *     stored weights on the same test part; popularity beside them;
+ *  4. refit on everything up to `now`, store the version with metrics, backend, data time and
+ *     git sha, and promote it only if it is not worse than current (decision recorded).
+ */
+export async function retrainPersonal(options: {
+  clickhouse: ClickHouseClient;
+  store: ModelStore;
+  logger: Logger;
+  now?: Date;
+  gitSha?: string | null;
+}): Promise<RetrainResult> {
+  const started = performance.now();
+  const now = options.now ?? new Date();
+  const log = options.logger.child({ job: "retrain-personal" });
+  const elapsed = () => Math.round(performance.now() - started) / 1000;
+  const catalogue = await loadTitleFeatures(options.clickhouse);
+  const matrix = await loadInteractions(options.clickhouse, { until: now, items: catalogue.map((t) => t.id) });
+  const data = fromInteractionMatrix(matrix);
+  log.info(
+    { step: "1/4 data", users: data.nUsers, items: data.nItems, interactions: data.items.length, seconds: elapsed() },
+    "retrain progress",
+  );
+  if (data.items.length < 100 || data.nItems < 10) {
+    log.info({ interactions: data.items.length }, "too little data: nothing to train");
+    return { version: null, decision: null, metrics: null, seconds: elapsed(), skipped: "too little data" };
+  }
+  const handle = await loadTf({ prefer: "wasm" });
+  const currentVersion = await options.store.currentVersion(MODEL_NAMES.personal);
+  const currentMeta = currentVersion ? await options.store.meta(MODEL_NAMES.personal, currentVersion) : null;
+  const since = currentMeta?.data_until ? Date.parse(currentMeta.data_until) : Number.NaN;
+  let split = Number.isFinite(since) ? timeCutSplit(data, since) : null;
+  let holdout = split ? `since ${currentMeta?.data_until}` : "";
+  const freshHoldout = split !== null && usersWithTest(split.test) >= 20;
+  if (!split || !freshHoldout) {
+    split = randomSplit(data, { seed: 42 });
+    holdout = `random-75-25 seed 42 @ ${now.toISOString()}`;
+  }
+  log.info({ step: "2/4 holdout", holdout, test: split.test.items.length, seconds: elapsed() }, "retrain progress");
+
+  const fitStarted = performance.now();
+  const candidate = fitChosenModel(handle, split.train, {
+    log: (msg, fields) => log.debug(fields ?? {}, msg),
+  });
+  const fitSeconds = (performance.now() - fitStarted) / 1000;
+  const metrics = evaluateRanking(candidate, split.train, split.test);
+  const popularity = evaluateRanking(new PopularityScorer(split.train), split.train, split.test);
+  let currentValue: number | null = null;
+  if (currentVersion && currentMeta) {
+    try {
+      // On a fresh time-cut holdout the stored weights are scored as they are: neither model
+      // saw those events. On a random holdout the stored model has seen the test part, so the
+      // current version's recipe (its λ) is refitted on the same training part instead.
+      const current = freshHoldout
+        ? await loadPersonalScorer(options.store, currentVersion, matrix.items, split.train)
+        : fitChosenModel(handle, split.train, { lambda: Number(currentMeta.params.lambda ?? candidate.params.lambda) });
+      currentValue = evaluateRanking(current, split.train, split.test).ndcg_at_10;
+    } catch (err) {
+      log.warn({ err, version: currentVersion }, "current version could not be scored; comparing with popularity");
+    }
+  }
+  log.info(
+    {
+      step: "3/4 evaluated",
+      ndcg_at_10: metrics.ndcg_at_10,
+      current_ndcg_at_10: currentValue,
+      popularity_ndcg_at_10: popularity.ndcg_at_10,
+      eta_seconds: Math.round(fitSeconds * 10) / 10,
+      seconds: elapsed(),
+    },
+    "retrain progress",
+  );
+
+  const full = fitChosenModel(handle, data, { lambda: Number(candidate.params.lambda) });
+  const meta = await options.store.write(
+    {
+      name: MODEL_NAMES.personal,
+      data_until: now.toISOString(),
+      backend: full.backend,
+      git_sha: options.gitSha ?? null,
+      metrics: {
+        ...prefixed("holdout_", metrics),
+        popularity_ndcg_at_10: popularity.ndcg_at_10,
+        users: data.nUsers,
+        items: data.nItems,
+        interactions: data.items.length,
+        fit_seconds: Math.round(fitSeconds * 1000) / 1000,
+      },
+      params: { algorithm: full.name, ...full.params, k: PERSONAL_K, holdout },
+    },
+    personalFiles(full, catalogueInOrder(catalogue, matrix.items), PERSONAL_K),
+  );
+  const decision = await promoteIfNotWorse(options.store, {
+    name: MODEL_NAMES.personal,
+    candidate: meta.version,
+    metric: "ndcg_at_10",
+    candidateValue: metrics.ndcg_at_10,
+    currentValue,
+    popularityValue: popularity.ndcg_at_10,
+    holdout,
+  });
+  await options.store.prune(MODEL_NAMES.personal, KEEP_VERSIONS);
+  log.info(
+    {
+      step: "4/4 stored",
+      version: meta.version,
+      promoted: decision.promoted,
+      reason: decision.reason,
+      ndcg_at_10: metrics.ndcg_at_10,
+      popularity_ndcg_at_10: popularity.ndcg_at_10,
+      seconds: elapsed(),
+    },
+    "personal model retrained",
+  );
+  return { version: meta, decision, metrics, seconds: elapsed() };
+}
+
+function usersWithTest(test: Interactions): number {
+  let n = 0;
+  for (let u = 0; u < test.nUsers; u++) if ((test.indptr[u + 1] as number) > (test.indptr[u] as number)) n++;
+  return n;
+}
+
+function prefixed(prefix: string, m: RankingMetrics): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [`${prefix}${k}`, v]));
+}
+
+function catalogueInOrder(catalogue: ModelItems, ids: readonly string[]): ModelItems {
+  const byId = new Map(catalogue.map((t) => [t.id, t]));
+  return ids.map((id) => byId.get(id) ?? { id, title: "", genres: [], year: 0 });
+}
+
+/**
+ * The personal model's files: for each item, its k strongest positive weights to other items
+ * (EASE's rows of B, pruned), in the item-to-item layout.
+ */
+export function personalFiles(model: FittedModel, items: ModelItems, k: number): Record<string, Uint8Array | string> {
+  const n = items.length;
+  const neighbors = new Int32Array(n * k).fill(-1);
+  const weights = new Float32Array(n * k);
+  const modelled = model.modelled;
+  const m = modelled ? modelled.length : n;
+  const row = new Float32Array(m);
+  const top = new Int32Array(Math.min(k, m));
+  for (let x = 0; x < m; x++) {
+    const i = modelled ? (modelled[x] as number) : x;
+    row.set(model.weights.subarray(x * m, x * m + m));
+    for (let j = 0; j < m; j++) if (!((row[j] as number) > 0)) row[j] = Number.NEGATIVE_INFINITY;
+    row[x] = Number.NEGATIVE_INFINITY;
+    topK(row, top.length, top);
+    for (let r = 0; r < top.length; r++) {
+      const j = top[r] as number;
+      if (j < 0) break;
+      neighbors[i * k + r] = modelled ? (modelled[j] as number) : j;
+      weights[i * k + r] = row[j] as number;
+    }
+  }
+  return {
+    [PERSONAL_FILES.items]: JSON.stringify(items),
+    [PERSONAL_FILES.neighbors]: new Uint8Array(neighbors.buffer),
+    [PERSONAL_FILES.weights]: new Uint8Array(weights.buffer),
+  };
+}
+
+/** A stored personal version as a scorer over `itemIds`' index space, reading `history`. */
+export async function loadPersonalScorer(
+  store: ModelStore,
+  version: string,
+  itemIds: readonly string[],
+  history: Interactions,
+): Promise<Scorer> {
+  const name = MODEL_NAMES.personal;
+  const meta = await store.meta(name, version);
+  const k = Number(meta.params.k);
+  const items = JSON.parse((await store.readFile(name, version, PERSONAL_FILES.items)).toString()) as ModelItems;
+  const nb = await store.readFile(name, version, PERSONAL_FILES.neighbors);
+  const wt = await store.readFile(name, version, PERSONAL_FILES.weights);
+  const neighbors = new Int32Array(nb.byteLength / 4);
+  new Uint8Array(neighbors.buffer).set(nb);
+  const weights = new Float32Array(wt.byteLength / 4);
+  new Uint8Array(weights.buffer).set(wt);
+  const index = new Map(itemIds.map((id, i) => [id, i]));
+  const toHere = Int32Array.from(items, (t) => index.get(t.id) ?? -1);
+  const fromHere = new Int32Array(itemIds.length).fill(-1);
+  toHere.forEach((h, i) => {
+    if (h >= 0) fromHere[h] = i;
+  });
+  return {
+    scoreUser(user: number, out: Float32Array) {
+      out.fill(0);
+      for (let p = history.indptr[user] as number; p < (history.indptr[user + 1] as number); p++) {
+        const i = fromHere[history.items[p] as number] as number;
+        if (i < 0) continue;
+        for (let r = 0; r < k; r++) {
+          const j = neighbors[i * k + r] as number;
+          if (j < 0) break;
+          const h = toHere[j] as number;
+          if (h >= 0) out[h] = (out[h] as number) + (weights[i * k + r] as number);
+        }
+      }
+    },
+  };
+}
