@@ -10,6 +10,7 @@ import {
   evaluateRanking,
   fitBpr,
   fitChosenModel,
+  itemFeaturesFromLabels,
   loadTf,
   PopularityScorer,
   randomSplit,
@@ -65,7 +66,11 @@ async function main(argv: string[]): Promise<void> {
 
   if (!values["skip-tfjs"]) {
     t = performance.now();
-    const bpr = await fitBpr(handle, train, { maxSeconds: Number(values["bpr-seconds"]), log: progress });
+    const bpr = await fitBpr(handle, train, {
+      maxSeconds: Number(values["bpr-seconds"]),
+      features: itemFeaturesFromLabels(data.itemLabels),
+      log: progress,
+    });
     const bprSeconds = (performance.now() - t) / 1000;
     line("bpr-tfjs", handle.backend, bprSeconds, evaluateRanking(bpr, train, test).ndcg_at_10, pop);
   }

@@ -17,7 +17,7 @@ export interface SyntheticOptions {
  * top-k). Timestamps advance per user so temporal splits have a future to hold out. No
  * database: this feeds the training benchmark and tests directly.
  */
-export function syntheticInteractions(options: SyntheticOptions): Interactions {
+export function syntheticInteractions(options: SyntheticOptions): Interactions & { itemLabels: string[][] } {
   const { users, items } = options;
   const d = options.factors ?? 16;
   const rng = mulberry32(options.seed ?? 7);
@@ -69,5 +69,12 @@ export function syntheticInteractions(options: SyntheticOptions): Interactions {
       outT.push(t);
     }
   }
-  return fromTriples(users, items, outU, outI, null, outT);
+  // Metadata that says something about taste, like genres: each title's two strongest of
+  // its latent dimensions.
+  const itemLabels = Array.from({ length: items }, (_, i) => {
+    const dims = Array.from({ length: d }, (_, f) => f);
+    dims.sort((a, b) => (itemF[i * d + b] as number) - (itemF[i * d + a] as number));
+    return dims.slice(0, 2).map((f) => `g${f}`);
+  });
+  return { ...fromTriples(users, items, outU, outI, null, outT), itemLabels };
 }

@@ -40,7 +40,7 @@ export class BprModel implements Scorer {
     readonly items: Float32Array,
     readonly factors: number,
     readonly backend: string,
-    readonly params: BprParams & { epochs_run: number },
+    readonly params: BprParams & { epochs_run: number; features: number },
   ) {}
 
   scoreUser(user: number, out: Float32Array): void {
@@ -56,13 +56,45 @@ export class BprModel implements Scorer {
   }
 }
 
+/**
+ * Title metadata as a dense items × features matrix (row-normalised multi-hot: genres, decade
+ * of release...). With it, an item's vector is its own embedding plus Σ features × feature
+ * embeddings — a two-tower item side — so a title nobody has watched yet still gets a vector
+ * from what it is, and can be recommended.
+ */
+/** Feature embeddings' step relative to the learning rate (each gathers many titles' gradients). */
+const FEATURE_STEP = 1;
+
+export interface ItemFeatures {
+  count: number;
+  /** items × count, row-major. */
+  values: Float32Array;
+}
+
+/** Multi-hot features from per-item labels (e.g. ["Drama", "1990s"]), rows normalised to sum 1. */
+export function itemFeaturesFromLabels(labels: readonly (readonly string[])[]): ItemFeatures & { names: string[] } {
+  const names: string[] = [];
+  const index = new Map<string, number>();
+  for (const ls of labels) for (const l of ls) if (!index.has(l)) index.set(l, names.push(l) - 1);
+  const values = new Float32Array(labels.length * names.length);
+  labels.forEach((ls, i) => {
+    for (const l of ls) values[i * names.length + (index.get(l) as number)] = 1 / ls.length;
+  });
+  return { count: names.length, values, names };
+}
+
 export async function fitBpr(
   handle: TfHandle,
   train: Interactions,
-  options: Partial<BprParams> & { log?: (msg: string, fields?: Record<string, unknown>) => void } = {},
+  options: Partial<BprParams> & {
+    features?: ItemFeatures;
+    log?: (msg: string, fields?: Record<string, unknown>) => void;
+  } = {},
 ): Promise<BprModel> {
   const { tf } = handle;
-  const params = { ...DEFAULT_BPR, ...options };
+  const { features: _features, log: _log, ...given } = options;
+  const params: BprParams = { ...DEFAULT_BPR, ...given };
+  const features = options.features && options.features.count > 0 ? options.features : null;
   const { factors: d, batchSize: b } = params;
   const rng = mulberry32(params.seed);
   const nnz = train.items.length;
@@ -74,7 +106,18 @@ export async function fitBpr(
     return a;
   };
   let P: Tensor = tf.tensor2d(init(train.nUsers), [train.nUsers, d]);
-  let Q: Tensor = tf.tensor2d(init(train.nItems), [train.nItems, d]);
+  // Item side: own embeddings E plus F·W (features × feature embeddings) when features exist.
+  const itemInit = init(train.nItems);
+  if (options.features) {
+    // A title with no interactions keeps a zero own-embedding: its vector is its metadata's.
+    const seen = new Uint8Array(train.nItems);
+    for (const i of train.items) seen[i] = 1;
+    for (let i = 0; i < train.nItems; i++) if (!seen[i]) itemInit.fill(0, i * d, i * d + d);
+  }
+  let Q: Tensor = tf.tensor2d(itemInit, [train.nItems, d]);
+  const F = features ? tf.tensor2d(features.values, [train.nItems, features.count]) : null;
+  const Ft = F ? tf.transpose(F) : null;
+  let W: Tensor | null = features ? tf.tensor2d(init(features.count), [features.count, d]) : null;
   const started = performance.now();
   const steps = Math.ceil(nnz / b);
   let epoch = 0;
@@ -89,13 +132,14 @@ export async function fitBpr(
         ij[k] = train.items[e] as number;
         ij[b + k] = Math.floor(rng() * train.nItems);
       }
-      const [nextP, nextQ, l] = tf.tidy(() => {
+      const [nextP, nextQ, nextW, l] = tf.tidy(() => {
         const ut = tf.tensor1d(u, "int32");
         const it = tf.tensor1d(ij.subarray(0, b), "int32");
         const jt = tf.tensor1d(ij.subarray(b), "int32");
+        const items = F && W ? tf.add(Q, tf.matMul(F, W)) : Q;
         const pu = tf.gather(P, ut);
-        const qi = tf.gather(Q, it);
-        const qj = tf.gather(Q, jt);
+        const qi = tf.gather(items, it);
+        const qj = tf.gather(items, jt);
         const diff = tf.sub(qi, qj);
         const x = tf.sum(tf.mul(pu, diff), 1);
         const g = tf.reshape(tf.sigmoid(tf.neg(x)), [b, 1]);
@@ -109,13 +153,18 @@ export async function fitBpr(
         return [
           tf.add(P, tf.mul(lr, tf.unsortedSegmentSum(dpu, ut, train.nUsers))),
           tf.add(Q, tf.mul(lr, dQ)),
+          // ∂/∂W of Σ (F·W)ᵢ is Fᵀ·dQ; the feature step is scaled down, as each feature row
+          // collects the gradient of every title that has it.
+          Ft && W ? tf.add(W, tf.mul(lr * FEATURE_STEP, tf.matMul(Ft, dQ))) : null,
           s % 16 === 0 ? tf.mean(tf.softplus(tf.neg(x))) : null,
         ] as const;
       });
       P.dispose();
       Q.dispose();
+      W?.dispose();
       P = nextP;
       Q = nextQ;
+      W = nextW;
       if (l) {
         loss = (await l.data())[0] as number;
         l.dispose();
@@ -130,8 +179,12 @@ export async function fitBpr(
     }
   }
   const users = Float32Array.from(await P.data());
-  const items = Float32Array.from(await Q.data());
-  P.dispose();
-  Q.dispose();
-  return new BprModel(users, items, d, handle.backend, { ...params, epochs_run: epoch });
+  const itemTensor = F && W ? tf.tidy(() => tf.add(Q, tf.matMul(F, W as Tensor))) : Q;
+  const items = Float32Array.from(await itemTensor.data());
+  for (const t of [P, Q, F, Ft, W, itemTensor]) if (t && !t.isDisposed) t.dispose();
+  return new BprModel(users, items, d, handle.backend, {
+    ...params,
+    epochs_run: epoch,
+    features: features?.count ?? 0,
+  });
 }
