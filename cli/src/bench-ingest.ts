@@ -1,7 +1,7 @@
 /**
  * `npm run bench:ingest`: events through the HTTP collector into ClickHouse, timed end to end.
  *
- *   npm run bench:ingest -- [--events 300000] [--modes kafka,embedded] [--concurrency 8]
+ *   npm run bench:ingest -- [--events 300000] [--modes kafka,embedded] [--concurrency 32]
  *
  * Per mode it starts what it needs on loopback (a private Kafka broker through
  * infra/kafka/start.sh unless KAFKA_BROKERS is set; the collector and, for Kafka, the loader as
@@ -372,7 +372,7 @@ async function main(): Promise<void> {
       topic: { type: "string", default: TOPICS.events },
       events: { type: "string", default: "300000" },
       modes: { type: "string", default: "kafka,embedded" },
-      concurrency: { type: "string", default: "8" },
+      concurrency: { type: "string", default: "32" },
     },
   });
   if (values.role === "collector") return runCollector(values.mode === "kafka" ? "kafka" : "embedded", values.topic);

@@ -140,9 +140,14 @@ export class EventLoader {
     const safe = token.replace(/[^A-Za-z0-9._:-]/g, "_");
     const table = `${EVENTS_TABLE} SETTINGS insert_deduplication_token = '${safe}', deduplicate_blocks_in_dependent_materialized_views = 1`;
     const retries = this.options.retries ?? 3;
+    const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       try {
         await this.options.clickhouse.insert({ table, values: rows, format: "JSONEachRow" });
+        this.options.logger.debug(
+          { rows: rows.length, ms: Math.round(performance.now() - started), token: safe },
+          "inserted",
+        );
         break;
       } catch (e) {
         if (attempt >= retries) throw e;
