@@ -4,7 +4,7 @@ import fastifyStatic from "@fastify/static";
 import { migrateClickHouse } from "@marquee/analytics";
 import { Catalog, COMMERCE_MIGRATIONS, schema as commerceSchema } from "@marquee/commerce";
 import { OnlineFeatures } from "@marquee/feature-store";
-import { collectorRoutes, startLoader } from "@marquee/ingest";
+import { collectorRoutes, OutboxRelay, startLoader } from "@marquee/ingest";
 import {
   type ClickHouseHandle,
   type Config,
@@ -95,6 +95,15 @@ export async function createMarquee(
       batchMs: config.LOADER_BATCH_MS,
     },
   );
+
+  // Commerce's transactional outbox → the bus (purchases, rentals, refunds as commerce lands).
+  const relay = new OutboxRelay({
+    db: postgres.db,
+    bus,
+    logger: logger.child({ component: "outbox-relay" }),
+    idleMs: 1_000,
+  });
+  relay.start();
 
   const store = new ModelStore(path.join(config.dataDir, "models"));
   const models = new ModelHub(store, logger.child({ component: "serving" }));

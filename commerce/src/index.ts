@@ -1,3 +1,4 @@
 export * from "./catalog.ts";
 export * from "./migrate.ts";
+export * from "./outbox.ts";
 export * from "./schema.ts";

@@ -1,5 +1,16 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, pgTable, primaryKey, smallint, text, timestamp } from "drizzle-orm/pg-core";
+import {
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 /**
  * The catalogue. Step 1 holds titles and their offers; accounts, orders, entitlements and
@@ -50,5 +61,29 @@ export const offers = pgTable(
   ],
 );
 
-export const schema = { titles, offers };
+/**
+ * The transactional outbox: a business change and the event announcing it are written in one
+ * Postgres transaction (`enqueueOutbox`), so neither exists without the other; a relay
+ * (ingest's `OutboxRelay`) publishes unsent rows to the bus and marks them sent. The id is the
+ * event's id: writing the same event twice is a no-op, and consumers deduplicate by it.
+ */
+export const outbox = pgTable(
+  "outbox",
+  {
+    id: uuid("id").primaryKey(),
+    topic: text("topic").notNull(),
+    /** Partition key on the bus (e.g. the user id), so one key's events stay in order. */
+    key: text("key").notNull(),
+    payload: jsonb("payload").notNull(),
+    headers: jsonb("headers").$type<Record<string, string>>().notNull().default({}),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    /** Null until the bus acknowledged the event. */
+    sentAt: timestamp("sent_at", { withTimezone: true, mode: "date" }),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+  },
+  (t) => [index("outbox_unsent_idx").on(t.createdAt, t.id).where(sql`${t.sentAt} is null`)],
+);
+
+export const schema = { titles, offers, outbox };
 export type CommerceSchema = typeof schema;

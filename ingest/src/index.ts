@@ -1,4 +1,5 @@
 export * from "./collector.ts";
 export * from "./event-row.ts";
 export * from "./loader.ts";
+export * from "./outbox-relay.ts";
 export * from "./routes.ts";

@@ -1,3 +1,5 @@
+/** Drizzle's SQL template, for packages that reach Postgres only through runtime (e.g. the outbox relay). */
+export { sql } from "drizzle-orm";
 export * from "./bus.ts";
 export * from "./clickhouse.ts";
 export * from "./config.ts";
