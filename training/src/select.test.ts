@@ -1,0 +1,37 @@
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { beforeAll, describe, expect, it } from "vitest";
+import { evaluateRanking } from "./eval/metrics.ts";
+import { randomSplit } from "./eval/split.ts";
+import { PopularityScorer } from "./models/popularity-scorer.ts";
+import { EASE_LAMBDAS, fitChosenModel } from "./select.ts";
+import { syntheticInteractions } from "./synthetic.ts";
+
+const handle = { tf, backend: "cpu", tried: [] };
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+describe("the chosen model", () => {
+  const data = syntheticInteractions({ users: 500, items: 200, interactions: 15_000, seed: 4 });
+  const { train, test } = randomSplit(data, { seed: 42 });
+  const pop = evaluateRanking(new PopularityScorer(train), train, test).ndcg_at_10;
+
+  it("tunes λ on a validation split of the training data and beats popularity clearly", () => {
+    const model = fitChosenModel(handle, train);
+    expect(model.validation?.map((v) => v.lambda)).toEqual([...EASE_LAMBDAS]);
+    const best = model.validation?.reduce((a, b) => (b.ndcg_at_10 > a.ndcg_at_10 ? b : a));
+    expect(model.params.lambda).toBe(best?.lambda);
+    expect(evaluateRanking(model, train, test).ndcg_at_10).toBeGreaterThan(1.3 * pop);
+  });
+
+  it("above the item limit, models the most-interacted titles and never ranks the rest", () => {
+    const model = fitChosenModel(handle, train, { maxItems: 100, lambda: 100 });
+    expect(model.modelled?.length).toBe(100);
+    const scores = new Float32Array(train.nItems);
+    model.scoreUser(0, scores);
+    const modelled = new Set(model.modelled);
+    for (let i = 0; i < train.nItems; i++) if (!modelled.has(i)) expect(scores[i]).toBe(Number.NEGATIVE_INFINITY);
+    expect(evaluateRanking(model, train, test).ndcg_at_10).toBeGreaterThan(pop);
+  });
+});
