@@ -115,15 +115,17 @@ export async function createMarquee(
   await models.reload();
   if (!models.current.popularity) await refresh.runNow();
   refresh.start(config.MODEL_REFRESH_SECONDS);
-  // Nightly full retrain of the personal model (gated promotion), single-flight across
-  // processes through the registry's lock files; `npm run train` runs it on demand.
+  // Nightly full retrain of the personal model (gated promotion) in a worker thread,
+  // single-flight across processes through the registry's lock files. A fresh store trains
+  // its first one right after start (Top picks use item-to-item until it lands).
+  // MODEL_REFRESH_SECONDS=0 turns scheduled training off altogether.
   const retrain = new RetrainScheduler(
     [
       {
         name: "retrain-personal",
         cron: DEFAULT_RETRAIN_CRON.full,
         run: async () => {
-          const result = await retrainPersonal({ clickhouse: clickhouse.client, store, logger });
+          const result = await retrainPersonal({ clickhouse: clickhouse.client, store, logger, inWorker: true });
           await models.reload();
           return result;
         },
@@ -131,7 +133,11 @@ export async function createMarquee(
     ],
     { lockDir: path.join(store.root, ".locks"), logger },
   );
-  retrain.start();
+  if (config.MODEL_REFRESH_SECONDS > 0) {
+    retrain.start();
+    if (!models.current.personal)
+      retrain.runNow("retrain-personal").catch((err) => logger.error({ err }, "first personal model failed"));
+  }
 
   const recommender = new Recommender(models, new OnlineFeatures(online, clickhouse.client));
   const metrics = createMetricsRegistry();

@@ -1,6 +1,7 @@
+import { Worker } from "node:worker_threads";
 import { MODEL_NAMES, type ModelItems, PERSONAL_FILES } from "@marquee/contracts";
 import { loadInteractions, loadTitleFeatures } from "@marquee/feature-store";
-import type { ClickHouseClient, Logger, ModelMeta, ModelStore } from "@marquee/runtime";
+import { type ClickHouseClient, type Logger, type ModelMeta, ModelStore } from "@marquee/runtime";
 import { fromInteractionMatrix, type Interactions } from "./dataset.ts";
 import { evaluateRanking, type RankingMetrics, type Scorer, topK } from "./eval/metrics.ts";
 import { randomSplit, timeCutSplit } from "./eval/split.ts";
@@ -38,6 +39,8 @@ export async function retrainPersonal(options: {
   logger: Logger;
   now?: Date;
   gitSha?: string | null;
+  /** Fit in a worker thread, so a serving process stays responsive while it trains. */
+  inWorker?: boolean;
 }): Promise<RetrainResult> {
   const started = performance.now();
   const now = options.now ?? new Date();
@@ -54,71 +57,41 @@ export async function retrainPersonal(options: {
     log.info({ interactions: data.items.length }, "too little data: nothing to train");
     return { version: null, decision: null, metrics: null, seconds: elapsed(), skipped: "too little data" };
   }
-  const handle = await loadTf({ prefer: "wasm" });
   const currentVersion = await options.store.currentVersion(MODEL_NAMES.personal);
   const currentMeta = currentVersion ? await options.store.meta(MODEL_NAMES.personal, currentVersion) : null;
-  const since = currentMeta?.data_until ? Date.parse(currentMeta.data_until) : Number.NaN;
-  let split = Number.isFinite(since) ? timeCutSplit(data, since) : null;
-  let holdout = split ? `since ${currentMeta?.data_until}` : "";
-  const freshHoldout = split !== null && usersWithTest(split.test) >= 20;
-  if (!split || !freshHoldout) {
-    split = randomSplit(data, { seed: 42 });
-    holdout = `random-75-25 seed 42 @ ${now.toISOString()}`;
-  }
-  log.info({ step: "2/4 holdout", holdout, test: split.test.items.length, seconds: elapsed() }, "retrain progress");
-
-  const fitStarted = performance.now();
-  const candidate = fitChosenModel(handle, split.train, {
-    log: (msg, fields) => log.debug(fields ?? {}, msg),
-  });
-  const fitSeconds = (performance.now() - fitStarted) / 1000;
-  const metrics = evaluateRanking(candidate, split.train, split.test);
-  const popularity = evaluateRanking(new PopularityScorer(split.train), split.train, split.test);
-  let currentValue: number | null = null;
-  if (currentVersion && currentMeta) {
-    try {
-      // On a fresh time-cut holdout the stored weights are scored as they are: neither model
-      // saw those events. On a random holdout the stored model has seen the test part, so the
-      // current version's recipe (its λ) is refitted on the same training part instead.
-      const current = freshHoldout
-        ? await loadPersonalScorer(options.store, currentVersion, matrix.items, split.train)
-        : fitChosenModel(handle, split.train, { lambda: Number(currentMeta.params.lambda ?? candidate.params.lambda) });
-      currentValue = evaluateRanking(current, split.train, split.test).ndcg_at_10;
-    } catch (err) {
-      log.warn({ err, version: currentVersion }, "current version could not be scored; comparing with popularity");
-    }
-  }
-  log.info(
-    {
-      step: "3/4 evaluated",
-      ndcg_at_10: metrics.ndcg_at_10,
-      current_ndcg_at_10: currentValue,
-      popularity_ndcg_at_10: popularity.ndcg_at_10,
-      eta_seconds: Math.round(fitSeconds * 10) / 10,
-      seconds: elapsed(),
-    },
-    "retrain progress",
-  );
-
-  const full = fitChosenModel(handle, data, { lambda: Number(candidate.params.lambda) });
+  const input: PersonalInput = {
+    data,
+    itemIds: matrix.items,
+    items: catalogueInOrder(catalogue, matrix.items),
+    storeRoot: options.store.root,
+    current: currentVersion && currentMeta ? { version: currentVersion, meta: currentMeta } : null,
+    now: now.toISOString(),
+  };
+  const onProgress = (step: string, fields: Record<string, unknown>) =>
+    log.info({ step, ...fields, seconds: elapsed() }, "retrain progress");
+  const out = options.inWorker ? await computeInWorker(input, onProgress) : await computePersonal(input, onProgress);
   const meta = await options.store.write(
     {
       name: MODEL_NAMES.personal,
       data_until: now.toISOString(),
-      backend: full.backend,
+      backend: out.backend,
       git_sha: options.gitSha ?? null,
       metrics: {
-        ...prefixed("holdout_", metrics),
-        popularity_ndcg_at_10: popularity.ndcg_at_10,
+        ...prefixed("holdout_", out.metrics),
+        popularity_ndcg_at_10: out.popularity.ndcg_at_10,
         users: data.nUsers,
         items: data.nItems,
         interactions: data.items.length,
-        fit_seconds: Math.round(fitSeconds * 1000) / 1000,
+        fit_seconds: Math.round(out.fitSeconds * 1000) / 1000,
       },
-      params: { algorithm: full.name, ...full.params, k: PERSONAL_K, holdout },
+      params: { ...out.params, k: PERSONAL_K, holdout: out.holdout },
     },
-    personalFiles(full, catalogueInOrder(catalogue, matrix.items), PERSONAL_K),
+    out.files,
   );
+  const metrics = out.metrics;
+  const popularity = out.popularity;
+  const currentValue = out.currentValue;
+  const holdout = out.holdout;
   const decision = await promoteIfNotWorse(options.store, {
     name: MODEL_NAMES.personal,
     candidate: meta.version,
@@ -229,4 +202,115 @@ export async function loadPersonalScorer(
       }
     },
   };
+}
+
+export interface PersonalInput {
+  data: Interactions;
+  itemIds: readonly string[];
+  items: ModelItems;
+  storeRoot: string;
+  current: { version: string; meta: ModelMeta } | null;
+  now: string;
+}
+
+export interface PersonalOutput {
+  holdout: string;
+  metrics: RankingMetrics;
+  popularity: RankingMetrics;
+  currentValue: number | null;
+  fitSeconds: number;
+  backend: string;
+  params: Record<string, unknown>;
+  files: Record<string, Uint8Array | string>;
+}
+
+/**
+ * The CPU-heavy part of the retrain, with no database: pick the holdout, fit and evaluate the
+ * candidate, score the current version on the same holdout, refit on everything and build
+ * the files. Runs inline or in a worker thread (retrain-worker.ts).
+ */
+export async function computePersonal(
+  input: PersonalInput,
+  progress: (step: string, fields: Record<string, unknown>) => void = () => undefined,
+): Promise<PersonalOutput> {
+  const { data, current } = input;
+  const handle = await loadTf({ prefer: "wasm" });
+  const since = current?.meta.data_until ? Date.parse(current.meta.data_until) : Number.NaN;
+  let split = Number.isFinite(since) ? timeCutSplit(data, since) : null;
+  let holdout = split ? `since ${current?.meta.data_until}` : "";
+  const freshHoldout = split !== null && usersWithTest(split.test) >= 20;
+  if (!split || !freshHoldout) {
+    split = randomSplit(data, { seed: 42 });
+    holdout = `random-75-25 seed 42 @ ${input.now}`;
+  }
+  progress("2/4 holdout", { holdout, test: split.test.items.length, backend: handle.backend });
+
+  const fitStarted = performance.now();
+  const candidate = fitChosenModel(handle, split.train);
+  const fitSeconds = (performance.now() - fitStarted) / 1000;
+  const metrics = evaluateRanking(candidate, split.train, split.test);
+  const popularity = evaluateRanking(new PopularityScorer(split.train), split.train, split.test);
+  let currentValue: number | null = null;
+  if (current) {
+    try {
+      // On a fresh time-cut holdout the stored weights are scored as they are: neither model
+      // saw those events. On a random holdout the stored model has seen the test part, so the
+      // current version's recipe (its λ) is refitted on the same training part instead.
+      const scorer = freshHoldout
+        ? await loadPersonalScorer(new ModelStore(input.storeRoot), current.version, input.itemIds, split.train)
+        : fitChosenModel(handle, split.train, {
+            lambda: Number(current.meta.params.lambda ?? candidate.params.lambda),
+          });
+      currentValue = evaluateRanking(scorer, split.train, split.test).ndcg_at_10;
+    } catch (err) {
+      progress("3/4 current version could not be scored", { error: String(err) });
+    }
+  }
+  progress("3/4 evaluated", {
+    ndcg_at_10: metrics.ndcg_at_10,
+    current_ndcg_at_10: currentValue,
+    popularity_ndcg_at_10: popularity.ndcg_at_10,
+    eta_seconds: Math.round(fitSeconds * 10) / 10,
+  });
+  const full = fitChosenModel(handle, data, { lambda: Number(candidate.params.lambda) });
+  return {
+    holdout,
+    metrics,
+    popularity,
+    currentValue,
+    fitSeconds,
+    backend: full.backend,
+    params: { algorithm: full.name, ...full.params },
+    files: personalFiles(full, input.items, PERSONAL_K),
+  };
+}
+
+/** computePersonal in a worker thread; progress messages are relayed to the caller. */
+function computeInWorker(
+  input: PersonalInput,
+  progress: (step: string, fields: Record<string, unknown>) => void,
+): Promise<PersonalOutput> {
+  return new Promise((resolve, reject) => {
+    const entry = new URL("./retrain-worker.ts", import.meta.url).href;
+    // Source runs under tsx (decision 001): a worker does not inherit its loader hooks, so the
+    // worker registers tsx's ESM hooks itself before importing the entry.
+    const tsx = import.meta.resolve("tsx/esm/api");
+    const worker = new Worker(
+      `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`,
+      { eval: true, workerData: input },
+    );
+    worker.on(
+      "message",
+      (
+        m: { type: "progress"; step: string; fields: Record<string, unknown> } | { type: "done"; out: PersonalOutput },
+      ) => {
+        if (m.type === "progress") progress(m.step, m.fields);
+        else resolve(m.out);
+      },
+    );
+    worker.once("error", reject);
+    worker.once("exit", (code) => {
+      if (code !== 0) reject(new Error(`retrain worker exited with code ${code}`));
+    });
+  });
 }
