@@ -1,5 +1,5 @@
 /**
- * `npm run eval -- --ratings FILE --format ml-100k|ml-1m|csv [--protocol random|temporal]`
+ * `npm run eval -- --ratings FILE --format ml-100k|ml-1m|csv [--protocol random|temporal] [--bpr]`
  *
  * Protocol (a), Microsoft Recommenders': per-user random 75/25 split (seed 42), full ranking
  * over all items, the user's training items excluded, k = 10. Protocol (b), temporal: each
@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import {
   evaluateRanking,
+  fitBpr,
   fitChosenModel,
   loadTf,
   PopularityScorer,
@@ -28,6 +29,8 @@ async function main(argv: string[]): Promise<void> {
       protocol: { type: "string", default: "random" },
       seed: { type: "string", default: "42" },
       lambda: { type: "string" },
+      bpr: { type: "boolean", default: false },
+      "bpr-seconds": { type: "string", default: "60" },
     },
   });
   if (!values.ratings) throw new UsageError("--ratings FILE is required");
@@ -50,6 +53,18 @@ async function main(argv: string[]): Promise<void> {
   const fitSeconds = (performance.now() - fitStarted) / 1000;
   const metrics = evaluateRanking(model, train, test);
   const popularity = evaluateRanking(new PopularityScorer(train), train, test);
+  // --bpr: the TensorFlow.js model on the same split, for comparison (not the chosen model).
+  let bpr: Record<string, unknown> | null = null;
+  if (values.bpr) {
+    const bprStarted = performance.now();
+    const model = await fitBpr(handle, train, { maxSeconds: Number(values["bpr-seconds"]), log: progress });
+    bpr = {
+      backend: model.backend,
+      params: model.params,
+      fit_seconds: Math.round((performance.now() - bprStarted) / 10) / 100,
+      metrics: evaluateRanking(model, train, test),
+    };
+  }
   process.stdout.write(
     `${JSON.stringify({
       ratings: values.ratings,
@@ -68,6 +83,7 @@ async function main(argv: string[]): Promise<void> {
       fit_seconds: Math.round(fitSeconds * 1000) / 1000,
       metrics,
       popularity,
+      ...(bpr ? { bpr } : {}),
       seconds: Math.round((performance.now() - started) / 10) / 100,
     })}\n`,
   );
