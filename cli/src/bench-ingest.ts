@@ -182,14 +182,21 @@ function startChild(args: string[], env: NodeJS.ProcessEnv): Child {
       else lines.push(obj);
     }
   });
+  let exit: string | null = null;
+  const failures: ((e: Error) => void)[] = [];
+  child.once("exit", (code, signal) => {
+    exit = `child ${args.join(" ")} exited (${code ?? signal}) without reporting`;
+    for (const f of failures.splice(0)) f(new Error(exit));
+  });
   return {
     process: child,
     next: () =>
       new Promise((resolve, reject) => {
         const ready = lines.shift();
         if (ready) return resolve(ready);
+        if (exit) return reject(new Error(exit));
         waiters.push(resolve);
-        child.once("exit", (code) => reject(new Error(`child ${args.join(" ")} exited with ${code}`)));
+        failures.push(reject);
       }),
   };
 }
@@ -320,7 +327,8 @@ async function benchMode(
     let finished = Date.now();
     if (mode === "kafka") {
       // Stored = the loader group's committed offsets reached the end of the topic.
-      const admin = (await KafkaBus.connect({ brokers: (brokers ?? "").split(","), logger: silent })).admin();
+      const probe = await KafkaBus.connect({ brokers: (brokers ?? "").split(","), logger: silent });
+      const admin = probe.admin();
       await admin.connect();
       const deadline = Date.now() + 300_000;
       for (;;) {
@@ -336,6 +344,7 @@ async function benchMode(
       finished = Date.now();
       await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
       await admin.disconnect();
+      await probe.close();
     }
     collector.process.kill("SIGTERM");
     const collectorReport = (await collector.next()) as unknown as ChildReport;
@@ -412,7 +421,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`bench-ingest: ${e instanceof Error ? e.stack : String(e)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => {
+    // Children roles keep running (their servers hold the loop); the driver is done.
+    if (!process.argv.includes("--role")) process.exit(0);
+  },
+  (e: unknown) => {
+    process.stderr.write(`bench-ingest: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  },
+);
