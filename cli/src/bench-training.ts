@@ -3,11 +3,12 @@
  * 4k titles, seeded latent-factor generator, no database), split per user 75/25 (seed 42),
  * each model trained on the 75 % and ranked over all titles for every user. One JSON line
  * per model; the chosen model's line last. `seconds` is the model's training time.
- * Options: --users, --items, --interactions, --skip-tfjs.
+ * Options: --users, --items, --interactions, --skip-tfjs, --skip-als, --bpr-seconds.
  */
 import { parseArgs } from "node:util";
 import {
   evaluateRanking,
+  fitAls,
   fitBpr,
   fitChosenModel,
   itemFeaturesFromLabels,
@@ -26,6 +27,7 @@ async function main(argv: string[]): Promise<void> {
       items: { type: "string", default: "4000" },
       interactions: { type: "string", default: "1000000" },
       "skip-tfjs": { type: "boolean", default: false },
+      "skip-als": { type: "boolean", default: false },
       "bpr-seconds": { type: "string", default: "25" },
     },
   });
@@ -73,6 +75,13 @@ async function main(argv: string[]): Promise<void> {
     });
     const bprSeconds = (performance.now() - t) / 1000;
     line("bpr-tfjs", handle.backend, bprSeconds, evaluateRanking(bpr, train, test).ndcg_at_10, pop);
+  }
+
+  if (!values["skip-als"]) {
+    t = performance.now();
+    const als = fitAls(train, { log: progress });
+    const alsSeconds = (performance.now() - t) / 1000;
+    line("als", "typed-arrays", alsSeconds, evaluateRanking(als, train, test).ndcg_at_10, pop);
   }
 
   t = performance.now();

@@ -3,6 +3,7 @@ export * from "./eval/metrics.ts";
 export * from "./eval/split.ts";
 export * from "./item-to-item.ts";
 export * from "./lock.ts";
+export * from "./models/als.ts";
 export * from "./models/bpr.ts";
 export * from "./models/ease.ts";
 export * from "./models/linalg.ts";

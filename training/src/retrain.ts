@@ -137,6 +137,8 @@ function catalogueInOrder(catalogue: ModelItems, ids: readonly string[]): ModelI
  * (EASE's rows of B, pruned), in the item-to-item layout.
  */
 export function personalFiles(model: FittedModel, items: ModelItems, k: number): Record<string, Uint8Array | string> {
+  if (!model.weights) throw new Error(`${model.name} has no item-item weights to store`);
+  const weightsAll = model.weights;
   const n = items.length;
   const neighbors = new Int32Array(n * k).fill(-1);
   const weights = new Float32Array(n * k);
@@ -146,7 +148,7 @@ export function personalFiles(model: FittedModel, items: ModelItems, k: number):
   const top = new Int32Array(Math.min(k, m));
   for (let x = 0; x < m; x++) {
     const i = modelled ? (modelled[x] as number) : x;
-    row.set(model.weights.subarray(x * m, x * m + m));
+    row.set(weightsAll.subarray(x * m, x * m + m));
     for (let j = 0; j < m; j++) if (!((row[j] as number) > 0)) row[j] = Number.NEGATIVE_INFINITY;
     row[x] = Number.NEGATIVE_INFINITY;
     topK(row, top.length, top);
@@ -246,7 +248,7 @@ export async function computePersonal(
   progress("2/4 holdout", { holdout, test: split.test.items.length, backend: handle.backend });
 
   const fitStarted = performance.now();
-  const candidate = fitChosenModel(handle, split.train);
+  const candidate = fitChosenModel(handle, split.train, { allowAls: false });
   const fitSeconds = (performance.now() - fitStarted) / 1000;
   const metrics = evaluateRanking(candidate, split.train, split.test);
   const popularity = evaluateRanking(new PopularityScorer(split.train), split.train, split.test);
@@ -259,6 +261,7 @@ export async function computePersonal(
       const scorer = freshHoldout
         ? await loadPersonalScorer(new ModelStore(input.storeRoot), current.version, input.itemIds, split.train)
         : fitChosenModel(handle, split.train, {
+            allowAls: false,
             lambda: Number(current.meta.params.lambda ?? candidate.params.lambda),
           });
       currentValue = evaluateRanking(scorer, split.train, split.test).ndcg_at_10;
@@ -272,7 +275,7 @@ export async function computePersonal(
     popularity_ndcg_at_10: popularity.ndcg_at_10,
     eta_seconds: Math.round(fitSeconds * 10) / 10,
   });
-  const full = fitChosenModel(handle, data, { lambda: Number(candidate.params.lambda) });
+  const full = fitChosenModel(handle, data, { allowAls: false, lambda: Number(candidate.params.lambda) });
   return {
     holdout,
     metrics,

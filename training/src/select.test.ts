@@ -25,8 +25,15 @@ describe("the chosen model", () => {
     expect(evaluateRanking(model, train, test).ndcg_at_10).toBeGreaterThan(1.3 * pop);
   });
 
-  it("above the item limit, models the most-interacted titles and never ranks the rest", () => {
-    const model = fitChosenModel(handle, train, { maxItems: 100, lambda: 100 });
+  it("above the item limit, implicit ALS over the whole catalogue beats popularity", () => {
+    const model = fitChosenModel(handle, train, { maxItems: 100 });
+    expect(model.name).toBe("als");
+    expect(model.weights).toBeUndefined();
+    expect(evaluateRanking(model, train, test).ndcg_at_10).toBeGreaterThan(1.3 * pop);
+  });
+
+  it("above the item limit without ALS, EASE models the most-interacted titles and never ranks the rest", () => {
+    const model = fitChosenModel(handle, train, { maxItems: 100, lambda: 100, allowAls: false });
     expect(model.modelled?.length).toBe(100);
     const scores = new Float32Array(train.nItems);
     model.scoreUser(0, scores);

@@ -1,6 +1,7 @@
 import { type Interactions, itemDegrees } from "./dataset.ts";
 import { evaluateRanking, type RankingMetrics, type Scorer } from "./eval/metrics.ts";
 import { randomSplit } from "./eval/split.ts";
+import { fitAls } from "./models/als.ts";
 import { EaseModel } from "./models/ease.ts";
 import { restrictItems } from "./models/subset.ts";
 import type { TfHandle } from "./tf-backend.ts";
@@ -23,8 +24,11 @@ export interface FittedModel extends Scorer {
   validation?: { lambda: number; ndcg_at_10: number }[];
   /** Item indexes the model can rank (all when undefined). */
   modelled?: Uint32Array;
-  /** Raw weights for the registry: an items × items matrix over `modelled` (or all) items. */
-  weights: Float32Array;
+  /**
+   * EASE's weights for the registry: an items × items matrix over `modelled` (or all) items.
+   * Absent for ALS (factors only).
+   */
+  weights?: Float32Array;
 }
 
 export interface SelectOptions {
@@ -36,20 +40,37 @@ export interface SelectOptions {
   lambda?: number;
   seed?: number;
   maxItems?: number;
+  /**
+   * Above `maxItems`: implicit ALS over the whole catalogue (true, the default) or EASE over
+   * the most-interacted titles (false: the registry's personal model needs EASE's item-item
+   * form for serving).
+   */
+  allowAls?: boolean;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 /**
  * The model the project picks for a catalogue of this size: EASE, with λ tuned on a
- * validation split of the training data when the catalogue is small enough to try a grid.
- * Above MAX_EASE_ITEMS, EASE models the most-interacted titles only (the rest are reachable
- * through popularity and item-to-item rows). Scores users by their `train` histories.
+ * validation split of the training data when the catalogue is small enough to try a grid;
+ * above MAX_EASE_ITEMS, implicit ALS — or, with `allowAls: false`, EASE over the
+ * most-interacted titles only (the rest reachable through popularity and item-to-item rows).
+ * Scores users by their `train` histories.
  */
 export function fitChosenModel(handle: TfHandle, train: Interactions, options: SelectOptions = {}): FittedModel {
   const maxItems = options.maxItems ?? MAX_EASE_ITEMS;
   const log = options.log ?? (() => undefined);
   let modelled: Uint32Array | undefined;
   let data = train;
+  if (train.nItems > maxItems && (options.allowAls ?? true)) {
+    log("catalogue above the EASE limit: implicit ALS", { items: train.nItems, limit: maxItems });
+    const als = fitAls(train, { log });
+    return {
+      name: "als",
+      backend: "typed-arrays",
+      params: { ...als.params },
+      scoreUser: (user, out) => als.scoreUser(user, out),
+    };
+  }
   if (train.nItems > maxItems) {
     const deg = itemDegrees(train);
     modelled = Uint32Array.from(
