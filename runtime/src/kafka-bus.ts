@@ -192,6 +192,8 @@ export class KafkaBus implements EventBus {
       this.queued += encoded.length;
       this.schedule();
     });
+    // Once the timeout has answered the caller, a late failure must not go unhandled.
+    done.catch(() => undefined);
     const timeoutMs = this.options.publishTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
