@@ -2,9 +2,9 @@ import { Worker } from "node:worker_threads";
 import { MODEL_NAMES, type ModelItems, PERSONAL_FILES } from "@marquee/contracts";
 import { loadInteractions, loadTitleFeatures } from "@marquee/feature-store";
 import { type ClickHouseClient, type Logger, type ModelMeta, ModelStore } from "@marquee/runtime";
-import { fromInteractionMatrix, type Interactions } from "./dataset.ts";
+import { fromInteractionMatrix, fromTriples, type Interactions } from "./dataset.ts";
 import { evaluateRanking, type RankingMetrics, type Scorer, topK } from "./eval/metrics.ts";
-import { randomSplit, timeCutSplit } from "./eval/split.ts";
+import { randomSplit, timeCutSplit, withoutPairs } from "./eval/split.ts";
 import { PopularityScorer } from "./models/popularity-scorer.ts";
 import { type PromotionDecision, promoteIfNotWorse } from "./registry.ts";
 import { type FittedModel, fitChosenModel } from "./select.ts";
@@ -59,8 +59,16 @@ export async function retrainPersonal(options: {
   }
   const currentVersion = await options.store.currentVersion(MODEL_NAMES.personal);
   const currentMeta = currentVersion ? await options.store.meta(MODEL_NAMES.personal, currentVersion) : null;
+  // The (user, title) pairs the current version could have trained on: a pair seen before its
+  // snapshot and again since then is not a fresh positive for the holdout.
+  const snapshot = currentMeta?.data_until ? new Date(currentMeta.data_until) : null;
+  const seenBefore =
+    snapshot && Number.isFinite(snapshot.getTime())
+      ? pairsIn(data, matrix.users, matrix.items, await loadInteractions(options.clickhouse, { until: snapshot }))
+      : null;
   const input: PersonalInput = {
     data,
+    seenBefore,
     itemIds: matrix.items,
     items: catalogueInOrder(catalogue, matrix.items),
     storeRoot: options.store.root,
@@ -115,6 +123,30 @@ export async function retrainPersonal(options: {
     "personal model retrained",
   );
   return { version: meta, decision, metrics, seconds: elapsed() };
+}
+
+/**
+ * Every (user, item) pair of `before` that exists in `data`'s index space (users and items
+ * matched by id), as rows in that space: whatever its net weight, the pair was known then.
+ */
+export function pairsIn(
+  data: Interactions,
+  userIds: readonly string[],
+  itemIds: readonly string[],
+  before: { users: readonly string[]; items: readonly string[]; userIdx: Uint32Array; itemIdx: Uint32Array },
+): Interactions {
+  const userIndex = new Map(userIds.map((id, u) => [id, u]));
+  const itemIndex = new Map(itemIds.map((id, i) => [id, i]));
+  const users: number[] = [];
+  const items: number[] = [];
+  for (let k = 0; k < before.userIdx.length; k++) {
+    const u = userIndex.get(before.users[before.userIdx[k] as number] as string);
+    const i = itemIndex.get(before.items[before.itemIdx[k] as number] as string);
+    if (u === undefined || i === undefined) continue;
+    users.push(u);
+    items.push(i);
+  }
+  return fromTriples(data.nUsers, data.nItems, users, items, null, null);
 }
 
 function usersWithTest(test: Interactions): number {
@@ -208,6 +240,12 @@ export async function loadPersonalScorer(
 
 export interface PersonalInput {
   data: Interactions;
+  /**
+   * The pairs already seen before the current version's snapshot (`current.meta.data_until`),
+   * in `data`'s index space: never held-out positives on the time-cut holdout, since the
+   * current version may have trained on them. Null or absent: nothing is dropped.
+   */
+  seenBefore?: Interactions | null;
   itemIds: readonly string[];
   items: ModelItems;
   storeRoot: string;
@@ -239,6 +277,7 @@ export async function computePersonal(
   const handle = await loadTf({ prefer: "wasm" });
   const since = current?.meta.data_until ? Date.parse(current.meta.data_until) : Number.NaN;
   let split = Number.isFinite(since) ? timeCutSplit(data, since) : null;
+  if (split && input.seenBefore) split = { train: split.train, test: withoutPairs(split.test, input.seenBefore) };
   let holdout = split ? `since ${current?.meta.data_until}` : "";
   const freshHoldout = split !== null && usersWithTest(split.test) >= 20;
   if (!split || !freshHoldout) {

@@ -61,9 +61,22 @@ export function timeCutSplit(data: Interactions, until: number): Split {
   });
 }
 
+/**
+ * `data` without the (user, item) pairs present in `drop` (same users and items index space):
+ * e.g. a time-cut test set without the pairs a model had already seen before the cut.
+ */
+export function withoutPairs(data: Interactions, drop: Interactions): Interactions {
+  return partition(data, (start, end, u) => {
+    const seen = new Set(drop.items.subarray(drop.indptr[u] as number, drop.indptr[u + 1] as number));
+    const keep: number[] = [];
+    for (let k = start; k < end; k++) if (!seen.has(data.items[k] as number)) keep.push(k);
+    return { train: keep, test: [] };
+  }).train;
+}
+
 function partition(
   data: Interactions,
-  choose: (start: number, end: number) => { train: number[]; test: number[] },
+  choose: (start: number, end: number, user: number) => { train: number[]; test: number[] },
 ): Split {
   // Typed buffers sized for the whole data set: a 25M-rating file splits without boxed arrays.
   const n = data.items.length;
@@ -72,7 +85,7 @@ function partition(
     test: { u: new Uint32Array(n), k: new Uint32Array(n), len: 0 },
   };
   for (let u = 0; u < data.nUsers; u++) {
-    const chosen = choose(data.indptr[u] as number, data.indptr[u + 1] as number);
+    const chosen = choose(data.indptr[u] as number, data.indptr[u + 1] as number, u);
     for (const [part, ks] of [
       [parts.train, chosen.train],
       [parts.test, chosen.test],
