@@ -1,0 +1,120 @@
+import type { CollectedEvent } from "@marquee/contracts";
+import {
+  type ClickHouseClient,
+  createLogger,
+  type KafkaBusBatch,
+  MemoryOnlineStore,
+  PoisonMessageError,
+} from "@marquee/runtime";
+import { v7 as uuidv7 } from "uuid";
+import { describe, expect, it } from "vitest";
+import { decodeCollectedEvent, EventLoader } from "./loader.ts";
+
+const logger = createLogger({ service: "test", level: "silent" });
+
+const event = (over: Record<string, unknown> = {}) => ({
+  event_id: uuidv7(),
+  type: "click",
+  user_id: "u1",
+  item_id: "t1",
+  occurred_at: "2026-11-25T12:00:00.000Z",
+  received_at: "2026-11-25T12:00:01.000Z",
+  context: { device: "tv" },
+  ...over,
+});
+
+/** A ClickHouse stand-in: records inserts, answers the stored-offset query from them. */
+function fakeClickHouse() {
+  const inserts: { table: string; rows: Record<string, unknown>[] }[] = [];
+  const client = {
+    async insert(params: { table: string; values: Record<string, unknown>[] }) {
+      inserts.push({ table: params.table, rows: params.values });
+      return {};
+    },
+    async query(params: { query_params: { topic: string; partition: number } }) {
+      const offsets = inserts
+        .flatMap((i) => i.rows)
+        .filter(
+          (r) => r.source_topic === params.query_params.topic && r.source_partition === params.query_params.partition,
+        )
+        .map((r) => BigInt(r.source_offset as string));
+      const max = offsets.reduce((a, b) => (b > a ? b : a), -1n);
+      return { json: async () => [{ o: String(max) }] };
+    },
+  };
+  return { client: client as unknown as ClickHouseClient, inserts };
+}
+
+function kafkaBatch(partition: number, first: number, events: CollectedEvent[]): KafkaBusBatch<CollectedEvent> {
+  return {
+    topic: "events.v1",
+    partition,
+    firstOffset: String(first),
+    lastOffset: String(first + events.length - 1),
+    messages: events.map((value, i) => ({
+      key: "u1",
+      value,
+      partition,
+      offset: String(first + i),
+    })),
+  };
+}
+
+describe("decodeCollectedEvent", () => {
+  it("accepts a collected event and rejects anything else as poison, with a reason", () => {
+    const good = event();
+    expect(decodeCollectedEvent(good).event_id).toBe(good.event_id);
+    expect(() => decodeCollectedEvent({ ...good, type: "teleport" })).toThrow(PoisonMessageError);
+    expect(() => decodeCollectedEvent({ ...good, event_id: "nope" })).toThrow(/event_id/);
+    expect(() => decodeCollectedEvent({ ...good, received_at: undefined })).toThrow(/received_at/);
+    expect(() => decodeCollectedEvent("a string")).toThrow(PoisonMessageError);
+  });
+});
+
+describe("EventLoader on Kafka batches", () => {
+  it("tags each insert with topic-partition-first-last and each row with its source offset", async () => {
+    const ch = fakeClickHouse();
+    const online = new MemoryOnlineStore();
+    const loader = new EventLoader({ clickhouse: ch.client, online, logger });
+    await loader.load(kafkaBatch(3, 10, [decodeCollectedEvent(event()), decodeCollectedEvent(event())]));
+    expect(ch.inserts).toHaveLength(1);
+    expect(ch.inserts[0]?.table).toContain("insert_deduplication_token = 'events.v1-3-10-11'");
+    expect(ch.inserts[0]?.table).toContain("deduplicate_blocks_in_dependent_materialized_views = 1");
+    expect(ch.inserts[0]?.rows.map((r) => [r.source_partition, r.source_offset])).toEqual([
+      [3, "10"],
+      [3, "11"],
+    ]);
+    expect((await online.recent("u1")).map((r) => r.item_id)).toContain("t1");
+  });
+
+  it("after a restart, skips offsets ClickHouse already has even when the replay is cut differently", async () => {
+    const ch = fakeClickHouse();
+    const events = Array.from({ length: 10 }, () => decodeCollectedEvent(event()));
+    const first = new EventLoader({ clickhouse: ch.client, online: new MemoryOnlineStore(), logger });
+    await first.load(kafkaBatch(0, 0, events.slice(0, 4))); // inserted, then the process died
+    const restarted = new EventLoader({ clickhouse: ch.client, online: new MemoryOnlineStore(), logger });
+    await restarted.load(kafkaBatch(0, 0, events.slice(0, 7))); // replay from the last commit (0)
+    await restarted.load(kafkaBatch(0, 7, events.slice(7)));
+    const stored = ch.inserts.flatMap((i) => i.rows.map((r) => r.source_offset));
+    expect(stored).toEqual(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+    // A batch whose offsets are all stored inserts nothing.
+    await restarted.load(kafkaBatch(0, 5, events.slice(5, 8)));
+    expect(ch.inserts.flatMap((i) => i.rows)).toHaveLength(10);
+  });
+
+  it("retries a failing insert and then gives the batch back as failed", async () => {
+    const ch = fakeClickHouse();
+    let calls = 0;
+    const flaky = {
+      ...ch.client,
+      query: ch.client.query,
+      insert: async () => {
+        calls++;
+        throw new Error("connection reset");
+      },
+    } as unknown as ClickHouseClient;
+    const loader = new EventLoader({ clickhouse: flaky, online: new MemoryOnlineStore(), logger, retries: 2 });
+    await expect(loader.load(kafkaBatch(0, 0, [decodeCollectedEvent(event())]))).rejects.toThrow(/reset/);
+    expect(calls).toBe(3);
+  });
+});
