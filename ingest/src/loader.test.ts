@@ -38,7 +38,8 @@ function fakeClickHouse() {
           (r) => r.source_topic === params.query_params.topic && r.source_partition === params.query_params.partition,
         )
         .map((r) => BigInt(r.source_offset as string));
-      const max = offsets.reduce((a, b) => (b > a ? b : a), -1n);
+      let max = -1n;
+      for (const o of offsets) if (o > max) max = o;
       return { json: async () => [{ o: String(max) }] };
     },
   };
