@@ -3,6 +3,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import { beforeAll, describe, expect, it } from "vitest";
 import { evaluateRanking } from "./eval/metrics.ts";
 import { randomSplit } from "./eval/split.ts";
+import { loadModel } from "./models/model.ts";
 import { PopularityScorer } from "./models/popularity-scorer.ts";
 import { EASE_LAMBDAS, fitChosenModel } from "./select.ts";
 import { syntheticInteractions } from "./synthetic.ts";
@@ -40,5 +41,23 @@ describe("the chosen model", () => {
     const modelled = new Set(model.modelled);
     for (let i = 0; i < train.nItems; i++) if (!modelled.has(i)) expect(scores[i]).toBe(Number.NEGATIVE_INFINITY);
     expect(evaluateRanking(model, train, test).ndcg_at_10).toBeGreaterThan(pop);
+  });
+
+  it("exposes the chosen model behind the model interface, scoring the same", () => {
+    for (const options of [{ lambda: 100 }, { maxItems: 100 }]) {
+      const model = fitChosenModel(handle, train, options);
+      const recommender = model.recommender;
+      expect(recommender?.name).toBe(model.name);
+      expect(recommender?.backend).toBe(model.backend);
+      const a = new Float32Array(train.nItems);
+      model.scoreUser(3, a);
+      expect(recommender?.scoreUser(3)).toEqual(a);
+      const saved = recommender?.save();
+      if (!saved) throw new Error("no recommender");
+      const loaded = loadModel(model.name, saved.files, saved);
+      loaded.useHistory(train);
+      expect(loaded.scoreUser(3)).toEqual(a);
+    }
+    expect(fitChosenModel(handle, train, { maxItems: 100, lambda: 100, allowAls: false }).recommender).toBeUndefined();
   });
 });

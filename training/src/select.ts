@@ -3,6 +3,8 @@ import { evaluateRanking, type RankingMetrics, type Scorer } from "./eval/metric
 import { randomSplit } from "./eval/split.ts";
 import { fitAls } from "./models/als.ts";
 import { EaseModel } from "./models/ease.ts";
+import type { RecommenderModel } from "./models/model.ts";
+import { AlsRecommender, EaseRecommender } from "./models/recommenders.ts";
 import { restrictItems } from "./models/subset.ts";
 import type { TfHandle } from "./tf-backend.ts";
 
@@ -29,6 +31,11 @@ export interface FittedModel extends Scorer {
    * Absent for ALS (factors only).
    */
   weights?: Float32Array;
+  /**
+   * The chosen model behind the one model interface (save, similarItems, scoring a history),
+   * in `train`'s index space; absent when EASE models a subset of the titles.
+   */
+  recommender?: RecommenderModel;
 }
 
 export interface SelectOptions {
@@ -63,12 +70,13 @@ export function fitChosenModel(handle: TfHandle, train: Interactions, options: S
   let data = train;
   if (train.nItems > maxItems && (options.allowAls ?? true)) {
     log("catalogue above the EASE limit: implicit ALS", { items: train.nItems, limit: maxItems });
-    const als = fitAls(train, { log });
+    const als = AlsRecommender.fromModel(fitAls(train, { log }));
     return {
-      name: "als",
-      backend: "typed-arrays",
+      name: als.name,
+      backend: als.backend,
       params: { ...als.params },
       scoreUser: (user, out) => als.scoreUser(user, out),
+      recommender: als,
     };
   }
   if (train.nItems > maxItems) {
@@ -108,14 +116,16 @@ export function fitChosenModel(handle: TfHandle, train: Interactions, options: S
         for (let x = 0; x < modelled.length; x++) out[modelled[x] as number] = sub[x] as number;
       }
     : (user: number, out: Float32Array) => model.scoreUser(user, out);
+  const backend = `typed-arrays + tfjs ${handle.backend}`;
   return {
     name: "ease",
-    backend: `typed-arrays + tfjs ${handle.backend}`,
+    backend,
     params: { lambda, ...(modelled ? { modelled_items: modelled.length } : {}) },
     ...(validation ? { validation } : {}),
     ...(modelled ? { modelled } : {}),
     weights: model.weights,
     scoreUser,
+    ...(modelled ? {} : { recommender: EaseRecommender.fromModel(model, lambda, backend) }),
   };
 }
 

@@ -264,6 +264,14 @@ export class EaseRecommender implements RecommenderModel {
     };
   }
 
+  /** An EASE model already fitted (select.ts's tuned fit) behind the interface. */
+  static fromModel(model: EaseModel, lambda: number, backend: string): EaseRecommender {
+    const m = new EaseRecommender({ lambda });
+    m.model = model;
+    m.backend = backend;
+    return m;
+  }
+
   static load(files: ModelFiles, meta: Meta): EaseRecommender {
     const m = new EaseRecommender(meta.params);
     const n = Number(meta.params.items);
@@ -397,6 +405,13 @@ export class AlsRecommender extends FactorRecommender {
       params: { ...(this.model as AlsModel).params },
       backend: this.backend,
     };
+  }
+
+  /** An ALS model already fitted behind the interface. */
+  static fromModel(model: AlsModel): AlsRecommender {
+    const m = new AlsRecommender(model.params);
+    m.model = model;
+    return m;
   }
 
   static load(files: ModelFiles, meta: Meta): AlsRecommender {
