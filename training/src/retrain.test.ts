@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fromTriples, type Interactions } from "./dataset.ts";
-import { withoutPairs } from "./eval/split.ts";
+import { timeCutSplit } from "./eval/split.ts";
 import { computePersonal, pairsIn } from "./retrain.ts";
 import { syntheticInteractions } from "./synthetic.ts";
 
@@ -23,12 +23,21 @@ function world(): { data: Interactions; rewatched: number } {
 }
 
 describe("promotion holdout since the current snapshot", () => {
-  it("withoutPairs drops exactly the given (user, item) pairs", () => {
-    const a = fromTriples(3, 4, [0, 0, 1, 2, 2], [0, 1, 2, 3, 0], null, null);
-    const drop = fromTriples(3, 4, [0, 2, 1], [1, 3, 3], null, null);
-    const kept = withoutPairs(a, drop);
-    const rows = (d: Interactions, u: number) => [...d.items.subarray(d.indptr[u], d.indptr[u + 1])];
-    expect([rows(kept, 0), rows(kept, 1), rows(kept, 2)]).toEqual([[0], [2], [0]]);
+  it("timeCutSplit keeps pairs seen before the cut in training, whatever their latest time", () => {
+    const times = [BEFORE, AFTER, AFTER, AFTER, BEFORE];
+    const a = fromTriples(3, 4, [0, 0, 1, 2, 2], [0, 1, 2, 3, 0], null, times);
+    const seen = fromTriples(3, 4, [0, 2, 1, 2], [0, 3, 3, 0], null, null);
+    const rows = (d: Interactions) => [0, 1, 2].map((u) => [...d.items.subarray(d.indptr[u], d.indptr[u + 1])]);
+    const plain = timeCutSplit(a, SNAPSHOT);
+    expect([rows(plain.train), rows(plain.test)]).toEqual([
+      [[0], [], [0]],
+      [[1], [2], [3]],
+    ]);
+    const fixed = timeCutSplit(a, SNAPSHOT, seen);
+    expect([rows(fixed.train), rows(fixed.test)]).toEqual([
+      [[0], [], [0, 3]],
+      [[1], [2], []],
+    ]);
   });
 
   it("pairsIn maps an older matrix into the new index space by id", () => {

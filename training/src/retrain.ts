@@ -4,7 +4,7 @@ import { loadInteractions, loadTitleFeatures } from "@marquee/feature-store";
 import { type ClickHouseClient, type Logger, type ModelMeta, ModelStore } from "@marquee/runtime";
 import { fromInteractionMatrix, fromTriples, type Interactions } from "./dataset.ts";
 import { evaluateRanking, type RankingMetrics, type Scorer, topK } from "./eval/metrics.ts";
-import { randomSplit, timeCutSplit, withoutPairs } from "./eval/split.ts";
+import { randomSplit, timeCutSplit } from "./eval/split.ts";
 import { PopularityScorer } from "./models/popularity-scorer.ts";
 import { type PromotionDecision, promoteIfNotWorse } from "./registry.ts";
 import { type FittedModel, fitChosenModel } from "./select.ts";
@@ -242,8 +242,8 @@ export interface PersonalInput {
   data: Interactions;
   /**
    * The pairs already seen before the current version's snapshot (`current.meta.data_until`),
-   * in `data`'s index space: never held-out positives on the time-cut holdout, since the
-   * current version may have trained on them. Null or absent: nothing is dropped.
+   * in `data`'s index space: on the time-cut holdout they stay in the training part (history),
+   * never held-out positives, since the current version may have trained on them.
    */
   seenBefore?: Interactions | null;
   itemIds: readonly string[];
@@ -276,8 +276,7 @@ export async function computePersonal(
   const { data, current } = input;
   const handle = await loadTf({ prefer: "wasm" });
   const since = current?.meta.data_until ? Date.parse(current.meta.data_until) : Number.NaN;
-  let split = Number.isFinite(since) ? timeCutSplit(data, since) : null;
-  if (split && input.seenBefore) split = { train: split.train, test: withoutPairs(split.test, input.seenBefore) };
+  let split = Number.isFinite(since) ? timeCutSplit(data, since, input.seenBefore) : null;
   let holdout = split ? `since ${current?.meta.data_until}` : "";
   const freshHoldout = split !== null && usersWithTest(split.test) >= 20;
   if (!split || !freshHoldout) {

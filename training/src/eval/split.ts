@@ -50,28 +50,21 @@ export function temporalSplit(data: Interactions, options: { ratio?: number } = 
 
 /**
  * Global cut-off: everything strictly before `until` trains, the rest is test. The shape of
- * a nightly retrain evaluated on the next day.
+ * a nightly retrain evaluated on the next day. `seenBefore` (same users and items index space):
+ * pairs already seen before the cut, which train whatever their latest time — a title watched
+ * again after the cut is history, not a new positive a model could be credited for.
  */
-export function timeCutSplit(data: Interactions, until: number): Split {
-  return partition(data, (start, end) => {
+export function timeCutSplit(data: Interactions, until: number, seenBefore?: Interactions | null): Split {
+  return partition(data, (start, end, u) => {
+    const seen = seenBefore
+      ? new Set(seenBefore.items.subarray(seenBefore.indptr[u] as number, seenBefore.indptr[u + 1] as number))
+      : null;
     const train: number[] = [];
     const test: number[] = [];
-    for (let k = start; k < end; k++) ((data.times[k] as number) < until ? train : test).push(k);
+    for (let k = start; k < end; k++)
+      ((data.times[k] as number) < until || seen?.has(data.items[k] as number) ? train : test).push(k);
     return { train, test };
   });
-}
-
-/**
- * `data` without the (user, item) pairs present in `drop` (same users and items index space):
- * e.g. a time-cut test set without the pairs a model had already seen before the cut.
- */
-export function withoutPairs(data: Interactions, drop: Interactions): Interactions {
-  return partition(data, (start, end, u) => {
-    const seen = new Set(drop.items.subarray(drop.indptr[u] as number, drop.indptr[u + 1] as number));
-    const keep: number[] = [];
-    for (let k = start; k < end; k++) if (!seen.has(data.items[k] as number)) keep.push(k);
-    return { train: keep, test: [] };
-  }).train;
 }
 
 function partition(
