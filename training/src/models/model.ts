@@ -46,7 +46,8 @@ export interface SimilarItem {
  *   of the fitted data — or of `useHistory`'s — and factor models (ALS, BPR) use the learned
  *   user vector; with an explicit history, factor models fold it in (ALS: its exact
  *   least-squares solve; BPR: the mean of the history's item vectors).
- * - `similarItems(item, k)`: the k most similar other items, best first, never the item itself.
+ * - `similarItems(item, k)`: the k most similar other items, best first, never the item itself
+ *   (item-to-item: fewer when the item has fewer stored neighbours).
  * - `save()` / `loadModel(name, files, meta)`: a round-trip gives identical scores (history
  *   models then need `useHistory` to score by user index).
  *
