@@ -36,10 +36,11 @@ export async function storeWorld(options: {
     await inFlight;
     inFlight = clickhouse
       .insert({
-        table: EVENTS_TABLE,
+        // In the statement, not clickhouse_settings: chDB applies those as a session-wide SET,
+        // which would make the token stick to every later insert of this process.
+        table: `${EVENTS_TABLE} SETTINGS insert_deduplication_token = '${token.replace(/[^A-Za-z0-9._:-]/g, "_")}'`,
         values: rows,
         format: "JSONEachRow",
-        clickhouse_settings: { insert_deduplication_token: token },
       })
       .then(() => {
         total += rows.length;
