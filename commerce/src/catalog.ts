@@ -1,6 +1,7 @@
 import type { Offer, Title, TitleSummary } from "@marquee/contracts";
 import type { Database } from "@marquee/runtime";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import { effectivePrice, ratingAllowed, ratingsUpTo, regionAllowed } from "./rules.ts";
 import { type CommerceSchema, offers, titles } from "./schema.ts";
 
 export type CommerceDb = Database<CommerceSchema>;
@@ -10,6 +11,15 @@ export type TitleInput = Title & {
   poster_svg?: string | null;
   status?: "draft" | "in_review" | "published" | "withdrawn";
 };
+
+/**
+ * Who is looking: a kids' profile's age limit and the viewer's region. Titles outside it are
+ * invisible, exactly as if they did not exist, on every read.
+ */
+export interface Audience {
+  maxAgeRating?: string | null;
+  region?: string | null;
+}
 
 /** The catalogue summary a shelf card needs. */
 export type TitleCardData = TitleSummary;
@@ -98,7 +108,7 @@ export class Catalog {
   }
 
   /** Cards for `ids`, in the order given; unknown or unpublished ids are left out. */
-  async cards(ids: string[]): Promise<TitleCardData[]> {
+  async cards(ids: string[], audience: Audience = {}): Promise<TitleCardData[]> {
     if (ids.length === 0) return [];
     const unique = [...new Set(ids)];
     const rows = await this.db
@@ -109,15 +119,26 @@ export class Catalog {
         genres: titles.genres,
         ageRating: titles.ageRating,
         runtimeMin: titles.runtimeMin,
-        fromPrice: sql<number | null>`(select min(o.price_minor) from offers o where o.title_id = ${titles.id})`,
+        fromPrice: sql<number | null>`(select min(case when o.sale_price_minor is not null
+            and (o.sale_starts_at is null or o.sale_starts_at <= now())
+            and (o.sale_ends_at is null or o.sale_ends_at > now())
+            then least(o.sale_price_minor, o.price_minor) else o.price_minor end)
+          from offers o where o.title_id = ${titles.id})`,
         currency: sql<string | null>`(select min(o.currency) from offers o where o.title_id = ${titles.id})`,
+        regions: titles.regions,
       })
       .from(titles)
-      .where(and(inArray(titles.id, unique), eq(titles.status, "published")));
+      .where(
+        and(
+          inArray(titles.id, unique),
+          eq(titles.status, "published"),
+          inArray(titles.ageRating, ratingsUpTo(audience.maxAgeRating)),
+        ),
+      );
     const byId = new Map(rows.map((r) => [r.id, r]));
     return unique.flatMap((id) => {
       const r = byId.get(id);
-      if (!r) return [];
+      if (!r || (audience.region !== undefined && !regionAllowed(r.regions, audience.region))) return [];
       return [
         {
           id: r.id,
@@ -133,20 +154,31 @@ export class Catalog {
     });
   }
 
-  async title(id: string): Promise<Title | null> {
+  async title(id: string, audience: Audience = {}, now = new Date()): Promise<Title | null> {
     const [t] = await this.db
       .select()
       .from(titles)
       .where(and(eq(titles.id, id), eq(titles.status, "published")));
-    if (!t) return null;
-    const os = await this.db.select().from(offers).where(eq(offers.titleId, id));
+    if (!t || !ratingAllowed(t.ageRating, audience.maxAgeRating)) return null;
+    // Outside the viewer's region the page still exists, but nothing is on sale there.
+    const sold = audience.region === undefined || regionAllowed(t.regions, audience.region);
+    const os = sold ? await this.db.select().from(offers).where(eq(offers.titleId, id)) : [];
     const list: Offer[] = os
-      .map((o) => ({
-        kind: o.kind as Offer["kind"],
-        quality: o.quality as Offer["quality"],
-        price_minor: o.priceMinor,
-        currency: o.currency,
-      }))
+      .map((o) => {
+        const price = effectivePrice(o, now);
+        return {
+          kind: o.kind as Offer["kind"],
+          quality: o.quality as Offer["quality"],
+          price_minor: price.priceMinor,
+          currency: o.currency,
+          ...(price.onSale
+            ? { list_price_minor: o.priceMinor, sale_ends_at: o.saleEndsAt?.toISOString() ?? null }
+            : {}),
+          ...(o.kind === "rent"
+            ? { rent_start_window_days: o.rentStartWindowDays, rent_watch_window_hours: o.rentWatchWindowHours }
+            : {}),
+        };
+      })
       .sort((a, b) => (ORDER[`${a.kind}:${a.quality}`] ?? 9) - (ORDER[`${b.kind}:${b.quality}`] ?? 9));
     return {
       id: t.id,
@@ -162,12 +194,49 @@ export class Catalog {
     };
   }
 
-  async poster(id: string): Promise<string | null> {
+  async poster(id: string, audience: Audience = {}): Promise<string | null> {
     const [row] = await this.db
-      .select({ svg: titles.posterSvg })
+      .select({ svg: titles.posterSvg, ageRating: titles.ageRating })
       .from(titles)
       .where(and(eq(titles.id, id), eq(titles.status, "published")));
-    return row?.svg ?? null;
+    if (!row || !ratingAllowed(row.ageRating, audience.maxAgeRating)) return null;
+    return row.svg ?? null;
+  }
+
+  /**
+   * Published titles whose name, director, cast or genre contains `query` (case-insensitive),
+   * best match first: name prefix, then name, then the rest.
+   */
+  async search(query: string, options: { limit?: number; audience?: Audience } = {}): Promise<TitleCardData[]> {
+    const q = query.trim().slice(0, 200);
+    if (q.length === 0) return [];
+    const escaped = q.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const like = `%${escaped}%`;
+    const limit = Math.min(Math.max(options.limit ?? 20, 1), 100);
+    const rows = await this.db
+      .select({ id: titles.id })
+      .from(titles)
+      .where(
+        and(
+          eq(titles.status, "published"),
+          inArray(titles.ageRating, ratingsUpTo(options.audience?.maxAgeRating)),
+          or(
+            ilike(titles.title, like),
+            ilike(titles.director, like),
+            sql`exists (select 1 from unnest(${titles.cast}) c where c ilike ${like})`,
+            sql`exists (select 1 from unnest(${titles.genres}) g where g ilike ${like})`,
+          ),
+        ),
+      )
+      .orderBy(
+        sql`case when ${titles.title} ilike ${`${escaped}%`} then 0 when ${titles.title} ilike ${like} then 1 else 2 end`,
+        titles.title,
+      )
+      .limit(limit);
+    return this.cards(
+      rows.map((r) => r.id),
+      options.audience ?? {},
+    );
   }
 
   /** Every published title's id, genres and year: title features for the models. */

@@ -10,8 +10,16 @@ export const OfferKindSchema = z.enum(["buy", "rent"]);
 export const OfferSchema = z.object({
   kind: OfferKindSchema,
   quality: QualitySchema,
+  /** The price now (the sale price during a sale), minor units. */
   price_minor: z.number().int().min(0),
   currency: z.string().regex(/^[A-Z]{3}$/),
+  /** The list price, when a sale makes `price_minor` lower. */
+  list_price_minor: z.number().int().min(0).optional(),
+  /** When the current sale ends (ISO 8601), if it has an end. */
+  sale_ends_at: z.string().nullable().optional(),
+  /** Rentals: days to start watching after paying, and hours to finish once started. */
+  rent_start_window_days: z.number().int().min(1).optional(),
+  rent_watch_window_hours: z.number().int().min(1).optional(),
 });
 export type Offer = z.infer<typeof OfferSchema>;
 

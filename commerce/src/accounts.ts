@@ -1,0 +1,314 @@
+import { AGE_RATINGS } from "@marquee/contracts";
+import { AppError } from "@marquee/runtime";
+import { and, eq, gt, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { CommerceDb } from "./catalog.ts";
+import { newId, newToken, sha256Hex } from "./ids.ts";
+import { checkPasswordPolicy, decoyHash, hashPassword, verifyPassword } from "./passwords.ts";
+import { loginAttempts, profiles, sellers, sessions, users } from "./schema.ts";
+
+export const ROLES = ["viewer", "seller", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Failures before each further try must wait (doubling from 1 s, capped at 60 s)... */
+export const DELAY_AFTER = 3;
+/** ...and before the address is locked for LOCKOUT_MINUTES. */
+export const LOCKOUT_AFTER = 10;
+export const LOCKOUT_MINUTES = 15;
+export const SESSION_DAYS = 30;
+
+const Email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .pipe(z.email({ message: "must be an e-mail address" }));
+
+export const SignUpSchema = z.object({
+  email: Email,
+  password: z.string(),
+  display_name: z.string().trim().min(1).max(80).optional(),
+  region: z
+    .string()
+    .regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as US")
+    .default("US"),
+});
+export type SignUpInput = z.input<typeof SignUpSchema>;
+
+export const ProfileInputSchema = z
+  .object({
+    name: z.string().trim().min(1).max(40),
+    kind: z.enum(["standard", "kids"]).default("standard"),
+    max_age_rating: z.enum(AGE_RATINGS).nullable().optional(),
+    pin: z
+      .string()
+      .regex(/^\d{4,6}$/, "must be 4 to 6 digits")
+      .optional(),
+  })
+  .refine((p) => p.kind !== "kids" || (p.max_age_rating && p.pin), {
+    message: "a kids' profile needs an age limit and a purchase PIN",
+  });
+export type ProfileInput = z.input<typeof ProfileInputSchema>;
+
+export interface Profile {
+  id: string;
+  name: string;
+  kind: "standard" | "kids";
+  max_age_rating: string | null;
+  has_pin: boolean;
+}
+
+/** Who is acting, as every server function sees it: checked roles, the chosen profile. */
+export interface Viewer {
+  sessionId: string;
+  userId: string;
+  email: string;
+  displayName: string;
+  roles: Role[];
+  region: string;
+  profile: Profile;
+  sellerId: string | null;
+  csrfToken: string;
+  expiresAt: Date;
+}
+
+export interface SignedIn {
+  /** The bearer secret: a `__Host-` cookie's value, or an app's Authorization header. */
+  token: string;
+  viewer: Viewer;
+}
+
+export interface AccountsOptions {
+  now?: () => Date;
+}
+
+/**
+ * Accounts, sessions and profiles. Passwords are argon2id; a session's id is the SHA-256 of
+ * its token, so a database leak does not leak usable sessions. Sign-in always issues a fresh
+ * token (rotation) and drops the one it replaces.
+ */
+export class Accounts {
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly db: CommerceDb,
+    options: AccountsOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async signUp(input: SignUpInput, replacesToken?: string | null): Promise<SignedIn> {
+    const parsed = SignUpSchema.safeParse(input);
+    if (!parsed.success) throw new AppError("bad_request", firstIssue(parsed.error));
+    const { email, password, region } = parsed.data;
+    checkPasswordPolicy(password, { email });
+    const passwordHash = await hashPassword(password);
+    const userId = newId("u");
+    const displayName = parsed.data.display_name ?? email.split("@")[0] ?? "viewer";
+    const inserted = await this.db
+      .insert(users)
+      .values({ id: userId, email, passwordHash, displayName, region, roles: ["viewer"] })
+      .onConflictDoNothing()
+      .returning({ id: users.id });
+    if (inserted.length === 0) throw new AppError("conflict", "an account with this e-mail already exists");
+    await this.db.insert(profiles).values({ id: newId("p"), userId, name: displayName, kind: "standard" });
+    return this.openSession(userId, replacesToken);
+  }
+
+  /**
+   * Sign in with growing delays: after DELAY_AFTER failures for an address, each try must wait
+   * 2^(n-DELAY_AFTER) s (max 60 s) since the last failure; after LOCKOUT_AFTER the address is
+   * locked for LOCKOUT_MINUTES. Unknown addresses are throttled the same way and answered with
+   * the same message, so the answer does not say whether an account exists.
+   */
+  async signIn(input: { email: string; password: string }, replacesToken?: string | null): Promise<SignedIn> {
+    const email = Email.safeParse(input.email);
+    if (!email.success || typeof input.password !== "string" || input.password.length === 0)
+      throw new AppError("bad_request", "e-mail and password are required");
+    const now = this.now();
+    const [attempt] = await this.db.select().from(loginAttempts).where(eq(loginAttempts.email, email.data));
+    if (attempt) {
+      const wait = waitSeconds(attempt, now);
+      if (wait > 0)
+        throw new AppError("rate_limited", `too many failed sign-ins: try again in ${wait} s`, {
+          details: { retryAfterSeconds: wait },
+        });
+    }
+    const [user] = await this.db.select().from(users).where(eq(users.email, email.data));
+    const ok = await verifyPassword(user?.passwordHash ?? (await decoyHash()), input.password);
+    if (!user || !ok) {
+      const failures = (attempt?.failures ?? 0) + 1;
+      const lockedUntil = failures >= LOCKOUT_AFTER ? new Date(now.getTime() + LOCKOUT_MINUTES * 60_000) : null;
+      await this.db
+        .insert(loginAttempts)
+        .values({ email: email.data, failures, lastFailureAt: now, lockedUntil })
+        .onConflictDoUpdate({
+          target: loginAttempts.email,
+          set: {
+            failures: sql`${loginAttempts.failures} + 1`,
+            lastFailureAt: now,
+            lockedUntil: sql`case when ${loginAttempts.failures} + 1 >= ${LOCKOUT_AFTER} then ${lockedUntil ?? new Date(now.getTime() + LOCKOUT_MINUTES * 60_000)}::timestamptz else null end`,
+          },
+        });
+      throw new AppError("unauthorized", "wrong e-mail or password");
+    }
+    if (attempt) await this.db.delete(loginAttempts).where(eq(loginAttempts.email, email.data));
+    return this.openSession(user.id, replacesToken);
+  }
+
+  async signOut(token: string): Promise<void> {
+    await this.db.delete(sessions).where(eq(sessions.id, sha256Hex(token)));
+  }
+
+  /** The viewer behind a token, or null when it is unknown or expired. */
+  async authenticate(token: string | null | undefined): Promise<Viewer | null> {
+    if (!token || token.length > 200) return null;
+    const id = sha256Hex(token);
+    const [row] = await this.db
+      .select({ session: sessions, user: users })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(and(eq(sessions.id, id), gt(sessions.expiresAt, this.now())));
+    if (!row) return null;
+    const all = await this.db.select().from(profiles).where(eq(profiles.userId, row.user.id));
+    const chosen = all.find((p) => p.id === row.session.profileId) ?? all.find((p) => p.kind === "standard") ?? all[0];
+    if (!chosen) return null;
+    const [seller] = await this.db.select({ id: sellers.id }).from(sellers).where(eq(sellers.userId, row.user.id));
+    return {
+      sessionId: id,
+      userId: row.user.id,
+      email: row.user.email,
+      displayName: row.user.displayName,
+      roles: row.user.roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r)),
+      region: row.user.region,
+      profile: toProfile(chosen),
+      sellerId: seller?.id ?? null,
+      csrfToken: row.session.csrfToken,
+      expiresAt: row.session.expiresAt,
+    };
+  }
+
+  async listProfiles(userId: string): Promise<Profile[]> {
+    const rows = await this.db.select().from(profiles).where(eq(profiles.userId, userId));
+    return rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map(toProfile);
+  }
+
+  /** Only a standard profile may create profiles (a child cannot lift their own limit). */
+  async createProfile(viewer: Viewer, input: ProfileInput): Promise<Profile> {
+    if (viewer.profile.kind === "kids") throw new AppError("forbidden", "a kids' profile cannot manage profiles");
+    const parsed = ProfileInputSchema.safeParse(input);
+    if (!parsed.success) throw new AppError("bad_request", firstIssue(parsed.error));
+    const p = parsed.data;
+    const existing = await this.db.select({ id: profiles.id }).from(profiles).where(eq(profiles.userId, viewer.userId));
+    if (existing.length >= 6) throw new AppError("conflict", "an account can have at most 6 profiles");
+    const [row] = await this.db
+      .insert(profiles)
+      .values({
+        id: newId("p"),
+        userId: viewer.userId,
+        name: p.name,
+        kind: p.kind,
+        maxAgeRating: p.max_age_rating ?? null,
+        pinHash: p.pin ? await hashPassword(p.pin) : null,
+      })
+      .returning();
+    if (!row) throw new AppError("internal", "profile was not created");
+    return toProfile(row);
+  }
+
+  /**
+   * Switch the session to another of the account's profiles. Leaving a kids' profile for an
+   * unrestricted one needs that profile's PIN when it has one.
+   */
+  async selectProfile(viewer: Viewer, profileId: string, pin?: string): Promise<Profile> {
+    const [p] = await this.db
+      .select()
+      .from(profiles)
+      .where(and(eq(profiles.id, profileId), eq(profiles.userId, viewer.userId)));
+    if (!p) throw new AppError("not_found", "no such profile");
+    if (viewer.profile.kind === "kids" && p.kind !== "kids") {
+      // The target's own PIN if it has one, else the kids' profile's (set by the parent).
+      const pinHash = p.pinHash ?? (await this.pinHashOf(viewer.profile.id));
+      if (pinHash && !(pin && (await verifyPassword(pinHash, pin))))
+        throw new AppError("forbidden", "the PIN is needed to leave a kids' profile");
+    }
+    await this.db.update(sessions).set({ profileId: p.id }).where(eq(sessions.id, viewer.sessionId));
+    return toProfile(p);
+  }
+
+  /** True when `pin` is the profile's purchase PIN. */
+  async verifyPin(profileId: string, pin: string | undefined): Promise<boolean> {
+    const hash = await this.pinHashOf(profileId);
+    if (!hash) return true;
+    return pin !== undefined && /^\d{4,6}$/.test(pin) && (await verifyPassword(hash, pin));
+  }
+
+  async grantRole(userId: string, role: Role): Promise<void> {
+    await this.db
+      .update(users)
+      .set({ roles: sql`array(select distinct unnest(${users.roles} || array[${role}]::text[]))` })
+      .where(eq(users.id, userId));
+  }
+
+  /** Drop expired sessions and stale throttles; run on a schedule. */
+  async sweep(): Promise<void> {
+    const now = this.now();
+    await this.db.delete(sessions).where(sql`${sessions.expiresAt} <= ${now}`);
+    await this.db
+      .delete(loginAttempts)
+      .where(sql`${loginAttempts.lastFailureAt} < ${new Date(now.getTime() - 24 * 3600_000)}`);
+  }
+
+  private async pinHashOf(profileId: string): Promise<string | null> {
+    const [p] = await this.db.select({ pinHash: profiles.pinHash }).from(profiles).where(eq(profiles.id, profileId));
+    return p?.pinHash ?? null;
+  }
+
+  private async openSession(userId: string, replacesToken?: string | null): Promise<SignedIn> {
+    if (replacesToken) await this.signOut(replacesToken);
+    const token = newToken();
+    const now = this.now();
+    await this.db.insert(sessions).values({
+      id: sha256Hex(token),
+      userId,
+      csrfToken: newToken(),
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + SESSION_DAYS * 24 * 3600_000),
+    });
+    const viewer = await this.authenticate(token);
+    if (!viewer) throw new AppError("internal", "session was not created");
+    return { token, viewer };
+  }
+}
+
+function waitSeconds(a: { failures: number; lastFailureAt: Date | null; lockedUntil: Date | null }, now: Date): number {
+  if (a.lockedUntil && a.lockedUntil > now) return Math.ceil((a.lockedUntil.getTime() - now.getTime()) / 1000);
+  if (a.failures < DELAY_AFTER || !a.lastFailureAt) return 0;
+  const delayS = Math.min(60, 2 ** (a.failures - DELAY_AFTER));
+  const readyAt = a.lastFailureAt.getTime() + delayS * 1000;
+  return readyAt > now.getTime() ? Math.ceil((readyAt - now.getTime()) / 1000) : 0;
+}
+
+function toProfile(p: typeof profiles.$inferSelect): Profile {
+  return {
+    id: p.id,
+    name: p.name,
+    kind: p.kind === "kids" ? "kids" : "standard",
+    max_age_rating: p.maxAgeRating,
+    has_pin: p.pinHash !== null,
+  };
+}
+
+export function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid input";
+  const where = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+  return `${where}${issue.message}`;
+}
+
+/** Throws unless the viewer holds `role`. */
+export function requireRole(viewer: Viewer | null, role: Role): Viewer {
+  if (!viewer) throw new AppError("unauthorized", "sign in first");
+  if (!viewer.roles.includes(role)) throw new AppError("forbidden", `this needs the ${role} role`);
+  return viewer;
+}

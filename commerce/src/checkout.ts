@@ -1,0 +1,434 @@
+import { IdSchema, QualitySchema } from "@marquee/contracts";
+import { AppError } from "@marquee/runtime";
+import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { z } from "zod";
+import { firstIssue, type Viewer } from "./accounts.ts";
+import type { CommerceContext } from "./context.ts";
+import type { Fulfilment } from "./fulfilment.ts";
+import { newId, sha256Hex } from "./ids.ts";
+import {
+  DAY_MS,
+  effectivePrice,
+  platformFee,
+  playbackProblem,
+  promoDiscounts,
+  promoProblem,
+  QUALITY_RANK,
+  RENT_TO_OWN_DAYS,
+  ratingAllowed,
+  regionAllowed,
+  rentToOwnCredit,
+} from "./rules.ts";
+import { entitlements, offers, orderItems, orders, promoCodes, sellers, titles } from "./schema.ts";
+
+export const CheckoutRequestSchema = z.object({
+  items: z
+    .array(z.object({ title_id: IdSchema, kind: z.enum(["buy", "rent"]), quality: QualitySchema }))
+    .min(1, "the cart is empty")
+    .max(10, "at most 10 items per checkout"),
+  promo_code: z
+    .string()
+    .trim()
+    .max(40)
+    .transform((s) => s.toUpperCase())
+    .optional(),
+  /** The profile's purchase PIN, required when the profile has one (kids' profiles always do). */
+  pin: z.string().max(12).optional(),
+});
+export type CheckoutRequest = z.input<typeof CheckoutRequestSchema>;
+
+export interface CheckoutLineView {
+  title_id: string;
+  title: string;
+  kind: "buy" | "rent";
+  quality: string;
+  list_price_minor: number;
+  price_minor: number;
+  discount_minor: number;
+  credit_minor: number;
+  /** Rentals: days to start, hours to finish once started (shown before paying). */
+  rent_start_window_days: number | null;
+  rent_watch_window_hours: number | null;
+}
+
+export interface CheckoutResult {
+  order_id: string;
+  status: "pending" | "paid";
+  /** Where to pay (Stripe's page, or the local test page); null when nothing is owed. */
+  checkout_url: string | null;
+  currency: string;
+  subtotal_minor: number;
+  discount_minor: number;
+  credit_minor: number;
+  total_minor: number;
+  lines: CheckoutLineView[];
+}
+
+/** How long a pending order (and its Stripe session) is reused for the same cart. */
+const PENDING_REUSE_MS = 23 * 3600_000;
+
+/**
+ * Turns a cart into an order and a payment session. Prices, sales, promo codes, rent-to-own
+ * credits and upgrades are decided here, on the server, from the database, never from the
+ * client. One pending order per user and cart (a unique index) makes concurrent checkouts
+ * of the same cart meet on one order; its idempotency key, stored before the first call to
+ * the payment provider, makes them meet on one payment session too.
+ */
+export class Checkout {
+  constructor(
+    private readonly ctx: CommerceContext,
+    private readonly fulfilment: Fulfilment,
+  ) {}
+
+  /** What the cart would cost now, without creating anything. */
+  async quote(
+    viewer: Viewer,
+    request: CheckoutRequest,
+  ): Promise<Omit<CheckoutResult, "order_id" | "status" | "checkout_url">> {
+    const priced = await this.price(viewer, this.parse(request));
+    const { lines, currency, discount, credit, subtotal, total } = priced;
+    return {
+      currency,
+      subtotal_minor: subtotal,
+      discount_minor: discount,
+      credit_minor: credit,
+      total_minor: total,
+      lines: lines.map((l) => l.view),
+    };
+  }
+
+  async create(
+    viewer: Viewer,
+    request: CheckoutRequest,
+    urls: { successUrl: string; cancelUrl: string },
+  ): Promise<CheckoutResult> {
+    const input = this.parse(request);
+    if (viewer.profile.has_pin || viewer.profile.kind === "kids") {
+      if (!(await this.ctx.accounts.verifyPin(viewer.profile.id, input.pin)))
+        throw new AppError("forbidden", "this profile needs its purchase PIN to buy");
+    }
+    const priced = await this.price(viewer, input);
+    const cartKey = sha256Hex(
+      JSON.stringify([
+        viewer.profile.id,
+        input.items.map((i) => `${i.title_id}:${i.kind}:${i.quality}`).sort(),
+        input.promo_code ?? "",
+      ]),
+    );
+    const now = this.ctx.now();
+    const orderId = newId("ord");
+    const fresh = await this.ctx.db.transaction(async (tx) => {
+      // A pending order older than a Stripe session's life is abandoned: let the cart start over.
+      await tx
+        .update(orders)
+        .set({ status: "expired" })
+        .where(
+          and(
+            eq(orders.userId, viewer.userId),
+            eq(orders.cartKey, cartKey),
+            eq(orders.status, "pending"),
+            lt(orders.createdAt, new Date(now.getTime() - PENDING_REUSE_MS)),
+          ),
+        );
+      const inserted = await tx
+        .insert(orders)
+        .values({
+          id: orderId,
+          userId: viewer.userId,
+          profileId: viewer.profile.id,
+          sellerId: priced.sellerId,
+          status: "pending",
+          cartKey,
+          currency: priced.currency,
+          subtotalMinor: priced.subtotal,
+          discountMinor: priced.discount,
+          creditMinor: priced.credit,
+          totalMinor: priced.total,
+          platformFeeMinor: priced.fee,
+          promoCodeId: priced.promoId,
+          idempotencyKey: `checkout-${orderId}`,
+          createdAt: now,
+        })
+        .onConflictDoNothing()
+        .returning({ id: orders.id });
+      if (inserted.length === 0) return false;
+      await tx.insert(orderItems).values(
+        priced.lines.map((l) => ({
+          id: newId("oi"),
+          orderId,
+          titleId: l.view.title_id,
+          kind: l.view.kind,
+          quality: l.view.quality,
+          listPriceMinor: l.view.list_price_minor,
+          priceMinor: l.view.price_minor,
+          creditMinor: l.view.credit_minor,
+          creditedEntitlementId: l.creditedEntitlementId,
+          upgradesEntitlementId: l.upgradesEntitlementId,
+          rentStartWindowDays: l.view.rent_start_window_days,
+          rentWatchWindowHours: l.view.rent_watch_window_hours,
+        })),
+      );
+      if (priced.promoId) {
+        // Reserve a redemption atomically; released if the session expires unpaid.
+        const reserved = await tx
+          .update(promoCodes)
+          .set({ redemptions: sql`${promoCodes.redemptions} + 1` })
+          .where(
+            and(
+              eq(promoCodes.id, priced.promoId),
+              sql`(${promoCodes.maxRedemptions} is null or ${promoCodes.redemptions} < ${promoCodes.maxRedemptions})`,
+            ),
+          )
+          .returning({ id: promoCodes.id });
+        if (reserved.length === 0) throw new AppError("conflict", "this promo code has been used up");
+      }
+      return true;
+    });
+
+    const [order] = await this.ctx.db
+      .select()
+      .from(orders)
+      .where(
+        fresh
+          ? eq(orders.id, orderId)
+          : and(eq(orders.userId, viewer.userId), eq(orders.cartKey, cartKey), eq(orders.status, "pending")),
+      );
+    if (!order) {
+      // The other checkout of this cart finished (paid or expired) between our two statements.
+      throw new AppError("conflict", "this cart was just checked out; look in your library", { retriable: true });
+    }
+    const lines = priced.lines.map((l) => l.view);
+    const result = (status: "pending" | "paid", url: string | null): CheckoutResult => ({
+      order_id: order.id,
+      status,
+      checkout_url: url,
+      currency: order.currency,
+      subtotal_minor: order.subtotalMinor,
+      discount_minor: order.discountMinor,
+      credit_minor: order.creditMinor,
+      total_minor: order.totalMinor,
+      lines,
+    });
+
+    if (order.totalMinor === 0) {
+      // Fully covered by credits or a promo: nothing to charge, grant now.
+      await this.fulfilment.grantWithoutPayment(order.id);
+      return result("paid", null);
+    }
+    if (order.checkoutUrl) return result("pending", order.checkoutUrl);
+
+    const items = await this.ctx.db.select().from(orderItems).where(eq(orderItems.orderId, order.id));
+    const names = new Map(lines.map((l) => [l.title_id, l.title]));
+    const destination = await this.destinationFor(order.sellerId, order.platformFeeMinor);
+    const session = await this.ctx.gateway.createCheckoutSession(
+      {
+        orderId: order.id,
+        currency: order.currency,
+        customerEmail: viewer.email,
+        lines: items
+          .filter((i) => i.priceMinor > 0)
+          .map((i) => ({
+            name: `${names.get(i.titleId) ?? i.titleId} — ${i.kind === "buy" ? "buy" : "rent"} ${i.quality}`,
+            amountMinor: i.priceMinor,
+          })),
+        successUrl: urls.successUrl.replace("{ORDER_ID}", order.id),
+        cancelUrl: urls.cancelUrl.replace("{ORDER_ID}", order.id),
+        ...(destination ? { destination } : {}),
+      },
+      order.idempotencyKey,
+    );
+    await this.ctx.db
+      .update(orders)
+      .set({ checkoutSessionId: session.id, checkoutUrl: session.url })
+      .where(and(eq(orders.id, order.id), isNull(orders.checkoutSessionId)));
+    return result("pending", session.url);
+  }
+
+  private parse(request: CheckoutRequest) {
+    const parsed = CheckoutRequestSchema.safeParse(request);
+    if (!parsed.success) throw new AppError("bad_request", firstIssue(parsed.error));
+    const ids = parsed.data.items.map((i) => i.title_id);
+    if (new Set(ids).size !== ids.length) throw new AppError("bad_request", "each title may appear once per checkout");
+    return parsed.data;
+  }
+
+  private async destinationFor(sellerId: string | null, feeMinor: number) {
+    if (!sellerId) return null;
+    const [seller] = await this.ctx.db.select().from(sellers).where(eq(sellers.id, sellerId));
+    if (!seller?.stripeAccountId || !seller.chargesEnabled) return null;
+    const local = seller.stripeAccountId.startsWith("acct_local_");
+    if (local !== (this.ctx.gateway.provider === "local")) return null;
+    return { account: seller.stripeAccountId, applicationFeeMinor: feeMinor };
+  }
+
+  private async price(viewer: Viewer, input: z.output<typeof CheckoutRequestSchema>) {
+    const now = this.ctx.now();
+    const ids = input.items.map((i) => i.title_id);
+    const titleRows = await this.ctx.db
+      .select()
+      .from(titles)
+      .where(and(inArray(titles.id, ids), eq(titles.status, "published")));
+    const byId = new Map(titleRows.map((t) => [t.id, t]));
+    const offerRows = await this.ctx.db.select().from(offers).where(inArray(offers.titleId, ids));
+    const owned = await this.ctx.db
+      .select()
+      .from(entitlements)
+      .where(
+        and(
+          eq(entitlements.userId, viewer.userId),
+          inArray(entitlements.titleId, ids),
+          inArray(entitlements.status, ["active", "superseded"]),
+        ),
+      );
+    const credited = new Set(
+      (
+        await this.ctx.db
+          .select({ id: orderItems.creditedEntitlementId })
+          .from(orderItems)
+          .innerJoin(orders, eq(orders.id, orderItems.orderId))
+          .where(
+            and(
+              inArray(orderItems.creditedEntitlementId, owned.map((o) => o.id).concat(["-"])),
+              inArray(orders.status, ["paid", "pending", "partially_refunded"]),
+            ),
+          )
+      ).map((r) => r.id),
+    );
+
+    let sellerId: string | null | undefined;
+    let currency: string | undefined;
+    const lines = input.items.map((item) => {
+      const t = byId.get(item.title_id);
+      // A title a profile may not see is reported exactly like one that does not exist.
+      if (!t || !ratingAllowed(t.ageRating, viewer.profile.max_age_rating))
+        throw new AppError("not_found", `title ${item.title_id} is not for sale`);
+      if (!regionAllowed(t.regions, viewer.region))
+        throw new AppError("forbidden", `“${t.title}” is not sold in your region (${viewer.region})`);
+      const offer = offerRows.find((o) => o.titleId === t.id && o.kind === item.kind && o.quality === item.quality);
+      if (!offer) throw new AppError("bad_request", `“${t.title}” is not offered to ${item.kind} in ${item.quality}`);
+      if (sellerId !== undefined && sellerId !== t.sellerId)
+        throw new AppError(
+          "bad_request",
+          "one checkout can hold titles of one seller only; check out the others separately",
+        );
+      sellerId = t.sellerId;
+      if (currency !== undefined && currency !== offer.currency)
+        throw new AppError("bad_request", "all items of a checkout must be priced in one currency");
+      currency = offer.currency;
+
+      const mine = owned.filter((o) => o.titleId === t.id);
+      const ownedBest = mine
+        .filter((o) => o.kind === "own" && o.status === "active")
+        .sort((a, b) => (QUALITY_RANK[b.quality] ?? 0) - (QUALITY_RANK[a.quality] ?? 0))[0];
+      const want = QUALITY_RANK[item.quality] ?? 0;
+      if (ownedBest && (QUALITY_RANK[ownedBest.quality] ?? 0) >= want)
+        throw new AppError("conflict", `you already own “${t.title}” in ${ownedBest.quality}`);
+      let credit = 0;
+      let creditedEntitlementId: string | null = null;
+      let upgradesEntitlementId: string | null = null;
+      const { priceMinor } = effectivePrice(offer, now);
+      if (item.kind === "rent") {
+        if (ownedBest) throw new AppError("conflict", `you already own “${t.title}”; buy the upgrade instead`);
+        const renting = mine.find(
+          (o) => o.kind === "rent" && playbackProblem(o, now) === null && (QUALITY_RANK[o.quality] ?? 0) >= want,
+        );
+        if (renting) throw new AppError("conflict", `you are already renting “${t.title}”`);
+      } else if (ownedBest) {
+        // Quality upgrade: pay the difference from what was paid for the lower quality.
+        upgradesEntitlementId = ownedBest.id;
+        credit = Math.min(priceMinor, ownedBest.pricePaidMinor);
+      } else {
+        // Rent-to-own: the most recent rental not yet credited, within RENT_TO_OWN_DAYS.
+        const rental = mine
+          .filter(
+            (o) =>
+              o.kind === "rent" &&
+              !credited.has(o.id) &&
+              now.getTime() - o.startsAt.getTime() <= RENT_TO_OWN_DAYS * DAY_MS,
+          )
+          .sort((a, b) => b.startsAt.getTime() - a.startsAt.getTime())[0];
+        if (rental) {
+          credit = rentToOwnCredit(rental, priceMinor, offer.currency, now);
+          if (credit > 0) creditedEntitlementId = rental.id;
+        }
+      }
+      return {
+        creditedEntitlementId,
+        upgradesEntitlementId,
+        view: {
+          title_id: t.id,
+          title: t.title,
+          kind: item.kind,
+          quality: item.quality,
+          list_price_minor: offer.priceMinor,
+          price_minor: priceMinor,
+          discount_minor: 0,
+          credit_minor: credit,
+          rent_start_window_days: item.kind === "rent" ? offer.rentStartWindowDays : null,
+          rent_watch_window_hours: item.kind === "rent" ? offer.rentWatchWindowHours : null,
+        } satisfies CheckoutLineView,
+      };
+    });
+
+    let promoId: string | null = null;
+    if (input.promo_code) {
+      const [promo] = sellerId
+        ? await this.ctx.db
+            .select()
+            .from(promoCodes)
+            .where(and(eq(promoCodes.sellerId, sellerId), eq(promoCodes.code, input.promo_code)))
+        : [];
+      if (!promo) throw new AppError("bad_request", "unknown promo code");
+      const problem = promoProblem(promo, now);
+      if (problem) throw new AppError("bad_request", problem);
+      const discounts = promoDiscounts(
+        promo,
+        lines.map((l) => ({
+          titleId: l.view.title_id,
+          kind: l.view.kind,
+          priceMinor: l.view.price_minor - l.view.credit_minor,
+          currency: currency ?? "USD",
+        })),
+      );
+      if (discounts.every((d) => d === 0))
+        throw new AppError("bad_request", "this promo code does not apply to this cart");
+      lines.forEach((l, i) => {
+        l.view.discount_minor = discounts[i] ?? 0;
+      });
+      promoId = promo.id;
+    }
+
+    let feeBps = 0;
+    if (sellerId) {
+      const [seller] = await this.ctx.db
+        .select({ feeBps: sellers.feeBps })
+        .from(sellers)
+        .where(eq(sellers.id, sellerId));
+      feeBps = seller?.feeBps ?? this.ctx.platformFeeBps;
+    }
+    let subtotal = 0;
+    let discount = 0;
+    let credit = 0;
+    let fee = 0;
+    for (const l of lines) {
+      const gross = l.view.price_minor;
+      subtotal += gross;
+      discount += l.view.discount_minor;
+      credit += l.view.credit_minor;
+      l.view.price_minor = Math.max(0, gross - l.view.discount_minor - l.view.credit_minor);
+      fee += platformFee(l.view.price_minor, feeBps);
+    }
+    const total = lines.reduce((s, l) => s + l.view.price_minor, 0);
+    return {
+      lines,
+      sellerId: sellerId ?? null,
+      currency: currency ?? "USD",
+      subtotal,
+      discount,
+      credit,
+      total,
+      fee,
+      promoId,
+    };
+  }
+}

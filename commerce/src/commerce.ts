@@ -1,0 +1,54 @@
+import type { Logger } from "@marquee/runtime";
+import { Accounts } from "./accounts.ts";
+import { Catalog, type CommerceDb } from "./catalog.ts";
+import { Checkout } from "./checkout.ts";
+import type { CommerceContext } from "./context.ts";
+import { Fulfilment } from "./fulfilment.ts";
+import { Library } from "./library.ts";
+import type { PaymentGateway } from "./payments/gateway.ts";
+import { LocalGateway } from "./payments/local-gateway.ts";
+import { Selling } from "./selling.ts";
+
+export interface CommerceOptions {
+  db: CommerceDb;
+  gateway: PaymentGateway;
+  log: Logger;
+  /** Signs playback grants for the media origin. */
+  playbackSecret: string;
+  /** Platform fee for new sellers, basis points (default 1500 = 15 %). */
+  platformFeeBps?: number;
+  now?: () => Date;
+}
+
+/** The store's server functions, one object per area, sharing one context. */
+export class Commerce {
+  readonly accounts: Accounts;
+  readonly catalog: Catalog;
+  readonly checkout: Checkout;
+  readonly fulfilment: Fulfilment;
+  readonly library: Library;
+  readonly selling: Selling;
+  readonly gateway: PaymentGateway;
+
+  constructor(options: CommerceOptions) {
+    const now = options.now ?? (() => new Date());
+    this.gateway = options.gateway;
+    this.accounts = new Accounts(options.db, { now });
+    this.catalog = new Catalog(options.db);
+    const ctx: CommerceContext = {
+      db: options.db,
+      gateway: options.gateway,
+      accounts: this.accounts,
+      log: options.log,
+      now,
+      platformFeeBps: options.platformFeeBps ?? 1500,
+    };
+    this.fulfilment = new Fulfilment(ctx);
+    this.checkout = new Checkout(ctx, this.fulfilment);
+    this.library = new Library(ctx, options.playbackSecret);
+    this.selling = new Selling(ctx);
+    // The local gateway delivers its signed events through the very same handler as Stripe's.
+    if (options.gateway instanceof LocalGateway)
+      options.gateway.onEvent((raw, signature) => this.fulfilment.handleWebhook(raw, signature));
+  }
+}

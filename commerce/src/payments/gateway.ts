@@ -1,0 +1,79 @@
+/**
+ * What commerce needs from a payment provider, in Stripe's terms. Two implementations share
+ * the webhook handler: `StripeGateway` (Stripe, or stripe-mock in tests) and `LocalGateway`
+ * (embedded mode without keys: a local test checkout page producing Stripe-shaped events
+ * signed with a local secret).
+ */
+export interface CheckoutLine {
+  name: string;
+  /** What the viewer pays for this line, minor units. */
+  amountMinor: number;
+}
+
+export interface CreateCheckoutInput {
+  orderId: string;
+  currency: string;
+  lines: CheckoutLine[];
+  customerEmail?: string;
+  successUrl: string;
+  cancelUrl: string;
+  /** Connect destination charge: the seller's account and the platform's fee. */
+  destination?: { account: string; applicationFeeMinor: number };
+}
+
+export interface CheckoutSession {
+  id: string;
+  url: string | null;
+  status: "open" | "complete" | "expired";
+  paymentStatus: "paid" | "unpaid" | "no_payment_required";
+  amountTotal: number | null;
+  currency: string | null;
+  paymentIntent: string | null;
+  metadata: Record<string, string>;
+}
+
+/** A verified webhook event: Stripe's envelope, with the object left for the handler to read. */
+export interface WebhookEvent {
+  id: string;
+  type: string;
+  created: number;
+  data: { object: { id?: string; object?: string; [key: string]: unknown } };
+}
+
+export interface ConnectedAccount {
+  id: string;
+  chargesEnabled: boolean;
+  payoutsEnabled: boolean;
+}
+
+export interface Payout {
+  id: string;
+  amountMinor: number;
+  currency: string;
+  status: string;
+  arrivalDate: Date;
+}
+
+export interface PaymentGateway {
+  readonly provider: "stripe" | "local";
+  /** `idempotencyKey` is stored on the order before this call; a retry returns the same session. */
+  createCheckoutSession(input: CreateCheckoutInput, idempotencyKey: string): Promise<CheckoutSession>;
+  retrieveCheckoutSession(id: string): Promise<CheckoutSession>;
+  refund(
+    input: { paymentIntent: string; amountMinor: number; reason: string; reverseTransfer: boolean },
+    idempotencyKey: string,
+  ): Promise<{ id: string; status: string }>;
+  /** Verify the signature over the raw body; throws `WebhookSignatureError` when it does not hold. */
+  constructEvent(rawBody: string | Buffer, signature: string | undefined): WebhookEvent;
+  createConnectedAccount(input: { email: string; country: string }, idempotencyKey: string): Promise<ConnectedAccount>;
+  createAccountLink(input: { account: string; refreshUrl: string; returnUrl: string }): Promise<{ url: string }>;
+  retrieveAccount(id: string): Promise<ConnectedAccount>;
+  listPayouts(account: string, limit?: number): Promise<Payout[]>;
+}
+
+export class WebhookSignatureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WebhookSignatureError";
+  }
+}

@@ -1,0 +1,214 @@
+import { AppError } from "@marquee/runtime";
+import { and, eq, sql } from "drizzle-orm";
+import Stripe from "stripe";
+import type { CommerceDb } from "../catalog.ts";
+import { newId } from "../ids.ts";
+import { localCheckoutSessions } from "../schema.ts";
+import {
+  type CheckoutSession,
+  type ConnectedAccount,
+  type CreateCheckoutInput,
+  type PaymentGateway,
+  type Payout,
+  type WebhookEvent,
+  WebhookSignatureError,
+} from "./gateway.ts";
+
+export interface LocalGatewayOptions {
+  /** Signs and verifies the local events (whsec_… style; any string of 16+ characters). */
+  webhookSecret: string;
+  /** Where the store is served, for the local checkout page's address. */
+  baseUrl: string;
+  now?: () => Date;
+}
+
+/** Delivers a signed event through the webhook handler, exactly as Stripe's POST would. */
+export type DeliverEvent = (rawBody: string, signature: string) => Promise<unknown>;
+
+/**
+ * Embedded mode's Stripe: sessions live in Postgres, the viewer pays on a local test page
+ * (`/checkout/local/:id`), and paying produces a Stripe-shaped `checkout.session.completed`
+ * event signed with the local secret and delivered through the same webhook handler that
+ * serves Stripe. Nothing here is trusted more than Stripe would be: the handler verifies the
+ * signature and re-reads the session before granting anything.
+ */
+export class LocalGateway implements PaymentGateway {
+  readonly provider = "local" as const;
+  private readonly signer = new Stripe("sk_test_local_signing_only");
+  private readonly now: () => Date;
+  private deliver: DeliverEvent | null = null;
+
+  constructor(
+    private readonly db: CommerceDb,
+    private readonly options: LocalGatewayOptions,
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Wire the webhook handler (done by the composition root, which owns both). */
+  onEvent(deliver: DeliverEvent): void {
+    this.deliver = deliver;
+  }
+
+  async createCheckoutSession(input: CreateCheckoutInput, idempotencyKey: string): Promise<CheckoutSession> {
+    const id = newId("cs_local");
+    const amountTotal = input.lines.reduce((s, l) => s + l.amountMinor, 0);
+    await this.db
+      .insert(localCheckoutSessions)
+      .values({
+        id,
+        idempotencyKey,
+        amountTotal,
+        currency: input.currency,
+        paymentIntent: newId("pi_local"),
+        metadata: { order_id: input.orderId },
+        lineItems: input.lines.map((l) => ({ name: l.name, amount: l.amountMinor })),
+        successUrl: input.successUrl,
+        cancelUrl: input.cancelUrl,
+      })
+      .onConflictDoNothing({ target: localCheckoutSessions.idempotencyKey });
+    // Same key, same session: what Stripe's idempotency does for a retried create.
+    const [row] = await this.db
+      .select()
+      .from(localCheckoutSessions)
+      .where(eq(localCheckoutSessions.idempotencyKey, idempotencyKey));
+    if (!row) throw new AppError("internal", "local checkout session was not stored");
+    return this.toSession(row);
+  }
+
+  async retrieveCheckoutSession(id: string): Promise<CheckoutSession> {
+    const [row] = await this.db.select().from(localCheckoutSessions).where(eq(localCheckoutSessions.id, id));
+    if (!row) throw new AppError("not_found", `no such checkout session: ${id}`);
+    return this.toSession(row);
+  }
+
+  /** The local page's view of a session: lines, total, where to go after. */
+  async page(id: string) {
+    const [row] = await this.db.select().from(localCheckoutSessions).where(eq(localCheckoutSessions.id, id));
+    return row ?? null;
+  }
+
+  /**
+   * The viewer pressed "Pay" on the local page: mark the session paid (once) and deliver a
+   * signed `checkout.session.completed`. Returns where the browser goes next.
+   */
+  async pay(id: string): Promise<string> {
+    const paid = await this.db
+      .update(localCheckoutSessions)
+      .set({ status: "complete", paymentStatus: "paid" })
+      .where(and(eq(localCheckoutSessions.id, id), eq(localCheckoutSessions.status, "open")))
+      .returning();
+    const row = paid[0] ?? (await this.page(id));
+    if (!row) throw new AppError("not_found", `no such checkout session: ${id}`);
+    if (row.status === "expired") throw new AppError("conflict", "this checkout session has expired");
+    await this.emit("checkout.session.completed", row);
+    return row.successUrl.replace("{CHECKOUT_SESSION_ID}", row.id);
+  }
+
+  /** Expire an open session (Stripe does this after 24 h) and deliver `checkout.session.expired`. */
+  async expire(id: string): Promise<void> {
+    const [row] = await this.db
+      .update(localCheckoutSessions)
+      .set({ status: "expired" })
+      .where(and(eq(localCheckoutSessions.id, id), eq(localCheckoutSessions.status, "open")))
+      .returning();
+    if (row) await this.emit("checkout.session.expired", row);
+  }
+
+  async refund(
+    input: { paymentIntent: string; amountMinor: number; reason: string; reverseTransfer: boolean },
+    idempotencyKey: string,
+  ): Promise<{ id: string; status: string }> {
+    const updated = await this.db
+      .update(localCheckoutSessions)
+      .set({ refundedMinor: sql`${localCheckoutSessions.refundedMinor} + ${input.amountMinor}` })
+      .where(
+        and(
+          eq(localCheckoutSessions.paymentIntent, input.paymentIntent),
+          eq(localCheckoutSessions.paymentStatus, "paid"),
+          sql`${localCheckoutSessions.refundedMinor} + ${input.amountMinor} <= ${localCheckoutSessions.amountTotal}`,
+        ),
+      )
+      .returning({ id: localCheckoutSessions.id });
+    if (updated.length === 0)
+      throw new AppError(
+        "conflict",
+        "the payment cannot be refunded by that amount (unknown, unpaid or over-refunded)",
+      );
+    return { id: `re_local_${idempotencyKey.replace(/[^A-Za-z0-9]/g, "").slice(0, 40)}`, status: "succeeded" };
+  }
+
+  constructEvent(rawBody: string | Buffer, signature: string | undefined): WebhookEvent {
+    if (!signature) throw new WebhookSignatureError("missing Stripe-Signature header");
+    try {
+      return this.signer.webhooks.constructEvent(
+        rawBody,
+        signature,
+        this.options.webhookSecret,
+      ) as unknown as WebhookEvent;
+    } catch (err) {
+      throw new WebhookSignatureError(err instanceof Error ? err.message : "signature does not match");
+    }
+  }
+
+  /** Sign a payload with the local secret, as Stripe signs its deliveries. */
+  sign(payload: string): string {
+    return this.signer.webhooks.generateTestHeaderString({ payload, secret: this.options.webhookSecret });
+  }
+
+  async createConnectedAccount(): Promise<ConnectedAccount> {
+    // Test mode: onboarding completes at once; there is no bank to verify.
+    return { id: newId("acct_local"), chargesEnabled: true, payoutsEnabled: true };
+  }
+
+  async createAccountLink(input: { account: string; refreshUrl: string; returnUrl: string }): Promise<{ url: string }> {
+    return { url: input.returnUrl };
+  }
+
+  async retrieveAccount(id: string): Promise<ConnectedAccount> {
+    return { id, chargesEnabled: true, payoutsEnabled: true };
+  }
+
+  async listPayouts(): Promise<Payout[]> {
+    return [];
+  }
+
+  private toSession(row: typeof localCheckoutSessions.$inferSelect): CheckoutSession {
+    return {
+      id: row.id,
+      url: `${this.options.baseUrl}/checkout/local/${row.id}`,
+      status: row.status as CheckoutSession["status"],
+      paymentStatus: row.paymentStatus as CheckoutSession["paymentStatus"],
+      amountTotal: row.amountTotal,
+      currency: row.currency,
+      paymentIntent: row.paymentIntent,
+      metadata: row.metadata,
+    };
+  }
+
+  private async emit(type: string, row: typeof localCheckoutSessions.$inferSelect): Promise<void> {
+    if (!this.deliver) throw new AppError("internal", "the local gateway has no webhook handler wired");
+    const session = this.toSession(row);
+    const payload = JSON.stringify({
+      id: newId("evt_local"),
+      object: "event",
+      type,
+      created: Math.floor(this.now().getTime() / 1000),
+      livemode: false,
+      data: {
+        object: {
+          id: session.id,
+          object: "checkout.session",
+          status: session.status,
+          payment_status: session.paymentStatus,
+          amount_total: session.amountTotal,
+          currency: session.currency?.toLowerCase(),
+          payment_intent: session.paymentIntent,
+          metadata: session.metadata,
+          client_reference_id: session.metadata.order_id ?? null,
+        },
+      },
+    });
+    await this.deliver(payload, this.sign(payload));
+  }
+}
