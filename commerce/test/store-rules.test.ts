@@ -1,0 +1,424 @@
+import { serviceSuite } from "@marquee/runtime/testing";
+import { and, eq, sql } from "drizzle-orm";
+import Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Viewer } from "../src/accounts.ts";
+import type { Commerce } from "../src/commerce.ts";
+import type { LocalGateway } from "../src/payments/local-gateway.ts";
+import { entitlements, ledgerEntries, orders, outbox, processedWebhookEvents, titles } from "../src/schema.ts";
+import {
+  addTitles,
+  type Db,
+  film,
+  localStore,
+  openPglite,
+  openPostgres,
+  TestClock,
+  viewer,
+  WEBHOOK_SECRET,
+} from "./support.ts";
+
+const URLS = { successUrl: "http://store.test/orders/{ORDER_ID}", cancelUrl: "http://store.test/" };
+const signer = new Stripe("sk_test_signing_only");
+const signed = (payload: object) => {
+  const raw = JSON.stringify(payload);
+  return { raw, sig: signer.webhooks.generateTestHeaderString({ payload: raw, secret: WEBHOOK_SECRET }) };
+};
+const sessionEvent = (id: string, type: string, sessionId: string) =>
+  signed({ id, object: "event", type, created: 1, data: { object: { id: sessionId, object: "checkout.session" } } });
+
+/**
+ * The rules a viewer and a seller must be able to trust, on the database each mode uses:
+ * PGlite (embedded) and a real Postgres server (scaled).
+ */
+function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) {
+  let env: { pg: Db; drop: () => Promise<void> };
+  const clock = new TestClock();
+  let commerce: Commerce;
+  let gateway: LocalGateway;
+
+  beforeAll(async () => {
+    env = await open();
+    await addTitles(env.pg, [
+      film("f1"),
+      film("f2"),
+      film("f3"),
+      film("f4"),
+      film("f5"),
+      film("kid-ok", { age_rating: "G" }),
+      film("adult", { age_rating: "R" }),
+    ]);
+    ({ commerce } = localStore(env.pg, clock));
+    gateway = commerce.gateway as LocalGateway;
+  });
+  afterAll(() => env?.drop());
+
+  const entitlementCount = async (userId: string, titleId: string) =>
+    (
+      await env.pg.db
+        .select()
+        .from(entitlements)
+        .where(and(eq(entitlements.userId, userId), eq(entitlements.titleId, titleId)))
+    ).length;
+  const sessionOf = (url: string | null) => url?.split("/").pop() ?? "";
+
+  it("a webhook delivered twice and out of order grants one entitlement", async () => {
+    const { viewer: v } = await viewer(commerce);
+    const co = await commerce.checkout.create(v, { items: [{ title_id: "f1", kind: "rent", quality: "HD" }] }, URLS);
+    const session = sessionOf(co.checkout_url);
+    // The session is paid at the provider, but its events arrive late, twice, out of order.
+    await env.pg.db.execute(
+      sql`update local_checkout_sessions set status = 'complete', payment_status = 'paid' where id = ${session}`,
+    );
+    const completed = sessionEvent("evt_completed_1", "checkout.session.completed", session);
+    const asyncOk = sessionEvent("evt_async_1", "checkout.session.async_payment_succeeded", session);
+    const expired = sessionEvent("evt_expired_1", "checkout.session.expired", session);
+    const outcomes = [];
+    outcomes.push(await commerce.fulfilment.handleWebhook(asyncOk.raw, asyncOk.sig));
+    outcomes.push(
+      ...(await Promise.all([
+        commerce.fulfilment.handleWebhook(completed.raw, completed.sig),
+        commerce.fulfilment.handleWebhook(completed.raw, completed.sig),
+      ])),
+    );
+    outcomes.push(await commerce.fulfilment.handleWebhook(expired.raw, expired.sig));
+    outcomes.push(await commerce.fulfilment.handleWebhook(completed.raw, completed.sig));
+    expect(outcomes.filter((o) => o.result === "granted")).toHaveLength(1);
+    expect(await entitlementCount(v.userId, "f1")).toBe(1);
+    const [order] = await env.pg.db.select().from(orders).where(eq(orders.id, co.order_id));
+    expect(order?.status).toBe("paid"); // the late "expired" did not undo the payment
+    const rentalEvents = (await env.pg.db.select().from(outbox)).filter(
+      (e) =>
+        (e.payload as { type: string; user_id: string }).type === "rental_start" &&
+        (e.payload as { user_id: string }).user_id === v.userId,
+    );
+    expect(rentalEvents).toHaveLength(1);
+  });
+
+  it("a bad signature is refused with 400 and grants nothing", async () => {
+    const { viewer: v } = await viewer(commerce);
+    const co = await commerce.checkout.create(v, { items: [{ title_id: "f2", kind: "buy", quality: "HD" }] }, URLS);
+    const session = sessionOf(co.checkout_url);
+    await env.pg.db.execute(
+      sql`update local_checkout_sessions set status = 'complete', payment_status = 'paid' where id = ${session}`,
+    );
+    const good = sessionEvent("evt_forged_1", "checkout.session.completed", session);
+    const forged = new Stripe("sk_x").webhooks.generateTestHeaderString({
+      payload: good.raw,
+      secret: "whsec_not_ours_at_all",
+    });
+    for (const sig of [forged, undefined, "t=1,v1=deadbeef", good.sig.replace(/v1=./, "v1=0")]) {
+      await expect(commerce.fulfilment.handleWebhook(good.raw, sig)).rejects.toMatchObject({ status: 400 });
+    }
+    // A body changed after signing fails too.
+    await expect(
+      commerce.fulfilment.handleWebhook(good.raw.replace("evt_forged_1", "evt_forged_2"), good.sig),
+    ).rejects.toMatchObject({
+      status: 400,
+    });
+    expect(await entitlementCount(v.userId, "f2")).toBe(0);
+    const recorded = await env.pg.db
+      .select()
+      .from(processedWebhookEvents)
+      .where(eq(processedWebhookEvents.eventId, "evt_forged_1"));
+    expect(recorded).toHaveLength(0);
+  });
+
+  it("two concurrent checkouts of one cart make one order and one payment session", async () => {
+    const { viewer: v } = await viewer(commerce);
+    const cart = {
+      items: [
+        { title_id: "f3", kind: "buy" as const, quality: "SD" as const },
+        { title_id: "f4", kind: "rent" as const, quality: "HD" as const },
+      ],
+    };
+    const reversed = { items: [...cart.items].reverse() };
+    const [a, b] = await Promise.all([
+      commerce.checkout.create(v, cart, URLS),
+      commerce.checkout.create(v, reversed, URLS),
+    ]);
+    expect(a.order_id).toBe(b.order_id);
+    expect(a.checkout_url).toBe(b.checkout_url);
+    const mine = await env.pg.db.select().from(orders).where(eq(orders.userId, v.userId));
+    expect(mine).toHaveLength(1);
+    const sessions = await env.pg.db.execute(
+      sql`select count(*)::int as n from local_checkout_sessions where metadata->>'order_id' = ${a.order_id}`,
+    );
+    expect(
+      (sessions as unknown as { rows: { n: number }[] }).rows?.[0]?.n ?? (sessions as unknown as { n: number }[])[0]?.n,
+    ).toBe(1);
+    // Paying it grants both items once.
+    await gateway.pay(sessionOf(a.checkout_url));
+    expect(await entitlementCount(v.userId, "f3")).toBe(1);
+    expect(await entitlementCount(v.userId, "f4")).toBe(1);
+  });
+
+  it("an expired rental is refused at playback, before and after it was started", async () => {
+    const { viewer: never } = await viewer(commerce);
+    const co = await commerce.checkout.create(
+      never,
+      { items: [{ title_id: "f5", kind: "rent", quality: "HD" }] },
+      URLS,
+    );
+    expect(co.lines[0]).toMatchObject({ rent_start_window_days: 30, rent_watch_window_hours: 48 });
+    await gateway.pay(sessionOf(co.checkout_url));
+    const { viewer: started } = await viewer(commerce);
+    const co2 = await commerce.checkout.create(
+      started,
+      { items: [{ title_id: "f5", kind: "rent", quality: "HD" }] },
+      URLS,
+    );
+    await gateway.pay(sessionOf(co2.checkout_url));
+    const grant = await commerce.library.authorizePlayback(started, "f5");
+    expect(new Date(grant.expires_at ?? 0).getTime() - clock.now().getTime()).toBe(48 * 3_600_000);
+
+    clock.advanceHours(47);
+    await expect(commerce.library.authorizePlayback(started, "f5")).resolves.toMatchObject({ kind: "rent" });
+    clock.advanceHours(2); // 49 h after the first play: the watch window is over
+    await expect(commerce.library.authorizePlayback(started, "f5")).rejects.toMatchObject({
+      status: 403,
+      message: expect.stringContaining("watch window"),
+    });
+    clock.advanceHours(30 * 24); // well past the 30-day start window
+    await expect(commerce.library.authorizePlayback(never, "f5")).rejects.toMatchObject({
+      status: 403,
+      message: expect.stringContaining("start window"),
+    });
+    const lib = await commerce.library.list(never);
+    expect(lib.find((l) => l.title_id === "f5")?.playable).toBe(false);
+  });
+
+  it("refunds an unplayed rental once, refuses a played one", async () => {
+    const { viewer: v } = await viewer(commerce);
+    const rent = async (id: string) => {
+      const co = await commerce.checkout.create(v, { items: [{ title_id: id, kind: "rent", quality: "HD" }] }, URLS);
+      await gateway.pay(sessionOf(co.checkout_url));
+      const lib = await commerce.library.list(v);
+      return lib.find((l) => l.title_id === id)?.entitlement_id ?? "";
+    };
+    const played = await rent("f1");
+    await commerce.library.authorizePlayback(v, "f1");
+    await expect(commerce.library.refund(v, played)).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining("played"),
+    });
+    const unplayed = await rent("f2");
+    const refund = await commerce.library.refund(v, unplayed);
+    expect(refund).toMatchObject({ amount_minor: 399, currency: "USD" });
+    await expect(commerce.library.refund(v, unplayed)).rejects.toMatchObject({ status: 409 });
+    await expect(commerce.library.authorizePlayback(v, "f2")).rejects.toMatchObject({ status: 403 });
+    const events = (await env.pg.db.select().from(outbox)).filter(
+      (e) =>
+        (e.payload as { type: string; user_id: string }).type === "refund" &&
+        (e.payload as { user_id: string }).user_id === v.userId,
+    );
+    expect(events).toHaveLength(1);
+    // Someone else cannot refund it, nor see it.
+    const { viewer: other } = await viewer(commerce);
+    await expect(commerce.library.refund(other, played)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("a refund window of 48 hours: an unplayed purchase after 49 hours is refused", async () => {
+    const { viewer: v } = await viewer(commerce);
+    const co = await commerce.checkout.create(v, { items: [{ title_id: "f3", kind: "buy", quality: "HD" }] }, URLS);
+    await gateway.pay(sessionOf(co.checkout_url));
+    const [item] = await commerce.library.list(v);
+    clock.advanceHours(49);
+    await expect(commerce.library.refund(v, item?.entitlement_id ?? "")).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining("48 hours"),
+    });
+  });
+
+  it("a kids' profile has no access above its limit, anywhere, and needs its PIN to buy", async () => {
+    const parent = await viewer(commerce);
+    const kid = await commerce.accounts.createProfile(parent.viewer, {
+      name: "Sam",
+      kind: "kids",
+      max_age_rating: "PG",
+      pin: "4321",
+    });
+    await commerce.accounts.selectProfile(parent.viewer, kid.id);
+    const k = (await commerce.accounts.authenticate(parent.token)) as Viewer;
+    expect(k.profile.kind).toBe("kids");
+    const audience = { maxAgeRating: k.profile.max_age_rating };
+    expect(await commerce.catalog.title("adult", audience)).toBeNull();
+    expect(await commerce.catalog.cards(["adult", "kid-ok"], audience)).toHaveLength(1);
+    expect((await commerce.catalog.search("Film adult", { audience })).map((c) => c.id)).toEqual([]);
+    await expect(
+      commerce.checkout.create(k, { items: [{ title_id: "adult", kind: "rent", quality: "HD" }], pin: "4321" }, URLS),
+    ).rejects.toMatchObject({ status: 404 });
+    await expect(commerce.library.addToWatchlist(k, "adult")).rejects.toMatchObject({ status: 404 });
+    await expect(
+      commerce.checkout.create(k, { items: [{ title_id: "kid-ok", kind: "rent", quality: "HD" }] }, URLS),
+    ).rejects.toMatchObject({ status: 403 });
+    await expect(
+      commerce.checkout.create(k, { items: [{ title_id: "kid-ok", kind: "rent", quality: "HD" }], pin: "0000" }, URLS),
+    ).rejects.toMatchObject({ status: 403 });
+    const ok = await commerce.checkout.create(
+      k,
+      { items: [{ title_id: "kid-ok", kind: "rent", quality: "HD" }], pin: "4321" },
+      URLS,
+    );
+    expect(ok.status).toBe("pending");
+    // Something the parent bought above the limit stays out of the kid's library and player.
+    const { viewer: adultView } = { viewer: parent.viewer };
+    const bought = await commerce.checkout.create(
+      adultView,
+      { items: [{ title_id: "adult", kind: "buy", quality: "HD" }] },
+      URLS,
+    );
+    await gateway.pay(sessionOf(bought.checkout_url));
+    expect((await commerce.library.list(k)).map((l) => l.title_id)).not.toContain("adult");
+    await expect(commerce.library.authorizePlayback(k, "adult")).rejects.toMatchObject({ status: 404 });
+    // Leaving the kids' profile needs the PIN.
+    const main = (await commerce.accounts.listProfiles(k.userId)).find((p) => p.kind === "standard");
+    await expect(commerce.accounts.selectProfile(k, main?.id ?? "")).rejects.toMatchObject({ status: 403 });
+    await expect(commerce.accounts.selectProfile(k, main?.id ?? "", "4321")).resolves.toMatchObject({
+      kind: "standard",
+    });
+  });
+
+  it("seller A has no access to seller B's titles or sales", async () => {
+    const a = await viewer(commerce, "seller-a");
+    const b = await viewer(commerce, "seller-b");
+    await commerce.selling.becomeSeller(a.viewer, "Studio A");
+    await commerce.selling.becomeSeller(b.viewer, "Studio B");
+    const sa = (await commerce.accounts.authenticate(a.token)) as Viewer;
+    const sb = (await commerce.accounts.authenticate(b.token)) as Viewer;
+    const { title_id } = await commerce.selling.createTitle(sb, {
+      title: "B's film",
+      year: 2024,
+      runtime_min: 90,
+      age_rating: "PG-13",
+    });
+    await expect(commerce.selling.getTitle(sa, title_id)).rejects.toMatchObject({ status: 404 });
+    await expect(
+      commerce.selling.updateTitle(sa, title_id, { title: "Stolen", year: 2024, runtime_min: 90, age_rating: "PG" }),
+    ).rejects.toMatchObject({ status: 404 });
+    await expect(
+      commerce.selling.setOffers(sa, title_id, [{ kind: "buy", quality: "HD", price_minor: 1 }]),
+    ).rejects.toMatchObject({ status: 404 });
+    await expect(commerce.selling.submitForReview(sa, title_id)).rejects.toMatchObject({ status: 404 });
+    await expect(commerce.selling.createPromo(sa, { code: "STEAL", percent_off: 50, title_id })).rejects.toMatchObject({
+      status: 404,
+    });
+    expect((await commerce.selling.listTitles(sa)).map((t) => t.id)).not.toContain(title_id);
+    // A viewer without the seller role is refused outright; an admin action needs admin.
+    const plain = await viewer(commerce);
+    await expect(commerce.selling.listTitles(plain.viewer)).rejects.toMatchObject({ status: 403 });
+    await expect(commerce.selling.approve(sa, title_id)).rejects.toMatchObject({ status: 403 });
+  });
+
+  it("a seller lists a film, an admin publishes it, a viewer buys it, the ledger splits the money", async () => {
+    const s = await viewer(commerce, "studio");
+    await commerce.selling.becomeSeller(s.viewer, "Studio C");
+    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const { title_id } = await commerce.selling.createTitle(seller, {
+      title: "Night Train",
+      year: 2025,
+      runtime_min: 95,
+      age_rating: "PG-13",
+      genres: ["Thriller"],
+    });
+    await expect(commerce.selling.submitForReview(seller, title_id)).rejects.toMatchObject({ status: 409 });
+    await commerce.selling.setOffers(seller, title_id, [
+      { kind: "buy", quality: "HD", price_minor: 1000 },
+      { kind: "rent", quality: "HD", price_minor: 400, rent_start_window_days: 14, rent_watch_window_hours: 72 },
+    ]);
+    await commerce.selling.submitForReview(seller, title_id);
+    const adminUser = await viewer(commerce, "admin");
+    await commerce.accounts.grantRole(adminUser.viewer.userId, "admin");
+    const admin = (await commerce.accounts.authenticate(adminUser.token)) as Viewer;
+    expect((await commerce.selling.reviewQueue(admin)).map((t) => t.id)).toContain(title_id);
+    await commerce.selling.approve(admin, title_id);
+    const [t] = await env.pg.db.select().from(titles).where(eq(titles.id, title_id));
+    expect(t?.status).toBe("published");
+    const published = (await env.pg.db.select().from(outbox)).filter(
+      (e) => e.topic === "catalog.titles.v1" && (e.payload as { title_id: string }).title_id === title_id,
+    );
+    expect(published).toHaveLength(1);
+
+    await commerce.selling.createPromo(seller, {
+      code: "launch",
+      percent_off: 20,
+      applies_to: "rent",
+      max_redemptions: 1,
+    });
+    const { viewer: v } = await viewer(commerce);
+    const co = await commerce.checkout.create(
+      v,
+      { items: [{ title_id, kind: "rent", quality: "HD" }], promo_code: "LAUNCH" },
+      URLS,
+    );
+    expect(co).toMatchObject({ discount_minor: 80, total_minor: 320 });
+    expect(co.lines[0]).toMatchObject({ rent_start_window_days: 14, rent_watch_window_hours: 72 });
+    await gateway.pay(sessionOf(co.checkout_url));
+    // Used up: a second viewer cannot use it.
+    const { viewer: w } = await viewer(commerce);
+    await expect(
+      commerce.checkout.create(w, { items: [{ title_id, kind: "rent", quality: "HD" }], promo_code: "launch" }, URLS),
+    ).rejects.toMatchObject({ status: 400, message: expect.stringContaining("used up") });
+
+    // Rent-to-own: the rental's 320 is credited when buying within 7 days.
+    const buy = await commerce.checkout.create(v, { items: [{ title_id, kind: "buy", quality: "HD" }] }, URLS);
+    expect(buy).toMatchObject({ credit_minor: 320, total_minor: 680 });
+    await gateway.pay(sessionOf(buy.checkout_url));
+    const report = await commerce.selling.salesReport(seller);
+    expect(report).toMatchObject({ gross_minor: 1000, fee_minor: 48 + 102, net_minor: 1000 - 150, sales: 2 });
+    const ledger = await env.pg.db.select().from(ledgerEntries).where(eq(ledgerEntries.sellerId, report.seller_id));
+    expect(ledger).toHaveLength(2);
+    // Owning it now, renting or buying it again is refused.
+    await expect(
+      commerce.checkout.create(v, { items: [{ title_id, kind: "buy", quality: "HD" }] }, URLS),
+    ).rejects.toMatchObject({
+      status: 409,
+    });
+  });
+
+  it("a quality upgrade costs the difference; a timed sale lowers the price only inside its window", async () => {
+    const s = await viewer(commerce, "studio-d");
+    await commerce.selling.becomeSeller(s.viewer, "Studio D");
+    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const { title_id } = await commerce.selling.createTitle(seller, {
+      title: "Upgrade Me",
+      year: 2025,
+      runtime_min: 95,
+      age_rating: "G",
+    });
+    const now = clock.now().getTime();
+    await commerce.selling.setOffers(seller, title_id, [
+      { kind: "buy", quality: "SD", price_minor: 800 },
+      {
+        kind: "buy",
+        quality: "4K",
+        price_minor: 2000,
+        sale_price_minor: 1500,
+        sale_starts_at: new Date(now - 3_600_000).toISOString(),
+        sale_ends_at: new Date(now + 3_600_000).toISOString(),
+      },
+    ]);
+    await env.pg.db.update(titles).set({ status: "published" }).where(eq(titles.id, title_id));
+    const { viewer: v } = await viewer(commerce);
+    const sd = await commerce.checkout.create(v, { items: [{ title_id, kind: "buy", quality: "SD" }] }, URLS);
+    await gateway.pay(sessionOf(sd.checkout_url));
+    const onSale = await commerce.checkout.quote(v, { items: [{ title_id, kind: "buy", quality: "4K" }] });
+    expect(onSale).toMatchObject({ subtotal_minor: 1500, credit_minor: 800, total_minor: 700 });
+    clock.advanceHours(2);
+    const after = await commerce.checkout.quote(v, { items: [{ title_id, kind: "buy", quality: "4K" }] });
+    expect(after).toMatchObject({ subtotal_minor: 2000, credit_minor: 800, total_minor: 1200 });
+    const up = await commerce.checkout.create(v, { items: [{ title_id, kind: "buy", quality: "4K" }] }, URLS);
+    await gateway.pay(sessionOf(up.checkout_url));
+    const lib = await commerce.library.list(v);
+    expect(lib.filter((l) => l.title_id === title_id).map((l) => l.quality)).toEqual(["4K"]);
+    expect((await commerce.library.authorizePlayback(v, title_id)).quality).toBe("4K");
+  });
+}
+
+describe("store rules on PGlite", () => {
+  storeRules(openPglite);
+});
+
+serviceSuite("store rules on Postgres", process.env.TEST_DATABASE_URL, (url) => {
+  storeRules(() => openPostgres(url));
+});
