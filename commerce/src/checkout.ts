@@ -115,88 +115,12 @@ export class Checkout {
         input.promo_code ?? "",
       ]),
     );
-    const now = this.ctx.now();
-    const orderId = newId("ord");
-    const fresh = await this.ctx.db.transaction(async (tx) => {
-      // A pending order older than a Stripe session's life is abandoned: let the cart start over.
-      await tx
-        .update(orders)
-        .set({ status: "expired" })
-        .where(
-          and(
-            eq(orders.userId, viewer.userId),
-            eq(orders.cartKey, cartKey),
-            eq(orders.status, "pending"),
-            lt(orders.createdAt, new Date(now.getTime() - PENDING_REUSE_MS)),
-          ),
-        );
-      const inserted = await tx
-        .insert(orders)
-        .values({
-          id: orderId,
-          userId: viewer.userId,
-          profileId: viewer.profile.id,
-          sellerId: priced.sellerId,
-          status: "pending",
-          cartKey,
-          currency: priced.currency,
-          subtotalMinor: priced.subtotal,
-          discountMinor: priced.discount,
-          creditMinor: priced.credit,
-          totalMinor: priced.total,
-          platformFeeMinor: priced.fee,
-          promoCodeId: priced.promoId,
-          idempotencyKey: `checkout-${orderId}`,
-          createdAt: now,
-        })
-        .onConflictDoNothing()
-        .returning({ id: orders.id });
-      if (inserted.length === 0) return false;
-      await tx.insert(orderItems).values(
-        priced.lines.map((l) => ({
-          id: newId("oi"),
-          orderId,
-          titleId: l.view.title_id,
-          kind: l.view.kind,
-          quality: l.view.quality,
-          listPriceMinor: l.view.list_price_minor,
-          priceMinor: l.view.price_minor,
-          creditMinor: l.view.credit_minor,
-          creditedEntitlementId: l.creditedEntitlementId,
-          upgradesEntitlementId: l.upgradesEntitlementId,
-          rentStartWindowDays: l.view.rent_start_window_days,
-          rentWatchWindowHours: l.view.rent_watch_window_hours,
-        })),
-      );
-      if (priced.promoId) {
-        // Reserve a redemption atomically; released if the session expires unpaid.
-        const reserved = await tx
-          .update(promoCodes)
-          .set({ redemptions: sql`${promoCodes.redemptions} + 1` })
-          .where(
-            and(
-              eq(promoCodes.id, priced.promoId),
-              sql`(${promoCodes.maxRedemptions} is null or ${promoCodes.redemptions} < ${promoCodes.maxRedemptions})`,
-            ),
-          )
-          .returning({ id: promoCodes.id });
-        if (reserved.length === 0) throw new AppError("conflict", "this promo code has been used up");
-      }
-      return true;
-    });
-
-    const [order] = await this.ctx.db
-      .select()
-      .from(orders)
-      .where(
-        fresh
-          ? eq(orders.id, orderId)
-          : and(eq(orders.userId, viewer.userId), eq(orders.cartKey, cartKey), eq(orders.status, "pending")),
-      );
-    if (!order) {
-      // The other checkout of this cart finished (paid or expired) between our two statements.
+    const placed = await this.place(viewer, priced, cartKey);
+    if (!placed) {
+      // The other checkout of this cart finished (paid or expired) between our statements.
       throw new AppError("conflict", "this cart was just checked out; look in your library", { retriable: true });
     }
+    const { order, items } = placed;
     const lines = priced.lines.map((l) => l.view);
     const result = (status: "pending" | "paid", url: string | null): CheckoutResult => ({
       order_id: order.id,
@@ -217,7 +141,6 @@ export class Checkout {
     }
     if (order.checkoutUrl) return result("pending", order.checkoutUrl);
 
-    const items = await this.ctx.db.select().from(orderItems).where(eq(orderItems.orderId, order.id));
     const names = new Map(lines.map((l) => [l.title_id, l.title]));
     const destination = await this.destinationFor(order.sellerId, order.platformFeeMinor);
     const session = await this.ctx.gateway.createCheckoutSession(
@@ -244,6 +167,95 @@ export class Checkout {
     return result("pending", session.url);
   }
 
+  /**
+   * Insert the order and its items, or find the pending order of the same cart that a
+   * concurrent checkout placed. A pending order older than a payment session's life is
+   * abandoned: it expires and the cart starts over.
+   */
+  private async place(
+    viewer: Viewer,
+    priced: Awaited<ReturnType<Checkout["price"]>>,
+    cartKey: string,
+    attempt = 0,
+  ): Promise<{ order: typeof orders.$inferSelect; items: (typeof orderItems.$inferSelect)[] } | null> {
+    const now = this.ctx.now();
+    const orderId = newId("ord");
+    const fresh = await this.ctx.db.transaction(async (tx) => {
+      const [order] = await tx
+        .insert(orders)
+        .values({
+          id: orderId,
+          userId: viewer.userId,
+          profileId: viewer.profile.id,
+          sellerId: priced.sellerId,
+          status: "pending",
+          cartKey,
+          currency: priced.currency,
+          subtotalMinor: priced.subtotal,
+          discountMinor: priced.discount,
+          creditMinor: priced.credit,
+          totalMinor: priced.total,
+          platformFeeMinor: priced.fee,
+          promoCodeId: priced.promoId,
+          idempotencyKey: `checkout-${orderId}`,
+          createdAt: now,
+        })
+        .onConflictDoNothing()
+        .returning();
+      if (!order) return null;
+      const items = await tx
+        .insert(orderItems)
+        .values(
+          priced.lines.map((l) => ({
+            id: newId("oi"),
+            orderId,
+            titleId: l.view.title_id,
+            kind: l.view.kind,
+            quality: l.view.quality,
+            listPriceMinor: l.view.list_price_minor,
+            priceMinor: l.view.price_minor,
+            creditMinor: l.view.credit_minor,
+            creditedEntitlementId: l.creditedEntitlementId,
+            upgradesEntitlementId: l.upgradesEntitlementId,
+            rentStartWindowDays: l.view.rent_start_window_days,
+            rentWatchWindowHours: l.view.rent_watch_window_hours,
+          })),
+        )
+        .returning();
+      if (priced.promoId) {
+        // Reserve a redemption atomically; released if the session expires unpaid.
+        const reserved = await tx
+          .update(promoCodes)
+          .set({ redemptions: sql`${promoCodes.redemptions} + 1` })
+          .where(
+            and(
+              eq(promoCodes.id, priced.promoId),
+              sql`(${promoCodes.maxRedemptions} is null or ${promoCodes.redemptions} < ${promoCodes.maxRedemptions})`,
+            ),
+          )
+          .returning({ id: promoCodes.id });
+        if (reserved.length === 0) throw new AppError("conflict", "this promo code has been used up");
+      }
+      return { order, items };
+    });
+    if (fresh) return fresh;
+    const [existing] = await this.ctx.db
+      .select()
+      .from(orders)
+      .where(and(eq(orders.userId, viewer.userId), eq(orders.cartKey, cartKey), eq(orders.status, "pending")));
+    if (existing && existing.createdAt.getTime() >= now.getTime() - PENDING_REUSE_MS) {
+      const items = await this.ctx.db.select().from(orderItems).where(eq(orderItems.orderId, existing.id));
+      return { order: existing, items };
+    }
+    if (attempt > 0) return null;
+    if (existing)
+      await this.ctx.db
+        .update(orders)
+        .set({ status: "expired" })
+        .where(and(eq(orders.id, existing.id), eq(orders.status, "pending")));
+    return this.place(viewer, priced, cartKey, attempt + 1);
+  }
+
   private parse(request: CheckoutRequest) {
     const parsed = CheckoutRequestSchema.safeParse(request);
     if (!parsed.success) throw new AppError("bad_request", firstIssue(parsed.error));
@@ -264,36 +276,31 @@ export class Checkout {
   private async price(viewer: Viewer, input: z.output<typeof CheckoutRequestSchema>) {
     const now = this.ctx.now();
     const ids = input.items.map((i) => i.title_id);
-    const titleRows = await this.ctx.db
-      .select()
-      .from(titles)
-      .where(and(inArray(titles.id, ids), eq(titles.status, "published")));
-    const byId = new Map(titleRows.map((t) => [t.id, t]));
-    const offerRows = await this.ctx.db.select().from(offers).where(inArray(offers.titleId, ids));
-    const owned = await this.ctx.db
-      .select()
-      .from(entitlements)
-      .where(
-        and(
-          eq(entitlements.userId, viewer.userId),
-          inArray(entitlements.titleId, ids),
-          inArray(entitlements.status, ["active", "superseded"]),
+    // Independent reads, in parallel; "credited" marks rentals already credited towards a purchase.
+    const [titleRows, offerRows, owned] = await Promise.all([
+      this.ctx.db
+        .select()
+        .from(titles)
+        .where(and(inArray(titles.id, ids), eq(titles.status, "published"))),
+      this.ctx.db.select().from(offers).where(inArray(offers.titleId, ids)),
+      this.ctx.db
+        .select({
+          e: entitlements,
+          credited: sql<boolean>`exists (select 1 from ${orderItems} oi join ${orders} o on o.id = oi.order_id
+            where oi.credited_entitlement_id = "entitlements"."id"
+              and o.status in ('paid', 'pending', 'partially_refunded'))`,
+        })
+        .from(entitlements)
+        .where(
+          and(
+            eq(entitlements.userId, viewer.userId),
+            inArray(entitlements.titleId, ids),
+            inArray(entitlements.status, ["active", "superseded"]),
+          ),
         ),
-      );
-    const credited = new Set(
-      (
-        await this.ctx.db
-          .select({ id: orderItems.creditedEntitlementId })
-          .from(orderItems)
-          .innerJoin(orders, eq(orders.id, orderItems.orderId))
-          .where(
-            and(
-              inArray(orderItems.creditedEntitlementId, owned.map((o) => o.id).concat(["-"])),
-              inArray(orders.status, ["paid", "pending", "partially_refunded"]),
-            ),
-          )
-      ).map((r) => r.id),
-    );
+    ]);
+    const byId = new Map(titleRows.map((t) => [t.id, t]));
+    const credited = new Set(owned.filter((o) => o.credited).map((o) => o.e.id));
 
     let sellerId: string | null | undefined;
     let currency: string | undefined;
@@ -316,7 +323,7 @@ export class Checkout {
         throw new AppError("bad_request", "all items of a checkout must be priced in one currency");
       currency = offer.currency;
 
-      const mine = owned.filter((o) => o.titleId === t.id);
+      const mine = owned.filter((o) => o.e.titleId === t.id).map((o) => o.e);
       const ownedBest = mine
         .filter((o) => o.kind === "own" && o.status === "active")
         .sort((a, b) => (QUALITY_RANK[b.quality] ?? 0) - (QUALITY_RANK[a.quality] ?? 0))[0];

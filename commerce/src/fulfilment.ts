@@ -1,5 +1,5 @@
 import { AppError } from "@marquee/runtime";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { businessEvent, type CommerceContext } from "./context.ts";
 import { newId } from "./ids.ts";
 import { enqueueOutbox, type OutboxEvent } from "./outbox.ts";
@@ -60,7 +60,7 @@ export class Fulfilment {
   /** An order whose total is zero (credits, promo): granted at once, without a provider. */
   async grantWithoutPayment(orderId: string): Promise<void> {
     await this.ctx.db.transaction(async (tx) => {
-      await this.grant(tx, orderId, { provider: "none", paymentIntent: null, amountMinor: 0 });
+      await this.grant(tx, eq(orders.id, orderId), { provider: "none", paymentIntent: null, amountMinor: 0 });
     });
   }
 
@@ -77,27 +77,35 @@ export class Fulfilment {
         .onConflictDoNothing()
         .returning({ id: processedWebhookEvents.eventId });
       if (first.length === 0) return { result: "already_processed", event_id: event.id };
-      const [order] = await tx.select().from(orders).where(eq(orders.checkoutSessionId, sessionId)).for("update");
+      // One statement finds, checks and moves the order: pending (or expired and paid late)
+      // → paid, only when the provider's amount and currency are the order's.
+      const granted = await this.grant(
+        tx,
+        and(
+          eq(orders.checkoutSessionId, sessionId),
+          eq(orders.totalMinor, session.amountTotal ?? -1),
+          session.currency ? eq(orders.currency, session.currency) : undefined,
+        ) as SQL,
+        {
+          provider: this.ctx.gateway.provider,
+          paymentIntent: session.paymentIntent,
+          amountMinor: session.amountTotal ?? 0,
+        },
+      );
+      if (granted) return { result: "granted", order_id: granted.orderId, entitlements: granted.count };
+      const [order] = await tx.select().from(orders).where(eq(orders.checkoutSessionId, sessionId));
       if (!order) {
-        const byMeta = session.metadata.order_id;
-        this.ctx.log.warn({ sessionId, orderId: byMeta }, "paid session with no order on record");
+        this.ctx.log.warn({ sessionId, orderId: session.metadata.order_id }, "paid session with no order on record");
         return { result: "no_change", reason: "no order for this session" };
       }
-      if (session.amountTotal !== order.totalMinor || (session.currency ?? order.currency) !== order.currency) {
+      if (order.status === "pending" || order.status === "expired") {
         this.ctx.log.error(
           { orderId: order.id, sessionTotal: session.amountTotal, orderTotal: order.totalMinor },
           "paid amount does not match the order: not granted",
         );
         return { result: "no_change", reason: "the paid amount does not match the order", order_id: order.id };
       }
-      const granted = await this.grant(tx, order.id, {
-        provider: this.ctx.gateway.provider,
-        paymentIntent: session.paymentIntent,
-        amountMinor: session.amountTotal ?? order.totalMinor,
-      });
-      return granted === null
-        ? { result: "no_change", reason: `order is already ${order.status}`, order_id: order.id }
-        : { result: "granted", order_id: order.id, entitlements: granted };
+      return { result: "no_change", reason: `order is already ${order.status}`, order_id: order.id };
     });
   }
 
@@ -127,23 +135,25 @@ export class Fulfilment {
   }
 
   /**
-   * Mark the order paid and grant its items, inside the caller's transaction. Returns the
-   * number of entitlements granted, or null when the order was already paid (nothing done).
+   * Mark the order matching `match` paid and grant its items, inside the caller's transaction.
+   * Returns the order and the number of entitlements granted, or null when no pending order
+   * matched (already paid, or not this amount): nothing was done.
    * An order that expired and was paid anyway (a late payment) is still granted: the money
    * was taken.
    */
   private async grant(
     tx: Parameters<Parameters<CommerceContext["db"]["transaction"]>[0]>[0],
-    orderId: string,
+    match: SQL,
     payment: { provider: string; paymentIntent: string | null; amountMinor: number },
-  ): Promise<number | null> {
+  ): Promise<{ orderId: string; count: number } | null> {
     const now = this.ctx.now();
     const [order] = await tx
       .update(orders)
       .set({ status: "paid", paidAt: now, paymentIntentId: payment.paymentIntent })
-      .where(and(eq(orders.id, orderId), inArray(orders.status, ["pending", "expired"])))
+      .where(and(match, inArray(orders.status, ["pending", "expired"])))
       .returning();
     if (!order) return null;
+    const orderId = order.id;
     await tx
       .insert(payments)
       .values({
@@ -230,6 +240,6 @@ export class Fulfilment {
     });
     await enqueueOutbox(tx, events);
     this.ctx.log.info({ orderId, items: items.length, total: order.totalMinor }, "order paid and granted");
-    return inserted.length;
+    return { orderId, count: inserted.length };
   }
 }

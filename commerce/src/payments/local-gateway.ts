@@ -53,7 +53,7 @@ export class LocalGateway implements PaymentGateway {
   async createCheckoutSession(input: CreateCheckoutInput, idempotencyKey: string): Promise<CheckoutSession> {
     const id = newId("cs_local");
     const amountTotal = input.lines.reduce((s, l) => s + l.amountMinor, 0);
-    await this.db
+    const [created] = await this.db
       .insert(localCheckoutSessions)
       .values({
         id,
@@ -66,7 +66,9 @@ export class LocalGateway implements PaymentGateway {
         successUrl: input.successUrl,
         cancelUrl: input.cancelUrl,
       })
-      .onConflictDoNothing({ target: localCheckoutSessions.idempotencyKey });
+      .onConflictDoNothing({ target: localCheckoutSessions.idempotencyKey })
+      .returning();
+    if (created) return this.toSession(created);
     // Same key, same session: what Stripe's idempotency does for a retried create.
     const [row] = await this.db
       .select()
