@@ -1,6 +1,6 @@
 import { IdSchema, QualitySchema } from "@marquee/contracts";
 import { AppError } from "@marquee/runtime";
-import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { firstIssue, type Viewer } from "./accounts.ts";
 import type { CommerceContext } from "./context.ts";
