@@ -49,6 +49,14 @@ export class Fulfilment {
       return this.fulfilSession(event, object.id);
     if (event.type === "checkout.session.expired" && typeof object.id === "string")
       return this.expireSession(event, object.id);
+    if (event.type === "account.updated" && object.object === "account" && typeof object.id === "string") {
+      // Connect: a seller finished (or lost) onboarding. Stripe's event is the news; the
+      // flag only opens destination charges, which Stripe itself refuses if it is wrong.
+      await this.ctx.db
+        .update(sellers)
+        .set({ chargesEnabled: object.charges_enabled === true })
+        .where(eq(sellers.stripeAccountId, object.id));
+    }
     // Anything else is acknowledged (Stripe stops retrying) and remembered.
     await this.ctx.db
       .insert(processedWebhookEvents)
@@ -65,6 +73,13 @@ export class Fulfilment {
   }
 
   private async fulfilSession(event: WebhookEvent, sessionId: string): Promise<WebhookOutcome> {
+    // A redelivery is common (Stripe retries until it hears 2xx): answer it without asking the
+    // provider again. Only a hint: the insert below is what makes processing happen once.
+    const [seen] = await this.ctx.db
+      .select({ id: processedWebhookEvents.eventId })
+      .from(processedWebhookEvents)
+      .where(eq(processedWebhookEvents.eventId, event.id));
+    if (seen) return { result: "already_processed", event_id: event.id };
     const session = await this.ctx.gateway.retrieveCheckoutSession(sessionId);
     if (session.paymentStatus !== "paid" && session.paymentStatus !== "no_payment_required") {
       // Delayed payment methods complete later (async_payment_succeeded); nothing to grant yet.

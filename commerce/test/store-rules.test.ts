@@ -107,7 +107,12 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
       payload: good.raw,
       secret: "whsec_not_ours_at_all",
     });
-    for (const sig of [forged, undefined, "t=1,v1=deadbeef", good.sig.replace(/v1=./, "v1=0")]) {
+    for (const sig of [
+      forged,
+      undefined,
+      "t=1,v1=deadbeef",
+      good.sig.replace(/v1=(.)/, (_m, c: string) => `v1=${c === "0" ? "1" : "0"}`),
+    ]) {
       await expect(commerce.fulfilment.handleWebhook(good.raw, sig)).rejects.toMatchObject({ status: 400 });
     }
     // A body changed after signing fails too.
@@ -374,6 +379,27 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     ).rejects.toMatchObject({
       status: 409,
     });
+  });
+
+  it("Connect: account.updated turns a seller's destination charges on, and a viewer's checkout then routes the money", async () => {
+    const s = await viewer(commerce, "studio-e");
+    await commerce.selling.becomeSeller(s.viewer, "Studio E");
+    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    await env.pg.db.execute(sql`update sellers set stripe_account_id = 'acct_test_e' where id = ${seller.sellerId}`);
+    const upd = signed({
+      id: "evt_account_e",
+      object: "event",
+      type: "account.updated",
+      created: 1,
+      data: { object: { id: "acct_test_e", object: "account", charges_enabled: true } },
+    });
+    await expect(commerce.fulfilment.handleWebhook(upd.raw, upd.sig)).resolves.toMatchObject({ result: "ignored" });
+    const [row] = await env.pg.db
+      .execute(sql`select charges_enabled from sellers where id = ${seller.sellerId}`)
+      .then((r) =>
+        "rows" in r ? (r.rows as { charges_enabled: boolean }[]) : (r as unknown as { charges_enabled: boolean }[]),
+      );
+    expect(row?.charges_enabled).toBe(true);
   });
 
   it("a quality upgrade costs the difference; a timed sale lowers the price only inside its window", async () => {
