@@ -2,7 +2,16 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import fastifyStatic from "@fastify/static";
 import { migrateClickHouse } from "@marquee/analytics";
-import { Catalog, COMMERCE_MIGRATIONS, schema as commerceSchema } from "@marquee/commerce";
+import {
+  type Catalog,
+  COMMERCE_MIGRATIONS,
+  Commerce,
+  schema as commerceSchema,
+  LocalGateway,
+  type PaymentGateway,
+  StripeGateway,
+} from "@marquee/commerce";
+import { commerceApiRoutes } from "@marquee/commerce/http";
 import { OnlineFeatures } from "@marquee/feature-store";
 import { collectorRoutes, OutboxRelay, startLoader } from "@marquee/ingest";
 import {
@@ -20,6 +29,7 @@ import {
   ModelStore,
   modeOf,
   type PostgresHandle,
+  resolveSecrets,
 } from "@marquee/runtime";
 import { ModelHub, Recommender, servingRoutes } from "@marquee/serving";
 import { STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
@@ -44,7 +54,11 @@ export interface Marquee {
   postgres: PostgresHandle<typeof commerceSchema>;
   clickhouse: ClickHouseHandle;
   bus: EventBus;
+  /** Commerce's server functions (accounts, catalogue, checkout, library, selling). */
+  commerce: Commerce;
   catalog: Catalog;
+  /** Where viewers reach the store (PUBLIC_URL, else this server's own address). */
+  publicUrl(): string;
   models: ModelHub;
   refresh: SingleFlightSchedule<RefreshResult>;
   close(): Promise<void>;
@@ -68,7 +82,38 @@ export async function createMarquee(
   const clickhouse = await createClickHouse(config);
   const applied = await migrateClickHouse(clickhouse.client);
   if (applied.length > 0) logger.info({ applied }, "clickhouse migrations applied");
-  const catalog = new Catalog(postgres.db);
+  // Secrets the environment does not set are generated once into $DATA_DIR/secrets.json; only
+  // their names are logged.
+  const secrets = resolveSecrets(config);
+  if (secrets.generated.length > 0)
+    logger.info({ generated: secrets.generated, file: secrets.file }, "secrets generated");
+  if (config.DATABASE_URL && !config.PLAYBACK_SECRET)
+    logger.warn("PLAYBACK_SECRET is unset with a shared database: every process must be given the same one");
+  // Known before listening only when PUBLIC_URL is set; else read from the server once it listens.
+  let app: FastifyInstance | undefined;
+  const publicUrl = () => config.PUBLIC_URL ?? ownUrl(config, app);
+  const gateway: PaymentGateway =
+    config.STRIPE_SECRET_KEY && config.STRIPE_WEBHOOK_SECRET
+      ? new StripeGateway({
+          secretKey: config.STRIPE_SECRET_KEY,
+          webhookSecret: config.STRIPE_WEBHOOK_SECRET,
+          ...(config.STRIPE_API_URL ? { apiUrl: config.STRIPE_API_URL } : {}),
+        })
+      : new LocalGateway(postgres.db, {
+          webhookSecret: secrets.localWebhookSecret,
+          // A getter: the local page's address follows the port the server ends up on.
+          get baseUrl() {
+            return publicUrl();
+          },
+        });
+  const commerce = new Commerce({
+    db: postgres.db,
+    gateway,
+    log: logger.child({ component: "commerce" }),
+    playbackSecret: secrets.playbackSecret,
+    platformFeeBps: config.PLATFORM_FEE_BPS,
+  });
+  const catalog = commerce.catalog;
 
   if (config.SEED_ON_START)
     await seedIfEmpty({ catalog, clickhouse: clickhouse.client, logger, scale: config.SEED_SCALE });
@@ -142,7 +187,7 @@ export async function createMarquee(
   const recommender = new Recommender(models, new OnlineFeatures(online, clickhouse.client));
   const metrics = createMetricsRegistry();
 
-  const app: FastifyInstance = Fastify({
+  app = Fastify({
     // Per-request logs only at warn and above: access logs belong to the proxy in front.
     loggerInstance: logger.child({ component: "http" }, { level: "warn" }) as FastifyBaseLogger,
     trustProxy: false,
@@ -159,6 +204,9 @@ export async function createMarquee(
     rateLimitPerMinute: config.COLLECTOR_RATE_LIMIT,
   });
   await app.register(servingRoutes, { serving: recommender });
+  // /api/v1 for apps and other clients, the Stripe webhook, and (without Stripe keys) the
+  // local test checkout pages.
+  await app.register(commerceApiRoutes, { commerce, publicUrl });
 
   if (options.storefront ?? true) {
     if (!existsSync(STOREFRONT_BUILD.server)) {
@@ -193,7 +241,9 @@ export async function createMarquee(
     postgres,
     clickhouse,
     bus,
+    commerce,
     catalog,
+    publicUrl,
     models,
     refresh,
     async close() {
@@ -209,6 +259,18 @@ export async function createMarquee(
       await postgres.close();
     },
   };
+}
+
+/**
+ * http://localhost:PORT for a store bound to a loopback or wildcard address (what people type;
+ * cookies are per host name), else http://HOST:PORT; the listening port once there is one.
+ */
+function ownUrl(config: Config, app: FastifyInstance | undefined): string {
+  const address = app?.server.address();
+  const port = address && typeof address === "object" ? address.port : config.PORT;
+  const local = ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost"].includes(config.HOST);
+  const host = local ? "localhost" : config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
+  return `http://${host}:${port}`;
 }
 
 function versions(models: ModelHub): Record<string, string | null> {

@@ -1,0 +1,162 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { createLogger, loadConfig, resolveSecrets } from "@marquee/runtime";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMarquee, type Marquee } from "../src/app.ts";
+
+/**
+ * The store's JSON API in the composed app, embedded mode, over real HTTP: the local test
+ * checkout round trip, and secrets that survive a restart (sessions and playback grants stay
+ * valid) without ever reaching the logs.
+ */
+describe("the /api/v1 store in embedded mode", () => {
+  let dataDir: string;
+  let marquee: Marquee | undefined;
+  let base: string;
+  const logLines: string[] = [];
+  const logger = createLogger({
+    service: "api-e2e",
+    level: "info",
+    destination: new Writable({
+      write(chunk, _enc, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    }),
+  });
+  const env = () => ({ DATA_DIR: dataDir, SEED_SCALE: "tiny", MODEL_REFRESH_SECONDS: "0", PORT: "0" });
+  const start = async () => {
+    const m = await createMarquee(loadConfig(env()), { logger, storefront: false });
+    base = (await m.app.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
+    marquee = m;
+    return m;
+  };
+  /** The store's own addresses say localhost (what people type); fetch it on 127.0.0.1. */
+  const local = (url: string) => url.replace("//localhost:", "//127.0.0.1:");
+  const api = (route: string, init: RequestInit & { token?: string } = {}) =>
+    fetch(`${base}/api/v1${route}`, {
+      ...init,
+      headers: {
+        ...(init.body ? { "content-type": "application/json" } : {}),
+        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+        ...(init.headers as Record<string, string> | undefined),
+      },
+    });
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), "marquee-api-e2e-"));
+    await start();
+  });
+  afterAll(async () => {
+    await marquee?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("buys through the local checkout, plays, and keeps sessions and grants across a restart", async () => {
+    const m = marquee as Marquee;
+    const port = new URL(base).port;
+    expect(m.publicUrl()).toBe(`http://localhost:${port}`);
+    expect(m.commerce.gateway.provider).toBe("local");
+
+    const secretsFile = path.join(dataDir, "secrets.json");
+    expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
+    const secrets = JSON.parse(readFileSync(secretsFile, "utf8"));
+    expect(Object.keys(secrets).sort()).toEqual(["LOCAL_WEBHOOK_SECRET", "PLAYBACK_SECRET"]);
+
+    const signup = await api("/auth/signup", {
+      method: "POST",
+      body: JSON.stringify({ email: "e2e-buyer@example.com", password: "a long enough passphrase" }),
+    });
+    expect(signup.status).toBe(201);
+    expect(signup.headers.get("set-cookie")).toMatch(/^mq_session=.+; HttpOnly; SameSite=Lax/);
+    const { token } = (await signup.json()) as { token: string };
+
+    const search = await api(`/search?q=${encodeURIComponent("a")}&limit=50`);
+    const { items } = (await search.json()) as { items: { id: string; from_price_minor: number | null }[] };
+    const pick = items.find((c) => c.from_price_minor !== null);
+    expect(pick).toBeTruthy();
+    const title = (await (await api(`/titles/${pick?.id}`)).json()) as {
+      id: string;
+      offers: { kind: string; quality: string }[];
+    };
+    const offer = title.offers.find((o) => o.kind === "buy") ?? title.offers[0];
+
+    const co = await api("/checkout", {
+      method: "POST",
+      token,
+      body: JSON.stringify({ items: [{ title_id: title.id, kind: offer?.kind, quality: offer?.quality }] }),
+    });
+    expect(co.status).toBe(201);
+    const order = (await co.json()) as { order_id: string; checkout_url: string };
+    expect(order.checkout_url).toMatch(new RegExp(`^http://localhost:${port}/checkout/local/cs_local_`));
+
+    const page = await fetch(local(order.checkout_url));
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("TEST MODE");
+    const paid = await fetch(`${local(order.checkout_url)}/pay`, { method: "POST", redirect: "manual" });
+    expect(paid.status).toBe(303);
+    expect(paid.headers.get("location")).toBe(`http://localhost:${port}/orders/${order.order_id}`);
+
+    const library = (await (await api("/library", { token })).json()) as { items: { title_id: string }[] };
+    expect(library.items.map((i) => i.title_id)).toEqual([title.id]);
+    const play = await api(`/playback/${title.id}`, { method: "POST", token });
+    expect(play.status).toBe(200);
+    const grant = (await play.json()) as { token: string; entitlement_id: string };
+
+    // A forged webhook changes nothing.
+    const forged = await api("/webhooks/stripe", {
+      method: "POST",
+      headers: { "stripe-signature": "t=1,v1=00" },
+      body: JSON.stringify({ id: "evt_forged", type: "checkout.session.completed", data: { object: {} } }),
+    });
+    expect(forged.status).toBe(400);
+
+    await m.close();
+    marquee = undefined;
+    const again = await start();
+    // Same secrets file, same secrets: the session and the grant signed before still hold.
+    expect(JSON.parse(readFileSync(secretsFile, "utf8"))).toEqual(secrets);
+    expect((await api("/me", { token })).status).toBe(200);
+    expect(again.commerce.library.verifyGrant(grant.token)?.entitlementId).toBe(grant.entitlement_id);
+
+    const logs = logLines.join("");
+    for (const value of Object.values(secrets) as string[]) expect(logs).not.toContain(value);
+    expect(logs).not.toContain(token);
+  });
+});
+
+describe("commerce configuration", () => {
+  it("wants both Stripe secrets or neither", () => {
+    expect(() => loadConfig({ STRIPE_SECRET_KEY: "sk_test_123" })).toThrow(/set both/);
+    expect(() => loadConfig({ STRIPE_WEBHOOK_SECRET: "whsec_123" })).toThrow(/set both/);
+    expect(() => loadConfig({ STRIPE_SECRET_KEY: "pk_test_123", STRIPE_WEBHOOK_SECRET: "whsec_1" })).toThrow(
+      /STRIPE_SECRET_KEY/,
+    );
+    const stripe = loadConfig({ STRIPE_SECRET_KEY: "sk_test_123", STRIPE_WEBHOOK_SECRET: "whsec_123" });
+    expect(stripe.PLATFORM_FEE_BPS).toBe(1500);
+    expect(loadConfig({ PUBLIC_URL: "https://store.example.com/" }).PUBLIC_URL).toBe("https://store.example.com");
+    expect(() => loadConfig({ PUBLIC_URL: "ftp://store.example.com" })).toThrow(/PUBLIC_URL/);
+    expect(() => loadConfig({ PLAYBACK_SECRET: "short" })).toThrow(/PLAYBACK_SECRET/);
+  });
+
+  it("keeps secrets set in the environment out of the secrets file", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "marquee-secrets-"));
+    try {
+      const config = loadConfig({ DATA_DIR: dir, PLAYBACK_SECRET: "p".repeat(40) });
+      const first = resolveSecrets(config);
+      expect(first.playbackSecret).toBe("p".repeat(40));
+      expect(first.generated).toEqual(["LOCAL_WEBHOOK_SECRET"]);
+      const stored = JSON.parse(readFileSync(first.file, "utf8"));
+      expect(stored).toEqual({ LOCAL_WEBHOOK_SECRET: first.localWebhookSecret });
+      const second = resolveSecrets(loadConfig({ DATA_DIR: dir }));
+      expect(second.localWebhookSecret).toBe(first.localWebhookSecret);
+      expect(second.generated).toEqual(["PLAYBACK_SECRET"]);
+      expect(second.playbackSecret).not.toBe("p".repeat(40));
+      expect(resolveSecrets(loadConfig({ DATA_DIR: dir })).generated).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
