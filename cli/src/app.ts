@@ -114,6 +114,12 @@ export async function createMarquee(
     platformFeeBps: config.PLATFORM_FEE_BPS,
   });
   const catalog = commerce.catalog;
+  // Expired sessions and day-old sign-in throttles, hourly (each process; deletes are idempotent).
+  const sweep = setInterval(
+    () => void commerce.accounts.sweep().catch((err) => logger.warn({ err }, "session sweep failed")),
+    3_600_000,
+  );
+  sweep.unref();
 
   if (config.SEED_ON_START)
     await seedIfEmpty({ catalog, clickhouse: clickhouse.client, logger, scale: config.SEED_SCALE });
@@ -249,6 +255,7 @@ export async function createMarquee(
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(sweep);
       await app.close();
       await refresh.stop();
       await retrain.stop();

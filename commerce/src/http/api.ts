@@ -753,6 +753,11 @@ export async function commerceApiRoutes(app: FastifyInstance, options: CommerceA
     },
   });
 
+  // Anything else under the prefix is a JSON 404 for the app, not the storefront's HTML page.
+  app.all(`${API_PREFIX}/*`, async () => {
+    throw new AppError("not_found", `no such API route; see ${API_PREFIX}/openapi.json`);
+  });
+
   if (local) await app.register(localCheckoutRoutes, { gateway: local, publicUrl });
 }
 
