@@ -1,20 +1,11 @@
 import { AppError } from "@marquee/runtime";
-import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import { businessEvent, type CommerceContext } from "./context.ts";
 import { newId } from "./ids.ts";
-import { enqueueOutbox, type OutboxEvent } from "./outbox.ts";
+import type { OutboxEvent } from "./outbox.ts";
 import { type WebhookEvent, WebhookSignatureError } from "./payments/gateway.ts";
 import { DAY_MS, platformFee } from "./rules.ts";
-import {
-  entitlements,
-  ledgerEntries,
-  orderItems,
-  orders,
-  payments,
-  processedWebhookEvents,
-  promoCodes,
-  sellers,
-} from "./schema.ts";
+import { orderItems, orders, processedWebhookEvents, promoCodes, sellers } from "./schema.ts";
 
 export type WebhookOutcome =
   | { result: "granted"; order_id: string; entitlements: number }
@@ -67,61 +58,85 @@ export class Fulfilment {
 
   /** An order whose total is zero (credits, promo): granted at once, without a provider. */
   async grantWithoutPayment(orderId: string): Promise<void> {
-    await this.ctx.db.transaction(async (tx) => {
-      await this.grant(tx, eq(orders.id, orderId), { provider: "none", paymentIntent: null, amountMinor: 0 });
-    });
+    const loaded = await this.load(eq(orders.id, orderId), null);
+    if (!loaded) throw new AppError("not_found", "no such order");
+    await this.grant(loaded, { provider: "none", paymentIntent: null, amountMinor: 0 }, null);
   }
 
   private async fulfilSession(event: WebhookEvent, sessionId: string): Promise<WebhookOutcome> {
-    // A redelivery is common (Stripe retries until it hears 2xx): answer it without asking the
-    // provider again. Only a hint: the insert below is what makes processing happen once.
-    const [seen] = await this.ctx.db
-      .select({ id: processedWebhookEvents.eventId })
-      .from(processedWebhookEvents)
-      .where(eq(processedWebhookEvents.eventId, event.id));
-    if (seen) return { result: "already_processed", event_id: event.id };
+    // Order, items and "seen before?" in one read. A redelivery (Stripe retries until it hears
+    // 2xx) is answered here without asking the provider again; this is only a hint — the
+    // statement in `grant` is what makes processing happen once.
+    const loaded = await this.load(eq(orders.checkoutSessionId, sessionId), event.id);
+    if (loaded?.seen) return { result: "already_processed", event_id: event.id };
     const session = await this.ctx.gateway.retrieveCheckoutSession(sessionId);
     if (session.paymentStatus !== "paid" && session.paymentStatus !== "no_payment_required") {
       // Delayed payment methods complete later (async_payment_succeeded); nothing to grant yet.
       return { result: "no_change", reason: `the provider says the session is ${session.paymentStatus}` };
     }
-    return this.ctx.db.transaction(async (tx): Promise<WebhookOutcome> => {
-      const first = await tx
-        .insert(processedWebhookEvents)
-        .values({ eventId: event.id, type: event.type })
-        .onConflictDoNothing()
-        .returning({ id: processedWebhookEvents.eventId });
-      if (first.length === 0) return { result: "already_processed", event_id: event.id };
-      // One statement finds, checks and moves the order: pending (or expired and paid late)
-      // → paid, only when the provider's amount and currency are the order's.
-      const granted = await this.grant(
-        tx,
-        and(
-          eq(orders.checkoutSessionId, sessionId),
-          eq(orders.totalMinor, session.amountTotal ?? -1),
-          session.currency ? eq(orders.currency, session.currency) : undefined,
-        ) as SQL,
-        {
-          provider: this.ctx.gateway.provider,
-          paymentIntent: session.paymentIntent,
-          amountMinor: session.amountTotal ?? 0,
-        },
+    if (!loaded) {
+      const first = await this.remember(event);
+      if (!first) return { result: "already_processed", event_id: event.id };
+      this.ctx.log.warn({ sessionId, orderId: session.metadata.order_id }, "paid session with no order on record");
+      return { result: "no_change", reason: "no order for this session" };
+    }
+    const { order } = loaded;
+    if (session.amountTotal !== order.totalMinor || (session.currency ?? order.currency) !== order.currency) {
+      const first = await this.remember(event);
+      if (!first) return { result: "already_processed", event_id: event.id };
+      this.ctx.log.error(
+        { orderId: order.id, sessionTotal: session.amountTotal, orderTotal: order.totalMinor },
+        "paid amount does not match the order: not granted",
       );
-      if (granted) return { result: "granted", order_id: granted.orderId, entitlements: granted.count };
-      const [order] = await tx.select().from(orders).where(eq(orders.checkoutSessionId, sessionId));
-      if (!order) {
-        this.ctx.log.warn({ sessionId, orderId: session.metadata.order_id }, "paid session with no order on record");
-        return { result: "no_change", reason: "no order for this session" };
-      }
-      if (order.status === "pending" || order.status === "expired") {
-        this.ctx.log.error(
-          { orderId: order.id, sessionTotal: session.amountTotal, orderTotal: order.totalMinor },
-          "paid amount does not match the order: not granted",
-        );
-        return { result: "no_change", reason: "the paid amount does not match the order", order_id: order.id };
-      }
-      return { result: "no_change", reason: `order is already ${order.status}`, order_id: order.id };
-    });
+      return { result: "no_change", reason: "the paid amount does not match the order", order_id: order.id };
+    }
+    const outcome = await this.grant(
+      loaded,
+      {
+        provider: this.ctx.gateway.provider,
+        paymentIntent: session.paymentIntent,
+        amountMinor: session.amountTotal ?? 0,
+      },
+      event,
+    );
+    if (!outcome.newEvent) return { result: "already_processed", event_id: event.id };
+    if (outcome.paid) return { result: "granted", order_id: order.id, entitlements: outcome.granted };
+    const [now] = await this.ctx.db.select({ status: orders.status }).from(orders).where(eq(orders.id, order.id));
+    return { result: "no_change", reason: `order is already ${now?.status ?? "gone"}`, order_id: order.id };
+  }
+
+  /** Record an event as handled; false when it already was. */
+  private async remember(event: WebhookEvent): Promise<boolean> {
+    const rows = await this.ctx.db
+      .insert(processedWebhookEvents)
+      .values({ eventId: event.id, type: event.type })
+      .onConflictDoNothing()
+      .returning({ id: processedWebhookEvents.eventId });
+    return rows.length > 0;
+  }
+
+  private async load(match: SQL, eventId: string | null): Promise<Loaded | null> {
+    const rows = await this.ctx.db
+      .select({
+        order: orders,
+        item: orderItems,
+        feeBps: sql<number | null>`(select ${sellers.feeBps} from ${sellers} where ${sellers.id} = ${orders.sellerId})`,
+        seen:
+          eventId === null
+            ? sql<boolean>`false`
+            : sql<boolean>`exists (select 1 from ${processedWebhookEvents} where ${processedWebhookEvents.eventId} = ${eventId})`,
+      })
+      .from(orders)
+      .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
+      .where(match);
+    const first = rows[0];
+    if (!first) return null;
+    return {
+      order: first.order,
+      items: rows.map((r) => r.item),
+      feeBps: first.feeBps ?? this.ctx.platformFeeBps,
+      seen: Boolean(first.seen),
+    };
   }
 
   private async expireSession(event: WebhookEvent, sessionId: string): Promise<WebhookOutcome> {
@@ -150,111 +165,129 @@ export class Fulfilment {
   }
 
   /**
-   * Mark the order matching `match` paid and grant its items, inside the caller's transaction.
-   * Returns the order and the number of entitlements granted, or null when no pending order
-   * matched (already paid, or not this amount): nothing was done.
-   * An order that expired and was paid anyway (a late payment) is still granted: the money
-   * was taken.
+   * Mark the order paid and grant its items in ONE statement (so atomically, with no
+   * transaction round trips): remember the event, move the order pending (or expired and
+   * paid late: the money was taken) → paid, record the payment, one entitlement per item (a
+   * unique index), supersede upgraded purchases, the seller's ledger, and the outbox events.
+   * Every step after the first runs only if the one before changed something, so a repeated,
+   * concurrent or out-of-order delivery changes nothing.
    */
   private async grant(
-    tx: Parameters<Parameters<CommerceContext["db"]["transaction"]>[0]>[0],
-    match: SQL,
+    loaded: Loaded,
     payment: { provider: string; paymentIntent: string | null; amountMinor: number },
-  ): Promise<{ orderId: string; count: number } | null> {
+    event: WebhookEvent | null,
+  ): Promise<{ newEvent: boolean; paid: boolean; granted: number }> {
     const now = this.ctx.now();
-    const [order] = await tx
-      .update(orders)
-      .set({ status: "paid", paidAt: now, paymentIntentId: payment.paymentIntent })
-      .where(and(match, inArray(orders.status, ["pending", "expired"])))
-      .returning();
-    if (!order) return null;
-    const orderId = order.id;
-    await tx
-      .insert(payments)
-      .values({
-        id: newId("pay"),
-        orderId,
-        provider: payment.provider,
-        paymentIntentId: payment.paymentIntent,
-        amountMinor: payment.amountMinor,
-        currency: order.currency,
-        status: "succeeded",
-        createdAt: now,
-      })
-      .onConflictDoNothing();
-    const items = await tx.select().from(orderItems).where(eq(orderItems.orderId, orderId));
+    const { order, items, feeBps } = loaded;
+    const kindOf = (i: Item) => (i.kind === "buy" ? "own" : "rent");
+    const startBy = (i: Item) =>
+      i.kind === "rent" ? new Date(now.getTime() + (i.rentStartWindowDays ?? 30) * DAY_MS) : null;
     const grants = items.map((i) => ({
-      id: newId("ent"),
-      userId: order.userId,
+      id: `ent_${i.id.replace(/^oi_/, "")}`,
+      itemId: i.id,
       titleId: i.titleId,
-      kind: i.kind === "buy" ? "own" : "rent",
+      kind: kindOf(i),
       quality: i.quality,
-      orderItemId: i.id,
-      status: "active",
-      startsAt: now,
-      startBy: i.kind === "rent" ? new Date(now.getTime() + (i.rentStartWindowDays ?? 30) * DAY_MS) : null,
-      watchWindowHours: i.kind === "rent" ? (i.rentWatchWindowHours ?? 48) : null,
-      pricePaidMinor: i.priceMinor + i.creditMinor,
-      currency: order.currency,
-      createdAt: now,
+      startBy: startBy(i),
+      watchHours: i.kind === "rent" ? (i.rentWatchWindowHours ?? 48) : null,
+      paid: i.priceMinor + i.creditMinor,
     }));
-    const inserted = await tx
-      .insert(entitlements)
-      .values(grants)
-      .onConflictDoNothing({ target: entitlements.orderItemId })
-      .returning({ id: entitlements.id });
-    const upgraded = items.flatMap((i) => (i.upgradesEntitlementId ? [i.upgradesEntitlementId] : []));
-    if (upgraded.length > 0)
-      await tx
-        .update(entitlements)
-        .set({ status: "superseded" })
-        .where(and(inArray(entitlements.id, upgraded), eq(entitlements.userId, order.userId)));
-
-    if (order.sellerId) {
-      const [seller] = await tx.select({ feeBps: sellers.feeBps }).from(sellers).where(eq(sellers.id, order.sellerId));
-      const bps = seller?.feeBps ?? this.ctx.platformFeeBps;
-      await tx
-        .insert(ledgerEntries)
-        .values(
-          items.map((i) => {
-            const fee = platformFee(i.priceMinor, bps);
-            return {
-              id: newId("led"),
-              sellerId: order.sellerId as string,
-              orderId,
-              orderItemId: i.id,
-              kind: "sale",
-              grossMinor: i.priceMinor,
-              feeMinor: fee,
-              netMinor: i.priceMinor - fee,
-              currency: order.currency,
-              createdAt: now,
-            };
-          }),
-        )
-        .onConflictDoNothing();
-    }
-
-    const events: OutboxEvent[] = grants.map((g, n) => {
-      const item = items[n];
-      const sale = {
-        order_id: orderId,
-        quality: g.quality,
-        amount_minor: item?.priceMinor ?? 0,
-        currency: order.currency,
-      };
-      return g.kind === "own"
-        ? businessEvent("purchase", order.userId, g.titleId, sale, now)
+    const events: OutboxEvent[] = items.map((i) => {
+      const sale = { order_id: order.id, quality: i.quality, amount_minor: i.priceMinor, currency: order.currency };
+      return i.kind === "buy"
+        ? businessEvent("purchase", order.userId, i.titleId, sale, now)
         : businessEvent(
             "rental_start",
             order.userId,
-            g.titleId,
-            { ...sale, expires_at: g.startBy?.toISOString() },
+            i.titleId,
+            { ...sale, expires_at: startBy(i)?.toISOString() },
             now,
           );
     });
-    await enqueueOutbox(tx, events);
-    this.ctx.log.info({ orderId, items: items.length, total: order.totalMinor }, "order paid and granted");
-    return { orderId, count: inserted.length };
+    const upgraded = items.flatMap((i) => (i.upgradesEntitlementId ? [i.upgradesEntitlementId] : []));
+    const ts = (d: Date | null) => (d === null ? sql`null::timestamptz` : sql`${d.toISOString()}::timestamptz`);
+    const values = <T>(rows: T[], row: (r: T) => SQL) => sql.join(rows.map(row), sql`, `);
+
+    const statement = sql`
+      with ev as (
+        ${
+          event
+            ? sql`insert into processed_webhook_events (event_id, type, received_at)
+                values (${event.id}, ${event.type}, ${ts(now)})
+                on conflict do nothing returning event_id`
+            : sql`select 'none'::text as event_id`
+        }
+      ), o as (
+        update orders set status = 'paid', paid_at = ${ts(now)}, payment_intent_id = ${payment.paymentIntent}
+        where id = ${order.id} and status in ('pending', 'expired') and exists (select 1 from ev)
+        returning id
+      ), p as (
+        insert into payments (id, order_id, provider, payment_intent_id, amount_minor, currency, status, created_at)
+        select ${newId("pay")}, o.id, ${payment.provider}, ${payment.paymentIntent}, ${payment.amountMinor}::int,
+               ${order.currency}, 'succeeded', ${ts(now)} from o
+        on conflict do nothing
+      ), e as (
+        insert into entitlements (id, user_id, title_id, kind, quality, order_item_id, status, starts_at,
+                                  start_by, watch_window_hours, price_paid_minor, currency, created_at)
+        select v.id, ${order.userId}, v.title_id, v.kind, v.quality, v.item_id, 'active', ${ts(now)},
+               v.start_by, v.watch_hours, v.paid, ${order.currency}, ${ts(now)}
+        from (values ${values(
+          grants,
+          (g) =>
+            sql`(${g.id}, ${g.titleId}, ${g.kind}, ${g.quality}, ${g.itemId}, ${ts(g.startBy)}, ${g.watchHours}::int, ${g.paid}::int)`,
+        )}) as v(id, title_id, kind, quality, item_id, start_by, watch_hours, paid)
+        where exists (select 1 from o)
+        on conflict (order_item_id) do nothing
+        returning id
+      )${
+        upgraded.length > 0
+          ? sql`, u as (
+        update entitlements set status = 'superseded'
+        where id in (${sql.join(
+          upgraded.map((id) => sql`${id}`),
+          sql`, `,
+        )}) and user_id = ${order.userId} and exists (select 1 from o)
+      )`
+          : sql``
+      }${
+        order.sellerId
+          ? sql`, l as (
+        insert into ledger_entries (id, seller_id, order_id, order_item_id, kind, gross_minor, fee_minor, net_minor, currency, created_at)
+        select v.id, ${order.sellerId}, ${order.id}, v.item_id, 'sale', v.gross, v.fee, v.gross - v.fee, ${order.currency}, ${ts(now)}
+        from (values ${values(
+          items,
+          (i) => sql`(${newId("led")}, ${i.id}, ${i.priceMinor}::int, ${platformFee(i.priceMinor, feeBps)}::int)`,
+        )}) as v(id, item_id, gross, fee)
+        where exists (select 1 from o)
+        on conflict do nothing
+      )`
+          : sql``
+      }, x as (
+        insert into outbox (id, topic, key, payload, headers, created_at)
+        select v.id::uuid, v.topic, v.key, v.payload::jsonb, v.headers::jsonb, ${ts(now)}
+        from (values ${values(
+          events,
+          (ev) =>
+            sql`(${ev.id}, ${ev.topic}, ${ev.key}, ${JSON.stringify(ev.payload)}, ${JSON.stringify(ev.headers ?? {})})`,
+        )}) as v(id, topic, key, payload, headers)
+        where exists (select 1 from o)
+        on conflict do nothing
+      )
+      select (select count(*) from ev)::int as new_event, (select count(*) from o)::int as paid,
+             (select count(*) from e)::int as granted`;
+    const result = await this.ctx.db.execute(statement);
+    const rows = ("rows" in result ? result.rows : result) as { new_event: number; paid: number; granted: number }[];
+    const r = rows[0] ?? { new_event: 0, paid: 0, granted: 0 };
+    if (r.paid > 0)
+      this.ctx.log.info({ orderId: order.id, items: items.length, total: order.totalMinor }, "order paid and granted");
+    return { newEvent: Number(r.new_event) > 0, paid: Number(r.paid) > 0, granted: Number(r.granted) };
   }
+}
+
+type Item = typeof orderItems.$inferSelect;
+interface Loaded {
+  order: typeof orders.$inferSelect;
+  items: Item[];
+  feeBps: number;
+  seen: boolean;
 }
