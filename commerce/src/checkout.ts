@@ -180,65 +180,86 @@ export class Checkout {
   ): Promise<{ order: typeof orders.$inferSelect; items: (typeof orderItems.$inferSelect)[] } | null> {
     const now = this.ctx.now();
     const orderId = newId("ord");
-    const fresh = await this.ctx.db.transaction(async (tx) => {
-      const [order] = await tx
-        .insert(orders)
-        .values({
-          id: orderId,
-          userId: viewer.userId,
-          profileId: viewer.profile.id,
-          sellerId: priced.sellerId,
-          status: "pending",
-          cartKey,
-          currency: priced.currency,
-          subtotalMinor: priced.subtotal,
-          discountMinor: priced.discount,
-          creditMinor: priced.credit,
-          totalMinor: priced.total,
-          platformFeeMinor: priced.fee,
-          promoCodeId: priced.promoId,
-          idempotencyKey: `checkout-${orderId}`,
-          createdAt: now,
-        })
-        .onConflictDoNothing()
-        .returning();
-      if (!order) return null;
-      const items = await tx
-        .insert(orderItems)
-        .values(
-          priced.lines.map((l) => ({
-            id: newId("oi"),
-            orderId,
-            titleId: l.view.title_id,
-            kind: l.view.kind,
-            quality: l.view.quality,
-            listPriceMinor: l.view.list_price_minor,
-            priceMinor: l.view.price_minor,
-            creditMinor: l.view.credit_minor,
-            creditedEntitlementId: l.creditedEntitlementId,
-            upgradesEntitlementId: l.upgradesEntitlementId,
-            rentStartWindowDays: l.view.rent_start_window_days,
-            rentWatchWindowHours: l.view.rent_watch_window_hours,
-          })),
-        )
-        .returning();
-      if (priced.promoId) {
-        // Reserve a redemption atomically; released if the session expires unpaid.
-        const reserved = await tx
-          .update(promoCodes)
-          .set({ redemptions: sql`${promoCodes.redemptions} + 1` })
-          .where(
-            and(
-              eq(promoCodes.id, priced.promoId),
-              sql`(${promoCodes.maxRedemptions} is null or ${promoCodes.redemptions} < ${promoCodes.maxRedemptions})`,
-            ),
-          )
-          .returning({ id: promoCodes.id });
-        if (reserved.length === 0) throw new AppError("conflict", "this promo code has been used up");
-      }
-      return { order, items };
-    });
-    if (fresh) return fresh;
+    const order: typeof orders.$inferSelect = {
+      id: orderId,
+      userId: viewer.userId,
+      profileId: viewer.profile.id,
+      sellerId: priced.sellerId,
+      status: "pending",
+      cartKey,
+      currency: priced.currency,
+      subtotalMinor: priced.subtotal,
+      discountMinor: priced.discount,
+      creditMinor: priced.credit,
+      totalMinor: priced.total,
+      platformFeeMinor: priced.fee,
+      promoCodeId: priced.promoId,
+      idempotencyKey: `checkout-${orderId}`,
+      checkoutSessionId: null,
+      checkoutUrl: null,
+      paymentIntentId: null,
+      createdAt: now,
+      paidAt: null,
+    };
+    const items: (typeof orderItems.$inferSelect)[] = priced.lines.map((l) => ({
+      id: newId("oi"),
+      orderId,
+      titleId: l.view.title_id,
+      kind: l.view.kind,
+      quality: l.view.quality,
+      listPriceMinor: l.view.list_price_minor,
+      priceMinor: l.view.price_minor,
+      creditMinor: l.view.credit_minor,
+      creditedEntitlementId: l.creditedEntitlementId,
+      upgradesEntitlementId: l.upgradesEntitlementId,
+      rentStartWindowDays: l.view.rent_start_window_days,
+      rentWatchWindowHours: l.view.rent_watch_window_hours,
+    }));
+    // One statement, so atomic without a transaction: the order (unless this cart already has
+    // a pending one), its items, and the promo redemption it reserves. With a promo code the
+    // order exists only if a redemption could be reserved.
+    const result = await this.ctx.db.execute(sql`
+      with pr as (
+        ${
+          order.promoCodeId
+            ? sql`update promo_codes set redemptions = redemptions + 1
+                where id = ${order.promoCodeId} and (max_redemptions is null or redemptions < max_redemptions)
+                  and not exists (select 1 from orders where user_id = ${order.userId} and cart_key = ${cartKey} and status = 'pending')
+                returning id`
+            : sql`select 'none'::text as id`
+        }
+      ), o as (
+        insert into orders (id, user_id, profile_id, seller_id, status, cart_key, currency, subtotal_minor, discount_minor,
+                            credit_minor, total_minor, platform_fee_minor, promo_code_id, idempotency_key, created_at)
+        select ${order.id}, ${order.userId}, ${order.profileId}, ${order.sellerId}, 'pending', ${cartKey}, ${order.currency},
+               ${order.subtotalMinor}::int, ${order.discountMinor}::int, ${order.creditMinor}::int, ${order.totalMinor}::int,
+               ${order.platformFeeMinor}::int, ${order.promoCodeId}, ${order.idempotencyKey}, ${now.toISOString()}::timestamptz
+        where exists (select 1 from pr)
+        on conflict do nothing
+        returning id
+      ), i as (
+        insert into order_items (id, order_id, title_id, kind, quality, list_price_minor, price_minor, credit_minor,
+                                 credited_entitlement_id, upgrades_entitlement_id, rent_start_window_days, rent_watch_window_hours)
+        select v.id, o.id, v.title_id, v.kind, v.quality, v.list_price, v.price, v.credit, v.credited, v.upgrades, v.start_days, v.watch_hours
+        from o, (values ${sql.join(
+          items.map(
+            (i) =>
+              sql`(${i.id}, ${i.titleId}, ${i.kind}, ${i.quality}, ${i.listPriceMinor}::int, ${i.priceMinor}::int, ${i.creditMinor}::int,
+                   ${i.creditedEntitlementId}::text, ${i.upgradesEntitlementId}::text, ${i.rentStartWindowDays}::int, ${i.rentWatchWindowHours}::int)`,
+          ),
+          sql`, `,
+        )}) as v(id, title_id, kind, quality, list_price, price, credit, credited, upgrades, start_days, watch_hours)
+      )
+      select (select count(*) from o)::int as placed, (select count(*) from pr)::int as reserved`);
+    const [row] = ("rows" in result ? result.rows : result) as { placed: number; reserved: number }[];
+    if (Number(row?.placed) > 0) return { order, items };
+    if (order.promoCodeId && Number(row?.reserved) === 0) {
+      const [pending] = await this.ctx.db
+        .select({ id: orders.id })
+        .from(orders)
+        .where(and(eq(orders.userId, viewer.userId), eq(orders.cartKey, cartKey), eq(orders.status, "pending")));
+      if (!pending) throw new AppError("conflict", "this promo code has been used up");
+    }
     const [existing] = await this.ctx.db
       .select()
       .from(orders)
