@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import fastifyStatic from "@fastify/static";
+import { TOPICS } from "@marquee/contracts";
 import { migrateClickHouse } from "@marquee/analytics";
 import {
   type Catalog,
@@ -132,7 +133,12 @@ export async function createMarquee(
         clientId: config.KAFKA_CLIENT_ID,
         logger: logger.child({ component: "kafka" }),
         compression: config.KAFKA_COMPRESSION,
-        topics: [{ name: config.KAFKA_EVENTS_TOPIC, partitions: config.KAFKA_PARTITIONS }],
+        // The broker does not create topics on first use: every topic the outbox publishes to
+        // (commerce's catalogue changes) is created here with the events topic.
+        topics: [
+          { name: config.KAFKA_EVENTS_TOPIC, partitions: config.KAFKA_PARTITIONS },
+          { name: TOPICS.catalogTitles, partitions: config.KAFKA_PARTITIONS },
+        ],
       })
     : new InProcessBus({ lingerMs: 2 });
   const online = await createOnlineStore(config);
