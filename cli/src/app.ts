@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import fastifyStatic from "@fastify/static";
-import { TOPICS } from "@marquee/contracts";
 import { migrateClickHouse } from "@marquee/analytics";
+import { TOPICS } from "@marquee/contracts";
 import {
   type Catalog,
   COMMERCE_MIGRATIONS,
