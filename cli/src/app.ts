@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import fastifyStatic from "@fastify/static";
 import { migrateClickHouse } from "@marquee/analytics";
-import { TOPICS } from "@marquee/contracts";
 import {
   type Catalog,
   COMMERCE_MIGRATIONS,
@@ -13,6 +12,7 @@ import {
   StripeGateway,
 } from "@marquee/commerce";
 import { commerceApiRoutes } from "@marquee/commerce/http";
+import { TOPICS } from "@marquee/contracts";
 import { OnlineFeatures } from "@marquee/feature-store";
 import { collectorRoutes, OutboxRelay, startLoader } from "@marquee/ingest";
 import {
