@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the GPU check on a bare GPU machine, from the repo root, with .gpu/payload.tar.xz
+# (training/gpu/prepare.sh) and, when the machine has no Vulkan loader, the loader's .deb files
+# in .gl/. Writes env.txt, results.jsonl and stderr.log under $OUT and prints the JSON lines.
+# Each backend runs in its own process, as the chooser picks one per process; the last line
+# compares webgpu with wasm at each batch size.
+# Tunables: BACKENDS (default "webgpu wasm cpu"), BATCHES, EPOCHS, SECONDS, STEP_TIMEOUT.
+set -uo pipefail
+OUT=${OUT:-/tmp/marquee-gpu-out}
+mkdir -p "$OUT"
+if ! ldconfig -p | grep -q 'libvulkan.so.1' && compgen -G '.gl/*.deb' >/dev/null; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; fi
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+work=/tmp/marquee-gpu
+rm -rf "$work" && mkdir -p "$work"
+if command -v xz >/dev/null; then
+  xz -dc .gpu/payload.tar.xz | tar -C "$work" -xf -
+else
+  python3 -c 'import lzma,sys,tarfile; tarfile.open(fileobj=lzma.open(sys.argv[1])).extractall(sys.argv[2])' \
+    .gpu/payload.tar.xz "$work"
+fi
+node="$work/node"
+{
+  echo "## uname"; uname -a
+  echo "## nvidia-smi"; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
+  echo "## node on the machine"; command -v node || echo "none (using the carried $("$node" --version))"
+  echo "## vulkan"; ldconfig -p | grep -i libvulkan; echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"
+  echo "## cpu"; nproc
+} >"$OUT/env.txt" 2>&1
+cat "$OUT/env.txt"
+: >"$OUT/results.jsonl"
+for b in ${BACKENDS:-webgpu wasm cpu}; do
+  start=$(date +%s)
+  timeout "${STEP_TIMEOUT:-240}" "$node" "$work/bpr-gpu-check.mjs" --backend "$b" \
+    --batches "${BATCHES:-4096,8192,65536}" --epochs "${EPOCHS:-3}" --seconds "${SECONDS_PER_FIT:-20}" \
+    >>"$OUT/results.jsonl" 2>>"$OUT/stderr.log"
+  echo "## $b: exit $? after $(($(date +%s) - start)) s" | tee -a "$OUT/stderr.log"
+done
+"$node" -e '
+const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const fits = lines.filter((l) => l.ms_per_step !== undefined);
+const gpu = fits.filter((l) => l.backend === "webgpu");
+const speedup = {};
+for (const g of gpu) {
+  const w = fits.find((l) => l.backend === "wasm" && l.batch === g.batch);
+  if (w) speedup[g.batch] = Math.round((w.ms_per_step / g.ms_per_step) * 100) / 100;
+}
+const failed = lines.filter((l) => l.ok === false && l.counted !== false).map((l) => `${l.backend}: ${l.check}`);
+console.log(JSON.stringify({ summary: true, card: gpu[0]?.device ?? null, webgpu_speedup_over_wasm_by_batch: speedup, failed_checks: failed, errors: lines.filter((l) => l.error && l.counted !== false).map((l) => l.error) }));
+' "$OUT/results.jsonl" | tee -a "$OUT/results.jsonl"
+cat "$OUT/results.jsonl"
