@@ -237,7 +237,13 @@ export async function createMarquee(
         );
       },
     });
-    const services = storefrontServices(catalog, recommender, logger.child({ component: "storefront" }));
+    const services = storefrontServices({
+      catalog,
+      recommender,
+      commerce,
+      publicUrl,
+      log: logger.child({ component: "storefront" }),
+    });
     await app.register(remixRoutes, {
       build,
       mode: config.NODE_ENV === "production" ? "production" : "development",
@@ -291,23 +297,49 @@ function versions(models: ModelHub): Record<string, string | null> {
   return { popularity: popularity?.version ?? null, "item-to-item": itemToItem?.version ?? null };
 }
 
-/** The storefront's view of the rest of Marquee, in-process. */
-function storefrontServices(catalog: Catalog, recommender: Recommender, log: Logger): StorefrontServices {
+/**
+ * The storefront's view of the rest of Marquee, in-process: the catalogue filtered by each
+ * viewer's audience (kids' limits, region), serving's rows, and commerce's server functions
+ * (each checks roles and ownership itself). In scaled mode the same shape is HTTP clients.
+ */
+function storefrontServices(parts: {
+  catalog: Catalog;
+  recommender: Recommender;
+  commerce: Pick<Commerce, "accounts" | "checkout" | "library" | "selling">;
+  /** The store's public address (return URLs from payment, Secure cookies when https); read per request. */
+  publicUrl: () => string;
+  log: Logger;
+}): StorefrontServices {
+  const { catalog, recommender, commerce, log } = parts;
   const posterUrl = (id: string) => `/posters/${encodeURIComponent(id)}.svg`;
+  const withPoster = <T extends { id: string }>(c: T) => ({ ...c, poster_url: posterUrl(c.id) });
   return {
     catalog: {
-      async cards(ids) {
-        return (await catalog.cards(ids)).map((c) => ({ ...c, poster_url: posterUrl(c.id) }));
+      async cards(ids, audience) {
+        return (await catalog.cards(ids, audience)).map(withPoster);
       },
-      async title(id) {
-        const t = await catalog.title(id);
-        return t ? { ...t, poster_url: posterUrl(id) } : null;
+      async title(id, audience) {
+        const t = await catalog.title(id, audience);
+        return t ? withPoster(t) : null;
       },
-      poster: (id) => catalog.poster(id),
+      poster: (id, audience) => catalog.poster(id, audience),
+      async search(query, options) {
+        return (await catalog.search(query, options)).map(withPoster);
+      },
     },
     serving: {
       rows: (actorId, opts) => recommender.rows(actorId, opts),
       similar: (itemId, opts) => recommender.similar(itemId, opts),
+    },
+    commerce: {
+      accounts: commerce.accounts,
+      checkout: commerce.checkout,
+      library: commerce.library,
+      selling: commerce.selling,
+    },
+    // A getter: without PUBLIC_URL the address follows the port the server ends up on.
+    get publicUrl() {
+      return parts.publicUrl();
     },
     eventsUrl: "/v1/events",
     log,

@@ -1,9 +1,13 @@
+import type { Accounts, Audience, Checkout, Library, Selling } from "@marquee/commerce";
 import type { RowsResponse, SimilarResponse, Title, TitleSummary } from "@marquee/contracts";
+
+export type { Audience, Viewer } from "@marquee/commerce";
 
 /**
  * What the storefront needs from the rest of Marquee, handed to every loader and action as
  * Remix's load context by the composition root (cli/). The storefront never opens a database
  * or imports another app's internals; in scaled mode the same shape is backed by HTTP clients.
+ * Commerce types are imported as types only: no commerce code is bundled into the storefront.
  */
 /** A title on a shelf: its catalogue summary and where its poster is served. */
 export interface TitleCard extends TitleSummary {
@@ -11,17 +15,30 @@ export interface TitleCard extends TitleSummary {
 }
 
 export interface StorefrontServices {
+  /**
+   * The catalogue as one audience sees it: a kids' profile's age limit and the viewer's region.
+   * A title outside the audience is reported exactly like one that does not exist.
+   */
   catalog: {
-    /** Cards in the order of `ids`; unknown ids are left out. */
-    cards(ids: string[]): Promise<TitleCard[]>;
-    title(id: string): Promise<(Title & { poster_url: string }) | null>;
+    /** Cards in the order of `ids`; unknown (or not visible to `audience`) ids are left out. */
+    cards(ids: string[], audience?: Audience): Promise<TitleCard[]>;
+    title(id: string, audience?: Audience): Promise<(Title & { poster_url: string }) | null>;
     /** The SVG poster of a title, or null. */
-    poster(id: string): Promise<string | null>;
+    poster(id: string, audience?: Audience): Promise<string | null>;
+    search(query: string, options?: { limit?: number; audience?: Audience }): Promise<TitleCard[]>;
   };
   serving: {
     rows(actorId: string, options?: { limit?: number }): Promise<RowsResponse>;
     similar(itemId: string, options?: { limit?: number; actorId?: string }): Promise<SimilarResponse>;
   };
+  /** Accounts, checkout, library and selling: commerce's server functions (see CommerceServices). */
+  commerce: CommerceServices;
+  /**
+   * The store's public address (e.g. `https://marquee.example`): the absolute URLs a payment
+   * provider sends the browser back to, and whether cookies are `__Host-` + Secure (https) or
+   * plain (http, local dev), as the JSON API decides. Without it, the request's own is used.
+   */
+  publicUrl?: string;
   /** Public URL path events are posted to from the browser. */
   eventsUrl: string;
   /**
@@ -29,6 +46,40 @@ export interface StorefrontServices {
    * child of one) fits as is; `obj` carries `err` and request details.
    */
   log: StorefrontLog;
+}
+
+/**
+ * The parts of `@marquee/commerce`'s `Commerce` the storefront calls. Each method takes the
+ * signed-in `Viewer` (from `accounts.authenticate`) and checks roles and ownership itself; a
+ * failure is an `AppError`-shaped error (`code`, `status`, a message safe to show).
+ */
+export interface CommerceServices {
+  accounts: Pick<
+    Accounts,
+    "signUp" | "signIn" | "signOut" | "authenticate" | "listProfiles" | "createProfile" | "selectProfile"
+  >;
+  checkout: Pick<Checkout, "quote" | "create">;
+  library: Pick<Library, "list" | "authorizePlayback" | "refund" | "orders" | "order">;
+  selling: Pick<
+    Selling,
+    | "becomeSeller"
+    | "listTitles"
+    | "getTitle"
+    | "createTitle"
+    | "updateTitle"
+    | "setOffers"
+    | "submitForReview"
+    | "createPromo"
+    | "listPromos"
+    | "salesReport"
+    | "onboardingLink"
+    | "refreshAccount"
+    | "payouts"
+    | "reviewQueue"
+    | "approve"
+    | "reject"
+    | "withdraw"
+  >;
 }
 
 export interface StorefrontLog {
@@ -39,7 +90,7 @@ export interface StorefrontLog {
 /**
  * Remix's load context. `getLoadContext` must return a NEW object per request (e.g.
  * `() => ({ services })`): the storefront keys per-request state on it, such as the anonymous
- * id minted on a first visit, so that the root and page loaders agree on one id.
+ * id minted on a first visit and the signed-in viewer, so that the root and page loaders agree.
  */
 export interface StorefrontContext {
   services: StorefrontServices;

@@ -1,5 +1,6 @@
 import type { Row, Title } from "@marquee/contracts";
-import type { StorefrontServices, TitleCard } from "../app/context";
+import type { Audience, StorefrontServices, TitleCard } from "../app/context";
+import { createFakeCommerce, type FakeCommerce, ratingAllowed } from "./fake-commerce";
 
 /** An in-memory StorefrontServices with a small catalogue, for tests and for looking at the app. */
 
@@ -188,6 +189,12 @@ export function fakePoster(t: Pick<Title, "id" | "title" | "year" | "director">)
 </svg>`;
 }
 
+/** Rental windows per offer: Orbit Nine (index 2) has its own, the rest the usual 30 days / 48 h. */
+const windows = (i: number) =>
+  i === 2
+    ? { rent_start_window_days: 14, rent_watch_window_hours: 72 }
+    : { rent_start_window_days: 30, rent_watch_window_hours: 48 };
+
 export const FAKE_TITLES: FakeTitle[] = SEED.map(
   ([id, title, year, genres, runtime_min, age_rating, director, cast, synopsis], i) => ({
     id,
@@ -212,11 +219,30 @@ export const FAKE_TITLES: FakeTitle[] = SEED.map(
                   { kind: "buy" as const, quality: "HD" as const, price_minor: 1299 + i * 10, currency: "USD" },
                   { kind: "buy" as const, quality: "4K" as const, price_minor: 1799 + i * 10, currency: "USD" },
                 ]),
-            { kind: "rent" as const, quality: "SD" as const, price_minor: 299 + i, currency: "USD" },
-            { kind: "rent" as const, quality: "HD" as const, price_minor: 399 + i, currency: "USD" },
+            { kind: "rent" as const, quality: "SD" as const, price_minor: 299 + i, currency: "USD", ...windows(i) },
+            // The first title's HD rental is on sale (list price struck through, with its end).
+            i === 0
+              ? {
+                  kind: "rent" as const,
+                  quality: "HD" as const,
+                  price_minor: 349,
+                  list_price_minor: 399,
+                  sale_ends_at: "2031-01-15T12:00:00.000Z",
+                  currency: "USD",
+                  ...windows(i),
+                }
+              : { kind: "rent" as const, quality: "HD" as const, price_minor: 399 + i, currency: "USD", ...windows(i) },
             ...(i % 3 === 0
               ? []
-              : [{ kind: "rent" as const, quality: "4K" as const, price_minor: 549 + i, currency: "USD" }]),
+              : [
+                  {
+                    kind: "rent" as const,
+                    quality: "4K" as const,
+                    price_minor: 549 + i,
+                    currency: "USD",
+                    ...windows(i),
+                  },
+                ]),
           ],
   }),
 );
@@ -228,6 +254,7 @@ export interface FakeServicesOptions {
 }
 
 export interface FakeServices extends StorefrontServices {
+  commerce: FakeCommerce;
   /** What was asked of the fakes, so tests can assert on it. */
   calls: { rows: string[]; cards: string[][]; similar: Array<{ itemId: string; actorId?: string }> };
   logged: Array<{ level: "error" | "warn"; obj: object; msg?: string }>;
@@ -267,6 +294,9 @@ export function createFakeServices(options: FakeServicesOptions = {}): FakeServi
   const rows = options.rows ?? defaultRows(titles);
   const calls: FakeServices["calls"] = { rows: [], cards: [], similar: [] };
   const logged: FakeServices["logged"] = [];
+  /** Who may see a title: a kids' profile's age limit (regions are not modelled here). */
+  const visible = (t: FakeTitle | undefined, audience: Audience | undefined): t is FakeTitle =>
+    t !== undefined && ratingAllowed(t.age_rating, audience?.maxAgeRating);
 
   const toCard = (t: FakeTitle): TitleCard => {
     const prices = t.offers.map((o) => o.price_minor);
@@ -286,25 +316,36 @@ export function createFakeServices(options: FakeServicesOptions = {}): FakeServi
   return {
     calls,
     logged,
+    commerce: createFakeCommerce(() => titles),
     eventsUrl: "/v1/events",
     log: {
       error: (obj, msg) => logged.push({ level: "error", obj, msg }),
       warn: (obj, msg) => logged.push({ level: "warn", obj, msg }),
     },
     catalog: {
-      async cards(ids) {
+      async cards(ids, audience) {
         calls.cards.push(ids);
         return ids.flatMap((id) => {
           const t = byId.get(id);
-          return t ? [toCard(t)] : [];
+          return visible(t, audience) ? [toCard(t)] : [];
         });
       },
-      async title(id) {
-        return byId.get(id) ?? null;
-      },
-      async poster(id) {
+      async title(id, audience) {
         const t = byId.get(id);
-        return t ? fakePoster(t) : null;
+        return visible(t, audience) ? t : null;
+      },
+      async poster(id, audience) {
+        const t = byId.get(id);
+        return visible(t, audience) ? fakePoster(t) : null;
+      },
+      async search(query, options) {
+        const q = query.trim().toLowerCase();
+        if (!q) return [];
+        return titles
+          .filter((t) => visible(t, options?.audience))
+          .filter((t) => [t.title, t.director, ...t.cast, ...t.genres].some((field) => field.toLowerCase().includes(q)))
+          .slice(0, options?.limit ?? 20)
+          .map(toCard);
       },
     },
     serving: {

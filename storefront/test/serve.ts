@@ -1,7 +1,8 @@
 /**
  * Serves the built storefront with fake services, to look at it without the rest of Marquee:
  *   npm run build -w @marquee/storefront && node --import tsx storefront/test/serve.ts [port]
- * Also accepts POST /v1/events (kept in memory; GET /__events lists them) like the collector.
+ * Also accepts POST /v1/events (kept in memory; GET /__events lists them) like the collector,
+ * and stands in for the local test checkout at /checkout/local/cs_<order> (Pay marks it paid).
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -10,6 +11,7 @@ import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import type { StorefrontServices } from "../app/context";
+import type { FakeCommerce } from "./fake-commerce";
 import { createFakeServices } from "./fake-services";
 import { sendFetchResponse, toFetchRequest } from "./node-fetch-adapter";
 
@@ -68,6 +70,22 @@ export async function startServer(
         events.push(...body.events);
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify({ accepted: body.events.length, rejected: [] }));
+        return;
+      }
+      const local = /^\/checkout\/local\/cs_([A-Za-z0-9_]+)(\/pay)?$/.exec(url.pathname);
+      const fake = services.commerce as Partial<FakeCommerce>;
+      if (local && fake.pay) {
+        const orderId = local[1] as string;
+        if (req.method === "POST" && local[2]) {
+          fake.pay(orderId);
+          res.writeHead(303, { location: `/orders/${orderId}` });
+          res.end();
+          return;
+        }
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end(
+          `<!doctype html><title>Test checkout</title><h1>Test checkout (fake)</h1><form method="post" action="${url.pathname}/pay"><button>Pay</button></form>`,
+        );
         return;
       }
       if (req.method === "GET" && url.pathname === "/__events") {

@@ -115,7 +115,10 @@ describe.skipIf(!hasBuild)("storefront (built app, fake services)", () => {
     expect(html).toContain("Jonah Reyes, Elle Park, Viktor Hale");
     expect(html).toContain("derelict station");
     for (const price of ["$8.19", "$13.19", "$18.19", "$3.01", "$4.01", "$5.51"]) expect(html).toContain(price);
-    expect(html).toContain("30 days to start watching, then 48 hours");
+    // Rental terms come from the offer, shown before checkout.
+    expect(html).toContain("14 days to start, 72 hours to finish once started");
+    expect(html).toContain("buying a licence to watch this film, not ownership of it");
+    expect(html).toContain('href="/checkout?title=t_orbit9&amp;kind=rent&amp;quality=HD"');
     expect(html).toContain("Watch trailer");
     expect(html).toContain("Add to watchlist");
     expect(html).toContain("Not interested");

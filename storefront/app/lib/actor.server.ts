@@ -7,7 +7,7 @@ const ONE_YEAR_S = 365 * 24 * 3600;
 const BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 export interface Actor {
-  /** The id rows and events are keyed by: the signed-in user later, the anonymous visitor now. */
+  /** The anonymous visitor's id (the signed-in user's id is `Viewer.userId`, see session.server). */
   id: string;
   /** Set when the visitor had no valid cookie and this response must set one. */
   setCookie: string | null;
@@ -34,7 +34,7 @@ export function readCookie(header: string | null, name: string): string | null {
   return null;
 }
 
-function isHttps(request: Request): boolean {
+export function isHttps(request: Request): boolean {
   if (new URL(request.url).protocol === "https:") return true;
   // Behind a TLS-terminating proxy the app sees http; the proxy says what the browser used.
   return request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https";

@@ -23,3 +23,49 @@ export function formatRuntime(minutes: number): string {
   if (h === 0) return `${m}m`;
   return m === 0 ? `${h}h` : `${h}h ${m}m`;
 }
+
+// Dates are rendered on the server and hydrated in the browser: one fixed time zone (UTC) keeps
+// both renders identical, and the text says which zone it is.
+const dateFormat = new Intl.DateTimeFormat("en-GB", {
+  day: "numeric",
+  month: "short",
+  year: "numeric",
+  timeZone: "UTC",
+});
+const dateTimeFormat = new Intl.DateTimeFormat("en-GB", {
+  day: "numeric",
+  month: "short",
+  year: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+  timeZone: "UTC",
+});
+
+/** "2026-03-12T14:05:00Z" → "12 Mar 2026". */
+export function formatDate(iso: string | Date): string {
+  return dateFormat.format(new Date(iso));
+}
+
+/** "2026-03-12T14:05:00Z" → "12 Mar 2026, 14:05 UTC". */
+export function formatDateTime(iso: string | Date): string {
+  return `${dateTimeFormat.format(new Date(iso))} UTC`;
+}
+
+/** 30 → "30 days"; 1 → "1 day". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The rental terms as shown before paying: "30 days to start, 48 hours to finish once started". */
+export function rentalTerms(startDays: number | null | undefined, watchHours: number | null | undefined): string {
+  return `${plural(startDays ?? 30, "day")} to start, ${plural(watchHours ?? 48, "hour")} to finish once started`;
+}
+
+/** Commerce's messages are lower-case clauses ("password must be …"): shown as sentences. */
+export function sentence(message: string): string {
+  const s = message.trim();
+  if (!s) return s;
+  const first = s.charAt(0).toUpperCase() + s.slice(1);
+  return /[.!?]$/.test(first) ? first : `${first}.`;
+}

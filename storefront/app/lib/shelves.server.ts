@@ -1,5 +1,8 @@
 import type { Row } from "@marquee/contracts";
-import type { StorefrontServices, TitleCard } from "../context";
+import type { Audience, StorefrontServices, TitleCard } from "../context";
+
+/** Cards per shelf at most (serving may be asked for longer rows when a profile filters many out). */
+const SHELF_MAX = 20;
 
 /** A row as the page shows it: serving's ranking joined with catalog cards, in serving's order. */
 export interface Shelf {
@@ -10,10 +13,18 @@ export interface Shelf {
   cards: TitleCard[];
 }
 
-/** Joins rows with their cards in ONE catalog call; rows left with no known titles are dropped. */
-export async function toShelves(catalog: StorefrontServices["catalog"], rows: Row[]): Promise<Shelf[]> {
+/**
+ * Joins rows with their cards in ONE catalog call; rows left with no known titles are dropped.
+ * The catalogue filters by `audience`, so a kids' profile never gets a card above its limit
+ * whatever serving ranked.
+ */
+export async function toShelves(
+  catalog: StorefrontServices["catalog"],
+  rows: Row[],
+  audience: Audience = {},
+): Promise<Shelf[]> {
   const ids = [...new Set(rows.flatMap((r) => r.items.map((i) => i.id)))];
-  const cards = ids.length > 0 ? await catalog.cards(ids) : [];
+  const cards = ids.length > 0 ? await catalog.cards(ids, audience) : [];
   const byId = new Map(cards.map((c) => [c.id, c]));
   return rows
     .map((r) => ({
@@ -22,7 +33,7 @@ export async function toShelves(catalog: StorefrontServices["catalog"], rows: Ro
       reason: r.reason,
       model_version: r.model_version,
       // A title shows once per shelf (its first, best-ranked slot).
-      cards: [...new Set(r.items.map((i) => i.id))].flatMap((id) => byId.get(id) ?? []),
+      cards: [...new Set(r.items.map((i) => i.id))].flatMap((id) => byId.get(id) ?? []).slice(0, SHELF_MAX),
     }))
     .filter((s) => s.cards.length > 0);
 }

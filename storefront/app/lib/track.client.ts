@@ -19,13 +19,17 @@ export type TrackInput = DistributiveOmit<
 type WireEvent = TrackInput & {
   event_id: string;
   occurred_at: string;
+  user_id?: string;
   anonymous_id: string;
   session_id: string;
   context: EventContext;
 };
 
 export interface TrackerConfig {
+  /** The anonymous visitor's id (the `mq_anon` cookie's value). */
   actorId: string;
+  /** The signed-in user: their events are keyed by it (the anonymous id still rides along). */
+  userId?: string | null;
   eventsUrl: string;
 }
 
@@ -147,6 +151,7 @@ export function track(input: TrackInput, options: { flush?: boolean } = {}): voi
     ...input,
     event_id: uuidv7(),
     occurred_at: new Date().toISOString(),
+    ...(config?.userId ? { user_id: config.userId } : {}),
     anonymous_id: anonymousId,
     session_id: getSessionId(),
     context: { page, ...input.context, device: getDevice() },

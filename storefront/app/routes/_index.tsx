@@ -2,11 +2,14 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { Shelf } from "../components/shelf";
 import { Spotlight } from "../components/spotlight";
-import { getActor } from "../lib/actor.server";
+import { actorOf, audienceOf } from "../lib/session.server";
 import { toShelves } from "../lib/shelves.server";
 import type { PageHandle } from "../root";
 
 export const handle: PageHandle = { page: "home" };
+
+/** Row length asked of serving for a kids' profile (the catalogue then filters; shelves keep 20). */
+const LIMITED_FETCH = 60;
 
 export const meta: MetaFunction = () => [
   { title: "Marquee — films to buy, rent and watch" },
@@ -15,9 +18,12 @@ export const meta: MetaFunction = () => [
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { services } = context;
-  const actor = getActor(request, context);
-  const { rows } = await services.serving.rows(actor.id);
-  return { shelves: await toShelves(services.catalog, rows) };
+  const actor = await actorOf(request, context);
+  // A limited profile loses the titles above its limit from each row: ask for more to fill it.
+  const limited = Boolean(actor.viewer?.profile.max_age_rating);
+  const { rows } = await services.serving.rows(actor.id, limited ? { limit: LIMITED_FETCH } : {});
+  // Serving ranks; the catalogue decides what this audience may see (kids' limits, region).
+  return { shelves: await toShelves(services.catalog, rows, audienceOf(actor.viewer)) };
 }
 
 export default function Home() {

@@ -1,45 +1,74 @@
+import type { LibraryItem } from "@marquee/commerce";
 import { ID_PATTERN, type Offer, type Quality } from "@marquee/contracts";
-import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { isRouteErrorResponse, Link, useLoaderData, useRouteError } from "@remix-run/react";
+import { type ActionFunctionArgs, data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, isRouteErrorResponse, Link, useActionData, useLoaderData, useRouteError } from "@remix-run/react";
 import { useRef, useState } from "react";
+import { CsrfField } from "../components/csrf-field";
+import { FormMessage } from "../components/form";
+import { GrantNotice, LicenceNotice } from "../components/notices";
 import { Shelf } from "../components/shelf";
-import { getActor } from "../lib/actor.server";
-import { formatPrice, formatRuntime } from "../lib/format";
+import { protectedForm } from "../lib/csrf.server";
+import { attempt } from "../lib/errors.server";
+import { formatDateTime, formatPrice, formatRuntime, rentalTerms, sentence } from "../lib/format";
+import { holdingOf } from "../lib/holding";
+import { actorOf, audienceOf, requireViewer } from "../lib/session.server";
 import { toShelves } from "../lib/shelves.server";
+import { type OfferState, offerStates } from "../lib/title-offers.server";
 import { track } from "../lib/track.client";
 import type { PageHandle } from "../root";
 
 export const handle: PageHandle = { page: "title" };
 
-const QUALITIES: readonly Quality[] = ["SD", "HD", "4K"];
+const QUALITY_ORDER: Record<Quality, number> = { SD: 0, HD: 1, "4K": 2 };
 const SIMILAR_LIMIT = 20;
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { services } = context;
   const id = params.id ?? "";
   if (!ID_PATTERN.test(id)) throw data("Title not found", { status: 404 });
-  const actor = getActor(request, context);
-  const [title, similar] = await Promise.all([
-    services.catalog.title(id),
+  const actor = await actorOf(request, context);
+  const { viewer } = actor;
+  // A title above a kids' profile's limit is a 404, exactly like one that does not exist.
+  const audience = audienceOf(viewer);
+  const [title, similar, library] = await Promise.all([
+    services.catalog.title(id, audience),
     services.serving.similar(id, { limit: SIMILAR_LIMIT + 1, actorId: actor.id }).catch((err: unknown) => {
       // The page is still worth showing without its "More like this" shelf.
       services.log.warn({ err, item_id: id }, "similar titles unavailable");
       return null;
     }),
+    viewer ? services.commerce.library.list(viewer) : Promise.resolve([] as LibraryItem[]),
   ]);
   if (!title) throw data("Title not found", { status: 404 });
+  const mine = library.filter((i) => i.title_id === id);
+  const states = viewer ? await offerStates(services.commerce, viewer, id, title.offers, mine) : [];
   const [more] = similar
-    ? await toShelves(services.catalog, [
-        {
-          id: "more-like-this",
-          title: "More like this",
-          reason: "",
-          model_version: similar.model_version,
-          items: similar.items.filter((i) => i.id !== id).slice(0, SIMILAR_LIMIT),
-        },
-      ])
+    ? await toShelves(
+        services.catalog,
+        [
+          {
+            id: "more-like-this",
+            title: "More like this",
+            reason: "",
+            model_version: similar.model_version,
+            items: similar.items.filter((i) => i.id !== id).slice(0, SIMILAR_LIMIT),
+          },
+        ],
+        audience,
+      )
     : [];
-  return { title, more: more ?? null };
+  return { title, more: more ?? null, mine, states };
+}
+
+/** POST intent=play: authorise playback now (the first play of a rental opens its watch window). */
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { form } = await protectedForm(request, context);
+  const viewer = await requireViewer(request, context);
+  const id = params.id ?? "";
+  if (form.get("intent") !== "play" || !ID_PATTERN.test(id)) throw data("Unknown action", { status: 400 });
+  const result = await attempt(() => context.services.commerce.library.authorizePlayback(viewer, id));
+  if (!result.ok) return data({ grant: null, error: sentence(result.error.message) }, { status: result.error.status });
+  return { grant: result.value, error: null };
 }
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => {
@@ -53,72 +82,153 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => {
   ];
 };
 
-/** Offers as a kind × quality grid; a missing cell means that combination is not sold. */
-function offerGrid(offers: Offer[]): Record<Offer["kind"], Partial<Record<Quality, Offer>>> {
-  const grid: Record<Offer["kind"], Partial<Record<Quality, Offer>>> = { buy: {}, rent: {} };
-  for (const o of offers) {
-    const current = grid[o.kind][o.quality];
-    if (!current || o.price_minor < current.price_minor) grid[o.kind][o.quality] = o;
-  }
-  return grid;
+function checkoutHref(titleId: string, o: Pick<Offer, "kind" | "quality">): string {
+  return `/checkout?${new URLSearchParams({ title: titleId, kind: o.kind, quality: o.quality })}`;
 }
 
-function OffersTable({ offers }: { offers: Offer[] }) {
+function Price({ offer }: { offer: Offer }) {
+  const now = formatPrice(offer.price_minor, offer.currency);
+  if (offer.list_price_minor === undefined || offer.list_price_minor <= offer.price_minor) {
+    return <span className="price">{now}</span>;
+  }
+  const was = formatPrice(offer.list_price_minor, offer.currency);
+  return (
+    <span className="price-block">
+      <del className="list-price">
+        <span className="visually-hidden">Was </span>
+        {was}
+      </del>{" "}
+      <span className="price sale">
+        <span className="visually-hidden">now </span>
+        {now}
+      </span>
+      <span className="sale-note">
+        {offer.sale_ends_at ? `Sale ends ${formatDateTime(offer.sale_ends_at)}` : "On sale"}
+      </span>
+    </span>
+  );
+}
+
+function OfferRow({ titleId, offer, state }: { titleId: string; offer: Offer; state: OfferState | undefined }) {
+  const verb = offer.kind === "buy" ? "Buy" : "Rent";
+  const status = state?.status ?? "available";
+  const credit = state?.credit ?? null;
+  return (
+    <li className="offer">
+      <div className="offer-what">
+        <span className="offer-kind">{verb}</span> <span className="badge">{offer.quality}</span>
+      </div>
+      <div className="offer-price">
+        {credit ? (
+          <span className="price-block">
+            <del className="list-price">
+              <span className="visually-hidden">Was </span>
+              {formatPrice(offer.price_minor, offer.currency)}
+            </del>{" "}
+            <span className="price sale">{formatPrice(credit.pay_minor, offer.currency)}</span>
+            <span className="sale-note">
+              {credit.reason === "upgrade"
+                ? `Upgrade from ${credit.from_quality}: you pay the difference`
+                : `Rent-to-own: your rental's ${formatPrice(credit.credit_minor, offer.currency)} counts towards buying it`}
+            </span>
+          </span>
+        ) : (
+          <Price offer={offer} />
+        )}
+      </div>
+      {offer.kind === "rent" ? (
+        <p className="offer-terms">{rentalTerms(offer.rent_start_window_days, offer.rent_watch_window_hours)}</p>
+      ) : null}
+      <div className="offer-action">
+        {status === "owned" ? (
+          <span className="owned-tag">Owned</span>
+        ) : status === "renting" ? (
+          <span className="owned-tag">Renting</span>
+        ) : status === "own-instead" ? (
+          <span className="muted">You own this film</span>
+        ) : (
+          <Link to={checkoutHref(titleId, offer)} className="button primary small">
+            {credit?.reason === "upgrade" ? `Upgrade to ${offer.quality}` : `${verb} ${offer.quality}`}
+            <span className="visually-hidden">
+              {" "}
+              for {formatPrice(credit?.pay_minor ?? offer.price_minor, offer.currency)}
+            </span>
+          </Link>
+        )}
+      </div>
+    </li>
+  );
+}
+
+function OffersPanel({ titleId, offers, states }: { titleId: string; offers: Offer[]; states: OfferState[] }) {
   if (offers.length === 0) {
     return <p className="offers-none">This title is not on sale right now.</p>;
   }
-  const grid = offerGrid(offers);
-  const kinds = (["buy", "rent"] as const).filter((k) => Object.keys(grid[k]).length > 0);
+  const sorted = [...offers].sort(
+    (a, b) =>
+      Number(a.kind === "buy") - Number(b.kind === "buy") || QUALITY_ORDER[a.quality] - QUALITY_ORDER[b.quality],
+  );
+  const stateOf = (o: Offer) => states.find((s) => s.kind === o.kind && s.quality === o.quality);
   return (
-    <div className="offers">
+    <section className="offers" aria-labelledby="offers-heading">
       <h2 id="offers-heading" className="offers-heading">
         Buy or rent
       </h2>
-      <table className="offers-table" aria-labelledby="offers-heading">
-        <thead>
-          <tr>
-            <td />
-            {QUALITIES.map((q) => (
-              <th key={q} scope="col">
-                {q}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {kinds.map((kind) => (
-            <tr key={kind}>
-              <th scope="row">{kind === "buy" ? "Buy" : "Rent"}</th>
-              {QUALITIES.map((q) => {
-                const o = grid[kind][q];
-                return (
-                  <td key={q}>
-                    {o ? (
-                      <span className="price">{formatPrice(o.price_minor, o.currency)}</span>
-                    ) : (
-                      <>
-                        <span className="muted" aria-hidden="true">
-                          —
-                        </span>
-                        <span className="visually-hidden">Not available</span>
-                      </>
-                    )}
-                  </td>
-                );
-              })}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {kinds.includes("rent") ? (
-        <p className="offers-note">Rentals: 30 days to start watching, then 48 hours to finish once you start.</p>
+      <ul className="offer-list">
+        {sorted.map((o) => (
+          <OfferRow key={`${o.kind}:${o.quality}`} titleId={titleId} offer={o} state={stateOf(o)} />
+        ))}
+      </ul>
+      {offers.some((o) => o.kind === "buy") ? <LicenceNotice /> : null}
+    </section>
+  );
+}
+
+function holdingText(item: LibraryItem): string {
+  if (item.kind === "own") return `You own this film in ${item.quality}.`;
+  if (item.expires_at) return `You're renting this in ${item.quality}: watch until ${formatDateTime(item.expires_at)}.`;
+  if (item.start_by)
+    return `You're renting this in ${item.quality}: start watching by ${formatDateTime(item.start_by)}.`;
+  return `You're renting this in ${item.quality}.`;
+}
+
+function WatchPanel({ items }: { items: LibraryItem[] }) {
+  const result = useActionData<typeof action>();
+  const holding = holdingOf(items);
+  const shown = holding.owned ?? holding.renting;
+  if (!shown) {
+    const ended = items.find((i) => i.status === "active" && !i.playable);
+    return ended?.problem ? <p className="watch-note">{sentence(ended.problem)}</p> : null;
+  }
+  const startsWindow = !holding.owned && holding.renting && !holding.renting.first_played_at;
+  return (
+    <section className="watch-panel" aria-labelledby="watch-heading">
+      <h2 id="watch-heading" className="offers-heading">
+        In your library
+      </h2>
+      <p>{holdingText(shown)}</p>
+      {holding.playable ? (
+        <Form method="post">
+          <CsrfField />
+          <input type="hidden" name="intent" value="play" />
+          <button type="submit" className="button primary">
+            <span aria-hidden="true">▶</span> Play
+          </button>
+          {startsWindow ? (
+            <p className="field-hint">
+              Pressing Play starts your {holding.renting?.watch_window_hours ?? 48}-hour watch window.
+            </p>
+          ) : null}
+        </Form>
       ) : null}
-    </div>
+      <FormMessage error={result?.error} />
+      {result?.grant ? <GrantNotice grant={result.grant} /> : null}
+    </section>
   );
 }
 
 export default function TitlePage() {
-  const { title: t, more } = useLoaderData<typeof loader>();
+  const { title: t, more, mine, states } = useLoaderData<typeof loader>();
   const trailer = useRef<HTMLDialogElement>(null);
   const [watchlisted, setWatchlisted] = useState(false);
   const [dismissed, setDismissed] = useState(false);
@@ -190,7 +300,8 @@ export default function TitlePage() {
                 </div>
               ) : null}
             </dl>
-            <OffersTable offers={t.offers} />
+            <WatchPanel items={mine} />
+            <OffersPanel titleId={t.id} offers={t.offers} states={states} />
           </div>
         </div>
       </div>

@@ -1,0 +1,100 @@
+import { describe, expect, it } from "vitest";
+import { createFakeServices, type FakeServices } from "../../test/fake-services";
+import {
+  actorOf,
+  audienceOf,
+  clearSessionCookie,
+  getViewer,
+  readSessionToken,
+  requireViewer,
+  safeNext,
+  secureCookies,
+  sessionCookie,
+} from "./session.server";
+
+const context = (publicUrl?: string): { services: FakeServices } => {
+  const services = createFakeServices();
+  if (publicUrl) services.publicUrl = publicUrl;
+  return { services };
+};
+const req = (cookie: string, url = "http://store.test/", headers: Record<string, string> = {}) =>
+  new Request(url, { headers: { cookie, ...headers } });
+
+describe("session cookies", () => {
+  it("are HttpOnly, SameSite=Lax, Path=/ and live as long as the session", () => {
+    const now = Date.UTC(2030, 0, 1);
+    const c = sessionCookie("tok", new Date(now + 3600_000), false, now);
+    expect(c).toBe("mq_session=tok; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax");
+    expect(sessionCookie("tok", new Date(now + 10_000), true, now)).toBe(
+      "__Host-mq_session=tok; Path=/; Max-Age=10; HttpOnly; SameSite=Lax; Secure",
+    );
+    expect(clearSessionCookie(true)).toBe("__Host-mq_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure");
+  });
+
+  it("are read under the one name the store's scheme allows", () => {
+    const tok = "A".repeat(43);
+    expect(readSessionToken(req(`mq_session=${tok}`), context())).toBe(tok);
+    expect(readSessionToken(req(`__Host-mq_session=${tok}`), context())).toBeNull();
+    const https = context("https://store.example");
+    expect(readSessionToken(req(`mq_session=${tok}`, "https://store.example/"), https)).toBeNull();
+    expect(readSessionToken(req(`__Host-mq_session=${tok}`, "https://store.example/"), https)).toBe(tok);
+    // Garbage is not worth a lookup.
+    expect(readSessionToken(req("mq_session=<script>"), context())).toBeNull();
+  });
+
+  it("are Secure by the configured public address, else by the request (or its proxy)", () => {
+    expect(secureCookies(req(""), context("https://store.example"))).toBe(true);
+    expect(secureCookies(req("", "https://x.test/"), context("http://localhost:3000"))).toBe(false);
+    expect(secureCookies(req("", "http://x.test/", { "x-forwarded-proto": "https" }), context())).toBe(true);
+    expect(secureCookies(req(""), context())).toBe(false);
+  });
+});
+
+describe("getViewer and friends", () => {
+  it("authenticates once per request and keys rows by the signed-in user", async () => {
+    const ctx = context();
+    const { token, viewer } = await ctx.services.commerce.signedIn();
+    let calls = 0;
+    const authenticate = ctx.services.commerce.accounts.authenticate;
+    ctx.services.commerce.accounts.authenticate = (t) => {
+      calls++;
+      return authenticate(t);
+    };
+    const r = req(`mq_session=${token}; mq_anon=a_abcdefghij0123456789`);
+    expect((await getViewer(r, ctx))?.userId).toBe(viewer.userId);
+    const actor = await actorOf(r, ctx);
+    expect(actor.id).toBe(viewer.userId);
+    expect(actor.anonymousId).toBe("a_abcdefghij0123456789");
+    expect(calls).toBe(1);
+    const anon = await actorOf(req("mq_anon=a_abcdefghij0123456789"), context());
+    expect(anon.id).toBe("a_abcdefghij0123456789");
+    expect(anon.viewer).toBeNull();
+  });
+
+  it("sends a signed-out visitor to sign in, coming back afterwards", async () => {
+    const thrown = await requireViewer(req("", "http://store.test/library?tab=rentals"), context()).catch((e) => e);
+    expect(thrown).toBeInstanceOf(Response);
+    expect((thrown as Response).headers.get("location")).toBe("/signin?next=%2Flibrary%3Ftab%3Drentals");
+  });
+
+  it("accepts only in-store paths to return to", () => {
+    expect(safeNext("/titles/t_1?x=1")).toBe("/titles/t_1?x=1");
+    for (const bad of [
+      "//evil.example",
+      "/\\evil.example",
+      "https://evil.example",
+      "",
+      null,
+      42,
+      `/${"a".repeat(600)}`,
+    ])
+      expect(safeNext(bad)).toBe("/");
+  });
+
+  it("filters the catalogue by the profile's age limit and the account's region", async () => {
+    const ctx = context();
+    const { viewer } = await ctx.services.commerce.signedIn({ kids: "PG" });
+    expect(audienceOf(viewer)).toEqual({ maxAgeRating: "PG", region: "US" });
+    expect(audienceOf(null)).toEqual({});
+  });
+});

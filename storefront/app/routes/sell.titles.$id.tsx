@@ -1,0 +1,166 @@
+import { ID_PATTERN } from "@marquee/contracts";
+import { type ActionFunctionArgs, data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { CsrfField } from "../components/csrf-field";
+import { FormMessage } from "../components/form";
+import { OffersEditor, TitleFields } from "../components/seller-forms";
+import { protectedForm } from "../lib/csrf.server";
+import { attempt, orRespond } from "../lib/errors.server";
+import { sentence } from "../lib/format";
+import { FormProblem, offersOf, titleDraftOf } from "../lib/seller-forms.server";
+import { requireViewer } from "../lib/session.server";
+import type { PageHandle } from "../root";
+
+export const handle: PageHandle = { page: "sell-title" };
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: data ? `${data.title.title} — Seller — Marquee` : "Title — Marquee" },
+];
+
+export async function loader({ request, params, context }: LoaderFunctionArgs) {
+  const viewer = await requireViewer(request, context);
+  const id = params.id ?? "";
+  if (!ID_PATTERN.test(id)) throw data("Title not found", { status: 404 });
+  // Another seller's title is reported as missing.
+  const t = await orRespond(() => context.services.commerce.selling.getTitle(viewer, id));
+  return {
+    title: {
+      id: t.id,
+      title: t.title,
+      year: t.year,
+      genres: t.genres,
+      runtime_min: t.runtimeMin,
+      age_rating: t.ageRating,
+      synopsis: t.synopsis,
+      cast: t.cast,
+      director: t.director,
+      regions: t.regions,
+      release_date: t.releaseDate,
+      status: t.status,
+      review_note: t.reviewNote,
+    },
+    offers: t.offers.map((o) => ({
+      kind: o.kind,
+      quality: o.quality,
+      priceMinor: o.priceMinor,
+      currency: o.currency,
+      rentStartWindowDays: o.rentStartWindowDays,
+      rentWatchWindowHours: o.rentWatchWindowHours,
+      salePriceMinor: o.salePriceMinor,
+      saleStartsAt: o.saleStartsAt ? new Date(o.saleStartsAt).toISOString() : null,
+      saleEndsAt: o.saleEndsAt ? new Date(o.saleEndsAt).toISOString() : null,
+    })),
+  };
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { form } = await protectedForm(request, context);
+  const viewer = await requireViewer(request, context);
+  const id = params.id ?? "";
+  if (!ID_PATTERN.test(id)) throw data("Title not found", { status: 404 });
+  const { selling } = context.services.commerce;
+  const intent = String(form.get("intent") ?? "");
+  const fail = (error: string, status: number) => data({ intent, error, notice: null }, { status });
+  try {
+    if (intent === "details") {
+      const draft = titleDraftOf(form);
+      const r = await attempt(() => selling.updateTitle(viewer, id, draft));
+      if (!r.ok) return fail(sentence(r.error.message), r.error.status);
+      return { intent, error: null, notice: "Details saved." };
+    }
+    if (intent === "offers") {
+      const offers = offersOf(form);
+      const r = await attempt(() => selling.setOffers(viewer, id, offers));
+      if (!r.ok) return fail(sentence(r.error.message), r.error.status);
+      return { intent, error: null, notice: "Prices saved." };
+    }
+    if (intent === "submit") {
+      const r = await attempt(() => selling.submitForReview(viewer, id));
+      if (!r.ok) return fail(sentence(r.error.message), r.error.status);
+      return { intent, error: null, notice: "Sent for review." };
+    }
+  } catch (err) {
+    if (err instanceof FormProblem) return fail(err.message, 400);
+    throw err;
+  }
+  return fail("Unknown action.", 400);
+}
+
+const STATUS: Record<string, string> = {
+  draft: "Draft: not on sale until it is reviewed",
+  in_review: "In review: it cannot be edited until it is decided",
+  published: "Published: on sale now",
+  withdrawn: "Withdrawn: off sale; edit and resubmit",
+};
+
+export default function SellerTitle() {
+  const { title: t, offers } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const busy = useNavigation().state === "submitting";
+  const [params] = useSearchParams();
+  const locked = t.status === "in_review";
+  const messageFor = (intent: string) =>
+    result && result.intent === intent ? <FormMessage error={result.error} notice={result.notice} /> : null;
+  return (
+    <div className="page sell-page">
+      <p className="eyebrow">
+        <Link to="/sell">Seller dashboard</Link>
+      </p>
+      <h1>{t.title}</h1>
+      <p className={`status status-${t.status}`}>{STATUS[t.status] ?? t.status}</p>
+      {t.review_note ? <p className="form-message notice">Reviewer's note: {t.review_note}</p> : null}
+      {params.get("created") === "1" && !result ? (
+        <p className="form-message notice" role="status">
+          Draft saved. Now set its prices, then submit it for review.
+        </p>
+      ) : null}
+
+      <section aria-labelledby="offers-edit-heading" className="form-card wide-form">
+        <h2 id="offers-edit-heading">Prices and rentals</h2>
+        <Form method="post">
+          <CsrfField />
+          <input type="hidden" name="intent" value="offers" />
+          {messageFor("offers")}
+          <fieldset disabled={locked} className="plain">
+            <OffersEditor offers={offers} />
+          </fieldset>
+          <button type="submit" className="button primary" disabled={busy || locked}>
+            Save prices
+          </button>
+        </Form>
+      </section>
+
+      {t.status === "draft" || t.status === "withdrawn" ? (
+        <section className="form-card" aria-labelledby="submit-heading">
+          <h2 id="submit-heading">Ready?</h2>
+          <p>Submit it for review; an admin checks it before it goes on sale.</p>
+          <Form method="post">
+            <CsrfField />
+            <input type="hidden" name="intent" value="submit" />
+            {messageFor("submit")}
+            <button type="submit" className="button primary" disabled={busy}>
+              Submit for review
+            </button>
+          </Form>
+        </section>
+      ) : (
+        messageFor("submit")
+      )}
+
+      <section aria-labelledby="details-heading" className="form-card wide-form">
+        <h2 id="details-heading">Details</h2>
+        <Form method="post">
+          <CsrfField />
+          <input type="hidden" name="intent" value="details" />
+          {messageFor("details")}
+          <fieldset disabled={locked} className="plain">
+            <TitleFields values={t} />
+          </fieldset>
+          <button type="submit" className="button primary" disabled={busy || locked}>
+            Save details
+          </button>
+        </Form>
+      </section>
+    </div>
+  );
+}
