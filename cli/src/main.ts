@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { migrateClickHouse } from "@marquee/analytics";
-import { Catalog, COMMERCE_MIGRATIONS, schema as commerceSchema } from "@marquee/commerce";
+import { Accounts, Catalog, COMMERCE_MIGRATIONS, schema as commerceSchema, ROLES, type Role } from "@marquee/commerce";
 import { AppError, createClickHouse, createLogger, createPostgres, loadConfig } from "@marquee/runtime";
 import { createMarquee } from "./app.ts";
 import { startLoaderProcess } from "./loader-process.ts";
@@ -13,6 +13,7 @@ const USAGE = `marquee <command>
   loader                     run the Kafka → ClickHouse loader on its own (needs KAFKA_BROKERS)
   seed [--scale tiny|demo|large] [--seed N]
                              store a deterministic synthetic world (when the catalogue is empty)
+  grant-role EMAIL ROLE      give an account a role (viewer, seller or admin), e.g. the first admin
   seed --movielens DIR       load MovieLens files (u.data+u.item, ratings.dat+movies.dat or
                              ratings.csv+movies.csv) as the catalogue and rating events
 `;
@@ -48,6 +49,21 @@ async function main(argv: string[]): Promise<number> {
       process.once("SIGINT", () => void stop("SIGINT"));
       process.once("SIGTERM", () => void stop("SIGTERM"));
       return -1; // keep running
+    }
+    case "grant-role": {
+      const [email, role] = rest;
+      if (!email || !role || !(ROLES as readonly string[]).includes(role))
+        throw new AppError("bad_request", `usage: grant-role EMAIL ${ROLES.join("|")}`);
+      const postgres = await createPostgres(config, commerceSchema);
+      try {
+        await postgres.migrate(COMMERCE_MIGRATIONS);
+        const granted = await new Accounts(postgres.db).grantRoleByEmail(email, role as Role);
+        if (!granted) throw new AppError("not_found", `no account with the e-mail ${email}`);
+        process.stdout.write(`${email} is now ${role === "admin" ? "an" : "a"} ${role}\n`);
+        return 0;
+      } finally {
+        await postgres.close();
+      }
     }
     case "seed": {
       const { values } = parseArgs({

@@ -250,6 +250,17 @@ export class Accounts {
       .where(eq(users.id, userId));
   }
 
+  /** Grant a role by e-mail address (operators: `marquee grant-role`). False when no such account. */
+  async grantRoleByEmail(email: string, role: Role): Promise<boolean> {
+    const [user] = await this.db
+      .select({ id: users.id })
+      .from(users)
+      .where(eq(users.email, email.trim().toLowerCase()));
+    if (!user) return false;
+    await this.grantRole(user.id, role);
+    return true;
+  }
+
   /** Drop expired sessions and stale throttles; run on a schedule. */
   async sweep(): Promise<void> {
     const now = this.now();
