@@ -122,16 +122,7 @@ export class Library {
       .where(eq(titles.id, titleId));
     if (!title || !ratingAllowed(title.ageRating, viewer.profile.max_age_rating))
       throw new AppError("not_found", "no such title");
-    const mine = await this.ctx.db
-      .select()
-      .from(entitlements)
-      .where(
-        and(
-          eq(entitlements.userId, viewer.userId),
-          eq(entitlements.titleId, titleId),
-          eq(entitlements.status, "active"),
-        ),
-      );
+    const mine = await this.activeEntitlements(viewer, titleId);
     if (mine.length === 0) throw new AppError("forbidden", "you have not bought or rented this title");
     // Best first: purchases, then the highest quality, then rentals already running.
     const ranked = mine
@@ -385,7 +376,13 @@ export class Library {
 
   private async authorizePlaybackCheckOnly(viewer: Viewer, titleId: string): Promise<void> {
     const now = this.ctx.now();
-    const mine = await this.ctx.db
+    const mine = await this.activeEntitlements(viewer, titleId);
+    if (!mine.some((e) => playbackProblem(e, now) === null && e.firstPlayedAt !== null))
+      throw new AppError("forbidden", "start playback before saving progress");
+  }
+
+  private activeEntitlements(viewer: Viewer, titleId: string) {
+    return this.ctx.db
       .select()
       .from(entitlements)
       .where(
@@ -395,8 +392,6 @@ export class Library {
           eq(entitlements.status, "active"),
         ),
       );
-    if (!mine.some((e) => playbackProblem(e, now) === null && e.firstPlayedAt !== null))
-      throw new AppError("forbidden", "start playback before saving progress");
   }
 
   private async progressFor(viewer: Viewer, titleIds: string[]): Promise<Map<string, number>> {

@@ -138,16 +138,7 @@ export class Selling {
       id,
       sellerId: seller.id,
       status: "draft",
-      title: d.title,
-      year: d.year,
-      genres: d.genres,
-      runtimeMin: d.runtime_min,
-      ageRating: d.age_rating,
-      synopsis: d.synopsis,
-      cast: d.cast,
-      director: d.director,
-      regions: d.regions,
-      releaseDate: d.release_date ?? null,
+      ...titleColumns(d),
     });
     return { title_id: id };
   }
@@ -162,16 +153,7 @@ export class Selling {
     await this.ctx.db
       .update(titles)
       .set({
-        title: d.title,
-        year: d.year,
-        genres: d.genres,
-        runtimeMin: d.runtime_min,
-        ageRating: d.age_rating,
-        synopsis: d.synopsis,
-        cast: d.cast,
-        director: d.director,
-        regions: d.regions,
-        releaseDate: d.release_date ?? null,
+        ...titleColumns(d),
         updatedAt: this.ctx.now(),
       })
       .where(eq(titles.id, titleId));
@@ -417,4 +399,20 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const r = schema.safeParse(value);
   if (!r.success) throw new AppError("bad_request", firstIssue(r.error));
   return r.data;
+}
+
+/** A validated draft as the titles table's columns. */
+function titleColumns(d: z.output<typeof TitleDraftSchema>) {
+  return {
+    title: d.title,
+    year: d.year,
+    genres: d.genres,
+    runtimeMin: d.runtime_min,
+    ageRating: d.age_rating,
+    synopsis: d.synopsis,
+    cast: d.cast,
+    director: d.director,
+    regions: d.regions,
+    releaseDate: d.release_date ?? null,
+  };
 }
