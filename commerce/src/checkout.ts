@@ -297,36 +297,66 @@ export class Checkout {
   private async price(viewer: Viewer, input: z.output<typeof CheckoutRequestSchema>) {
     const now = this.ctx.now();
     const ids = input.items.map((i) => i.title_id);
-    // Independent reads, in parallel; "credited" marks rentals already credited towards a purchase.
-    const [titleRows, offerRows, owned] = await Promise.all([
-      this.ctx.db
-        .select()
-        .from(titles)
-        .where(and(inArray(titles.id, ids), eq(titles.status, "published"))),
-      this.ctx.db.select().from(offers).where(inArray(offers.titleId, ids)),
-      this.ctx.db
-        .select({
-          e: entitlements,
-          credited: sql<boolean>`exists (select 1 from ${orderItems} oi join ${orders} o on o.id = oi.order_id
-            where oi.credited_entitlement_id = "entitlements"."id"
-              and o.status in ('paid', 'pending', 'partially_refunded'))`,
-        })
-        .from(entitlements)
-        .where(
-          and(
-            eq(entitlements.userId, viewer.userId),
-            inArray(entitlements.titleId, ids),
-            inArray(entitlements.status, ["active", "superseded"]),
-          ),
-        ),
-    ]);
-    const byId = new Map(titleRows.map((t) => [t.id, t]));
-    const credited = new Set(owned.filter((o) => o.credited).map((o) => o.e.id));
+    // One read: the titles, each with its offers, the viewer's entitlements to it (with
+    // "credited": a rental already counted towards a purchase) and its seller's fee.
+    const rows = await this.ctx.db
+      .select({
+        t: titles,
+        offers: sql<OfferJson[] | string>`coalesce((select json_agg(json_build_object(
+            'kind', o.kind, 'quality', o.quality, 'price_minor', o.price_minor, 'currency', o.currency,
+            'start_days', o.rent_start_window_days, 'watch_hours', o.rent_watch_window_hours,
+            'sale_price_minor', o.sale_price_minor, 'sale_starts_at', o.sale_starts_at, 'sale_ends_at', o.sale_ends_at))
+          from ${offers} o where o.title_id = "titles"."id"), '[]'::json)`,
+        owned: sql<EntitlementJson[] | string>`coalesce((select json_agg(json_build_object(
+            'id', e.id, 'kind', e.kind, 'quality', e.quality, 'status', e.status, 'starts_at', e.starts_at,
+            'start_by', e.start_by, 'expires_at', e.expires_at, 'first_played_at', e.first_played_at,
+            'price_paid_minor', e.price_paid_minor, 'currency', e.currency,
+            'credited', exists (select 1 from ${orderItems} oi join ${orders} od on od.id = oi.order_id
+              where oi.credited_entitlement_id = e.id and od.status in ('paid', 'pending', 'partially_refunded'))))
+          from ${entitlements} e where e.user_id = ${viewer.userId} and e.title_id = "titles"."id"
+            and e.status in ('active', 'superseded')), '[]'::json)`,
+        feeBps: sql<number | null>`(select s.fee_bps from ${sellers} s where s.id = "titles"."seller_id")`,
+      })
+      .from(titles)
+      .where(and(inArray(titles.id, ids), eq(titles.status, "published")));
+    const byId = new Map(rows.map((r) => [r.t.id, r]));
+    const date = (v: string | null) => (v === null ? null : new Date(v));
+    const offerRows = rows.flatMap((r) =>
+      parseJson<OfferJson[]>(r.offers).map((o) => ({
+        titleId: r.t.id,
+        kind: o.kind,
+        quality: o.quality,
+        priceMinor: o.price_minor,
+        currency: o.currency,
+        rentStartWindowDays: o.start_days,
+        rentWatchWindowHours: o.watch_hours,
+        salePriceMinor: o.sale_price_minor,
+        saleStartsAt: date(o.sale_starts_at),
+        saleEndsAt: date(o.sale_ends_at),
+      })),
+    );
+    const owned = rows.flatMap((r) =>
+      parseJson<EntitlementJson[]>(r.owned).map((e) => ({
+        titleId: r.t.id,
+        id: e.id,
+        kind: e.kind,
+        quality: e.quality,
+        status: e.status,
+        startsAt: new Date(e.starts_at),
+        startBy: date(e.start_by),
+        expiresAt: date(e.expires_at),
+        firstPlayedAt: date(e.first_played_at),
+        pricePaidMinor: e.price_paid_minor,
+        currency: e.currency,
+        credited: e.credited,
+      })),
+    );
+    const credited = new Set(owned.filter((o) => o.credited).map((o) => o.id));
 
     let sellerId: string | null | undefined;
     let currency: string | undefined;
     const lines = input.items.map((item) => {
-      const t = byId.get(item.title_id);
+      const t = byId.get(item.title_id)?.t;
       // A title a profile may not see is reported exactly like one that does not exist.
       if (!t || !ratingAllowed(t.ageRating, viewer.profile.max_age_rating))
         throw new AppError("not_found", `title ${item.title_id} is not for sale`);
@@ -344,7 +374,7 @@ export class Checkout {
         throw new AppError("bad_request", "all items of a checkout must be priced in one currency");
       currency = offer.currency;
 
-      const mine = owned.filter((o) => o.e.titleId === t.id).map((o) => o.e);
+      const mine = owned.filter((o) => o.titleId === t.id);
       const ownedBest = mine
         .filter((o) => o.kind === "own" && o.status === "active")
         .sort((a, b) => (QUALITY_RANK[b.quality] ?? 0) - (QUALITY_RANK[a.quality] ?? 0))[0];
@@ -426,14 +456,7 @@ export class Checkout {
       promoId = promo.id;
     }
 
-    let feeBps = 0;
-    if (sellerId) {
-      const [seller] = await this.ctx.db
-        .select({ feeBps: sellers.feeBps })
-        .from(sellers)
-        .where(eq(sellers.id, sellerId));
-      feeBps = seller?.feeBps ?? this.ctx.platformFeeBps;
-    }
+    const feeBps = sellerId ? (rows.find((r) => r.t.sellerId === sellerId)?.feeBps ?? this.ctx.platformFeeBps) : 0;
     let subtotal = 0;
     let discount = 0;
     let credit = 0;
@@ -459,4 +482,35 @@ export class Checkout {
       promoId,
     };
   }
+}
+
+interface OfferJson {
+  kind: string;
+  quality: string;
+  price_minor: number;
+  currency: string;
+  start_days: number;
+  watch_hours: number;
+  sale_price_minor: number | null;
+  sale_starts_at: string | null;
+  sale_ends_at: string | null;
+}
+
+interface EntitlementJson {
+  id: string;
+  kind: string;
+  quality: string;
+  status: string;
+  starts_at: string;
+  start_by: string | null;
+  expires_at: string | null;
+  first_played_at: string | null;
+  price_paid_minor: number;
+  currency: string;
+  credited: boolean;
+}
+
+/** json columns arrive parsed from node-postgres and PGlite alike; a string is parsed here. */
+function parseJson<T>(value: T | string): T {
+  return typeof value === "string" ? (JSON.parse(value) as T) : value;
 }

@@ -51,4 +51,15 @@ export class Commerce {
     if (options.gateway instanceof LocalGateway)
       options.gateway.onEvent((raw, signature) => this.fulfilment.handleWebhook(raw, signature));
   }
+
+  /**
+   * Housekeeping, run on a schedule: expired sessions and stale sign-in throttles go; in
+   * embedded mode, unpaid local checkouts expire after 24 hours as Stripe's do (their orders
+   * expire and reserved promo redemptions are released, through the webhook handler).
+   */
+  async sweep(): Promise<{ expiredCheckouts: number }> {
+    await this.accounts.sweep();
+    const expiredCheckouts = this.gateway instanceof LocalGateway ? await this.gateway.expireStale() : 0;
+    return { expiredCheckouts };
+  }
 }

@@ -33,6 +33,8 @@ export function businessEvent(
     payload: {
       event_id: id,
       occurred_at: at.toISOString(),
+      // The loader stores the server's receipt time beside the client's; commerce is the server.
+      received_at: at.toISOString(),
       type,
       user_id: userId,
       item_id: itemId,

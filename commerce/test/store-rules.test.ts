@@ -402,6 +402,36 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     expect(row?.charges_enabled).toBe(true);
   });
 
+  it("an unpaid local checkout expires after 24 hours, releasing its promo redemption and its cart", async () => {
+    const s = await viewer(commerce, "studio-f");
+    await commerce.selling.becomeSeller(s.viewer, "Studio F");
+    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const { title_id } = await commerce.selling.createTitle(seller, {
+      title: "Late",
+      year: 2025,
+      runtime_min: 80,
+      age_rating: "G",
+    });
+    await commerce.selling.setOffers(seller, title_id, [{ kind: "rent", quality: "HD", price_minor: 500 }]);
+    await env.pg.db.update(titles).set({ status: "published" }).where(eq(titles.id, title_id));
+    await commerce.selling.createPromo(seller, { code: "ONCE", amount_off_minor: 100, max_redemptions: 1 });
+    const { viewer: v } = await viewer(commerce);
+    const cart = { items: [{ title_id, kind: "rent" as const, quality: "HD" as const }], promo_code: "ONCE" };
+    const first = await commerce.checkout.create(v, cart, URLS);
+    expect(first.total_minor).toBe(400);
+    clock.advanceHours(23);
+    expect((await commerce.sweep()).expiredCheckouts).toBe(0);
+    clock.advanceHours(2);
+    expect((await commerce.sweep()).expiredCheckouts).toBeGreaterThanOrEqual(1);
+    const [order] = await env.pg.db.select().from(orders).where(eq(orders.id, first.order_id));
+    expect(order?.status).toBe("expired");
+    await expect(gateway.pay(sessionOf(first.checkout_url))).rejects.toMatchObject({ status: 409 });
+    // The redemption came back: the same viewer can check out again with the code.
+    const again = await commerce.checkout.create(v, cart, URLS);
+    expect(again.order_id).not.toBe(first.order_id);
+    expect(again.total_minor).toBe(400);
+  });
+
   it("a quality upgrade costs the difference; a timed sale lowers the price only inside its window", async () => {
     const s = await viewer(commerce, "studio-d");
     await commerce.selling.becomeSeller(s.viewer, "Studio D");

@@ -49,7 +49,9 @@ export function pageHeaders(formTargets: string[]): Record<string, string> {
     "cache-control": "no-store",
     "content-security-policy": `default-src 'none'; style-src 'unsafe-inline'; form-action ${targets}; frame-ancestors 'none'; base-uri 'none'`,
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    // Not no-referrer: with it Chrome sends `Origin: null` on the Pay form's POST, which the
+    // cross-site check must refuse. same-origin tells nobody else where the viewer came from.
+    "referrer-policy": "same-origin",
     "x-content-type-options": "nosniff",
   };
 }

@@ -1,5 +1,5 @@
 import { AppError } from "@marquee/runtime";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, lt, sql } from "drizzle-orm";
 import Stripe from "stripe";
 import type { CommerceDb } from "../catalog.ts";
 import { newId } from "../ids.ts";
@@ -65,6 +65,7 @@ export class LocalGateway implements PaymentGateway {
         lineItems: input.lines.map((l) => ({ name: l.name, amount: l.amountMinor })),
         successUrl: input.successUrl,
         cancelUrl: input.cancelUrl,
+        createdAt: this.now(),
       })
       .onConflictDoNothing({ target: localCheckoutSessions.idempotencyKey })
       .returning();
@@ -115,6 +116,22 @@ export class LocalGateway implements PaymentGateway {
       .where(and(eq(localCheckoutSessions.id, id), eq(localCheckoutSessions.status, "open")))
       .returning();
     if (row) await this.emit("checkout.session.expired", row);
+  }
+
+  /** Expire every open session older than `maxAgeMs` (Stripe's are good for 24 hours). */
+  async expireStale(maxAgeMs = 24 * 3_600_000): Promise<number> {
+    const stale = await this.db
+      .select({ id: localCheckoutSessions.id })
+      .from(localCheckoutSessions)
+      .where(
+        and(
+          eq(localCheckoutSessions.status, "open"),
+          lt(localCheckoutSessions.createdAt, new Date(this.now().getTime() - maxAgeMs)),
+        ),
+      )
+      .limit(1000);
+    for (const { id } of stale) await this.expire(id);
+    return stale.length;
   }
 
   async refund(
