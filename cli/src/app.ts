@@ -115,9 +115,16 @@ export async function createMarquee(
     platformFeeBps: config.PLATFORM_FEE_BPS,
   });
   const catalog = commerce.catalog;
-  // Expired sessions and day-old sign-in throttles, hourly (each process; deletes are idempotent).
+  // Hourly housekeeping (each process; every step is idempotent): expired sessions, day-old
+  // sign-in throttles, and in embedded mode unpaid local checkouts older than 24 hours.
   const sweep = setInterval(
-    () => void commerce.accounts.sweep().catch((err) => logger.warn({ err }, "session sweep failed")),
+    () =>
+      void commerce
+        .sweep()
+        .then(({ expiredCheckouts }) => {
+          if (expiredCheckouts > 0) logger.info({ expiredCheckouts }, "unpaid local checkouts expired");
+        })
+        .catch((err) => logger.warn({ err }, "commerce sweep failed")),
     3_600_000,
   );
   sweep.unref();
