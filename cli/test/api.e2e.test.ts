@@ -105,6 +105,23 @@ describe("the /api/v1 store in embedded mode", () => {
     expect(play.status).toBe(200);
     const grant = (await play.json()) as { token: string; entitlement_id: string };
 
+    // The purchase reached ClickHouse through the outbox, the relay, the bus and the loader.
+    const me = (await (await api("/me", { token })).json()) as { user_id?: string; user?: { id: string } };
+    const userId = me.user_id ?? me.user?.id;
+    expect(userId).toBeTruthy();
+    let purchases = 0;
+    for (let i = 0; i < 100 && purchases === 0; i++) {
+      const rs = await m.clickhouse.client.query({
+        query:
+          "select count() as n from events where type = 'purchase' and user_id = {u:String} and item_id = {t:String}",
+        query_params: { u: userId, t: title.id },
+        format: "JSONEachRow",
+      });
+      purchases = Number(((await rs.json()) as { n: number | string }[])[0]?.n ?? 0);
+      if (purchases === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(purchases).toBe(1);
+
     // A forged webhook changes nothing.
     const forged = await api("/webhooks/stripe", {
       method: "POST",
