@@ -11,14 +11,6 @@ set -euo pipefail
 
 command -v java >/dev/null 2>&1 || die "java not found: install a JDK 17 (apt-get install openjdk-17-jre-headless)"
 
-if [ ! -f "$KAFKA_LIBS/kafka_2.13-3.9.1.jar" ]; then
-  command -v mvn >/dev/null 2>&1 || die "mvn not found: install Maven (apt-get install maven) or set KAFKA_LIBS"
-  log "fetching the broker jars from Maven Central into $KAFKA_LIBS (cached in ~/.m2)"
-  rm -rf "$KAFKA_LIBS"
-  mvn -q -B -f "$KAFKA_INFRA/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$KAFKA_LIBS" -DincludeScope=runtime >&2 || die "maven could not fetch the broker jars"
-fi
-
 mkdir -p "$KAFKA_DIR"
 CLASSPATH_LIBS="$KAFKA_LIBS/*"
 
@@ -33,6 +25,18 @@ else
   if port_open "$KAFKA_PORT"; then
     die "port $KAFKA_PORT already answers but not from $KAFKA_DIR: stop that broker or set KAFKA_PORT"
   fi
+fi
+
+# The version is the pom's (one place to change). Checked after the running-broker test, so a
+# version bump never deletes the jars under a broker that still runs from them.
+KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_INFRA/pom.xml")"
+[ -n "$KAFKA_VERSION" ] || die "no <kafka.version> in $KAFKA_INFRA/pom.xml"
+if [ ! -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]; then
+  command -v mvn >/dev/null 2>&1 || die "mvn not found: install Maven (apt-get install maven) or set KAFKA_LIBS"
+  log "fetching the Kafka $KAFKA_VERSION broker jars from Maven Central into $KAFKA_LIBS (cached in ~/.m2)"
+  rm -rf "$KAFKA_LIBS"
+  mvn -q -B -f "$KAFKA_INFRA/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$KAFKA_LIBS" -DincludeScope=runtime >&2 || die "maven could not fetch the broker jars"
 fi
 
 # Written on every start, so KAFKA_PORT can change between runs.
@@ -71,12 +75,12 @@ if [ ! -f "$KAFKA_LOG_DIR/meta.properties" ]; then
     >"$KAFKA_DIR/format.log" 2>&1 || { cat "$KAFKA_DIR/format.log" >&2; die "storage format failed"; }
 fi
 
-log "starting on 127.0.0.1:$KAFKA_PORT (log: $KAFKA_SERVER_LOG)"
+log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (log: $KAFKA_SERVER_LOG)"
 # A small heap: this is one node on a developer machine or a CI box.
 # shellcheck disable=SC2086
 nohup java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
   -Djava.awt.headless=true \
-  -Dlog4j.configuration="file:$KAFKA_INFRA/log4j.properties" -Dkafka.logs.dir="$KAFKA_DIR" \
+  -Dlog4j2.configurationFile="$KAFKA_INFRA/log4j2.properties" -Dkafka.logs.dir="$KAFKA_DIR" \
   -cp "$CLASSPATH_LIBS" kafka.Kafka "$KAFKA_PROPERTIES" >>"$KAFKA_SERVER_LOG" 2>&1 </dev/null &
 echo $! >"$KAFKA_PID_FILE"
 
