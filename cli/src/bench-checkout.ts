@@ -31,7 +31,7 @@ import Stripe from "stripe";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 3000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 6);
 const VIEWERS = Math.max(1, Number(process.env.BENCH_VIEWERS ?? 100));
 const SECRET = "whsec_bench_local_secret_0123456789";
 
