@@ -23,6 +23,8 @@ stripe_mock_ping() {
   # Any HTTP answer will do; stripe-mock wants a key, so an unauthenticated call gets 401.
   curl -s -o /dev/null -w '%{http_code}' "$STRIPE_MOCK_URL/v1/charges" 2>/dev/null | grep -qE '^(200|401)$'
 }
+# Anything listening on the port, stripe-mock or not.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$STRIPE_MOCK_PORT") 2>/dev/null; }
 stripe_mock_pid() {
   [ -f "$STRIPE_MOCK_PID_FILE" ] || return 1
   local pid

@@ -21,13 +21,16 @@ if stripe_mock_pid >/dev/null && stripe_mock_ping; then
   printf '%s\n' "$STRIPE_MOCK_URL"
   exit 0
 fi
-if stripe_mock_ping; then
-  die "port $STRIPE_MOCK_PORT already answers but not from $STRIPE_MOCK_DIR: stop that server or set STRIPE_MOCK_PORT"
+if port_in_use; then
+  die "port $STRIPE_MOCK_PORT is already taken, not by the stripe-mock of $STRIPE_MOCK_DIR: stop that or set STRIPE_MOCK_PORT"
 fi
 
 log "starting at $STRIPE_MOCK_URL (log: $STRIPE_MOCK_LOG)"
-# HTTP only, loopback only (-http-addr instead of -http-port, which binds every interface).
-nohup "$STRIPE_MOCK_BIN" -http-addr "127.0.0.1:$STRIPE_MOCK_PORT" >"$STRIPE_MOCK_LOG" 2>&1 &
+# Loopback only: -http-addr instead of -http-port (which binds every interface), and its HTTPS
+# listener, which it opens on *:12112 unless told otherwise, on a loopback port of the
+# system's choosing (nothing here uses it).
+nohup "$STRIPE_MOCK_BIN" -http-addr "127.0.0.1:$STRIPE_MOCK_PORT" -https-addr "127.0.0.1:0" \
+  >"$STRIPE_MOCK_LOG" 2>&1 &
 echo $! >"$STRIPE_MOCK_PID_FILE"
 
 for _ in $(seq 1 80); do
