@@ -2,6 +2,8 @@
  * `npm run bench:ingest`: events through the HTTP collector into ClickHouse, timed end to end.
  *
  *   npm run bench:ingest -- [--events 300000] [--modes kafka,embedded] [--concurrency 32]
+ *                           [--profile DIR]   (V8 CPU profiles of the collector and loader)
+ *                           [--verbose]       (timings and insert sizes on stderr)
  *
  * Per mode it starts what it needs on loopback (a private Kafka broker through
  * infra/kafka/start.sh unless KAFKA_BROKERS is set; the collector and, for Kafka, the loader as
@@ -45,6 +47,8 @@ const execFileAsync = promisify(execFile);
 
 interface ChildReport {
   lag_p99_ms: number;
+  /** ClickHouse inserts made (diagnostics, with --verbose). */
+  inserts?: number;
   rows: number;
   unique: number;
 }
@@ -52,7 +56,9 @@ interface ChildReport {
 /** Records per-event lag (ms) of each insert; p99 on demand. */
 class LagRecorder {
   private lags: number[] = [];
+  inserts = 0;
   record(receivedAt: string[]): void {
+    this.inserts++;
     const now = Date.now();
     for (const r of receivedAt) this.lags.push(now - Date.parse(r));
   }
@@ -109,7 +115,12 @@ async function runCollector(mode: "kafka" | "embedded", topic: string): Promise<
         format: "JSONEachRow",
       });
       const [r] = await rs.json<{ rows: number; unique: number }>();
-      return { lag_p99_ms: lag.p99(), rows: Number(r?.rows ?? 0), unique: Number(r?.unique ?? 0) };
+      return {
+        lag_p99_ms: lag.p99(),
+        inserts: lag.inserts,
+        rows: Number(r?.rows ?? 0),
+        unique: Number(r?.unique ?? 0),
+      };
     };
     closeStores = () => ch.close();
   }
@@ -146,7 +157,7 @@ async function runLoader(topic: string): Promise<void> {
     });
     const [r] = await rs.json<{ rows: number; unique: number }>();
     await loader.close();
-    report({ lag_p99_ms: lag.p99(), rows: Number(r?.rows ?? 0), unique: Number(r?.unique ?? 0) });
+    report({ lag_p99_ms: lag.p99(), inserts: lag.inserts, rows: Number(r?.rows ?? 0), unique: Number(r?.unique ?? 0) });
     process.exit(0);
   });
 }
@@ -161,7 +172,11 @@ interface Child {
 }
 
 function startChild(args: string[], env: NodeJS.ProcessEnv): Child {
-  const child = spawn(process.execPath, ["--import", "tsx", SELF, ...args], {
+  // --profile DIR: each child writes a V8 CPU profile there (named by role) when it exits.
+  const profile = env.BENCH_PROFILE_DIR
+    ? ["--cpu-prof", `--cpu-prof-dir=${path.join(env.BENCH_PROFILE_DIR, `${args[1]}-${Date.now()}`)}`]
+    : [];
+  const child = spawn(process.execPath, [...profile, "--import", "tsx", SELF, ...args], {
     env,
     cwd: REPO,
     stdio: ["ignore", "pipe", "inherit"],
@@ -326,7 +341,8 @@ async function benchMode(
     const port = Number(new URL(ready).port);
 
     const { latencies, started } = await drive(port, events, concurrency);
-    let finished = Date.now();
+    const sent = Date.now();
+    let finished = sent;
     if (mode === "kafka") {
       // Stored = the loader group's committed offsets reached the end of the topic.
       const probe = await KafkaBus.connect({ brokers: (brokers ?? "").split(","), logger: silent });
@@ -357,6 +373,18 @@ async function benchMode(
     }
     const seconds = (finished - started) / 1000;
     if (!print) return;
+    if (process.env.BENCH_VERBOSE) {
+      // Diagnostics on stderr; stdout keeps its one line per mode.
+      process.stderr.write(
+        `${JSON.stringify({
+          mode,
+          sent_s: (sent - started) / 1000,
+          stored_s: seconds,
+          inserts: result.inserts,
+          rows_per_insert: result.inserts ? Math.round(result.rows / result.inserts) : undefined,
+        })}\n`,
+      );
+    }
     process.stdout.write(
       `${JSON.stringify({
         mode,
@@ -369,7 +397,15 @@ async function benchMode(
       })}\n`,
     );
   } finally {
-    for (const c of children) if (c.process.exitCode === null) c.process.kill("SIGKILL");
+    // A child that reported is exiting (and may be writing its CPU profile): give it a moment.
+    await Promise.all(
+      children.map(async (c) => {
+        if (c.process.exitCode !== null || c.process.signalCode !== null) return;
+        const exited = new Promise((r) => c.process.once("exit", r));
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        if (c.process.exitCode === null && c.process.signalCode === null) c.process.kill("SIGKILL");
+      }),
+    );
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -385,6 +421,8 @@ async function main(): Promise<void> {
       events: { type: "string", default: "300000" },
       modes: { type: "string", default: "kafka,embedded" },
       concurrency: { type: "string", default: "32" },
+      profile: { type: "string" },
+      verbose: { type: "boolean", default: false },
     },
   });
   if (values.role === "collector") return runCollector(values.mode === "kafka" ? "kafka" : "embedded", values.topic);
@@ -396,6 +434,8 @@ async function main(): Promise<void> {
   let brokers = process.env.KAFKA_BROKERS;
   let kafkaDir: string | undefined;
   const kafkaEnv = { ...process.env };
+  if (values.profile) process.env.BENCH_PROFILE_DIR = path.resolve(values.profile);
+  if (values.verbose) process.env.BENCH_VERBOSE = "1";
   try {
     if (modes.includes("kafka") && !brokers) {
       kafkaDir = mkdtempSync(path.join(os.tmpdir(), "marquee-bench-kafka-"));

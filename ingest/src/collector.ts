@@ -8,7 +8,7 @@ import {
   TOPICS,
 } from "@marquee/contracts";
 import { AppError, type BusMessage, type EventBus } from "@marquee/runtime";
-import { v7 as uuidv7 } from "uuid";
+import { newEventId } from "./event-id.ts";
 
 /** How far ahead of the server clock an event may claim to have happened. */
 const MAX_CLOCK_SKEW_MS = 10 * 60_000;
@@ -45,7 +45,11 @@ export function validateBatch(body: unknown, now = new Date()): CollectOutcome {
       rejected.push({ index, reason: "event must be an object" });
       return;
     }
-    const filled = { event_id: uuidv7(), occurred_at: receivedAt, ...(raw as Record<string, unknown>) };
+    // Fill in place (the body is ours, fresh from JSON.parse): what a spread into a new object
+    // would give, a good deal cheaper per event. Only fields the client left out are filled.
+    const filled = raw as Record<string, unknown>;
+    if (!Object.hasOwn(filled, "event_id")) filled.event_id = newEventId();
+    if (!Object.hasOwn(filled, "occurred_at")) filled.occurred_at = receivedAt;
     const parsed = EventSchema.safeParse(filled);
     if (!parsed.success) {
       rejected.push({ index, reason: describeIssues(parsed.error) });
@@ -61,12 +65,19 @@ export function validateBatch(body: unknown, now = new Date()): CollectOutcome {
       return;
     }
     seen.add(e.event_id);
-    accepted.push({ ...e, received_at: receivedAt });
+    // zod's output is its own copy: add the field rather than copy the event again.
+    const collected = e as CollectedEvent;
+    collected.received_at = receivedAt;
+    accepted.push(collected);
   });
   return { result: { accepted: accepted.length, rejected }, events: accepted };
 }
 
-/** Publish accepted events keyed by actor, so each viewer's events stay in order. */
+/**
+ * Publish accepted events keyed by actor, so each viewer's events stay in order. Packed: on
+ * Kafka, one request's events for one partition travel as one record, which is what makes
+ * 50k events/s cheap for the producer and the broker (the loader unpacks them).
+ */
 export async function publishEvents(
   bus: EventBus,
   events: CollectedEvent[],
@@ -74,7 +85,7 @@ export async function publishEvents(
 ): Promise<void> {
   const messages: BusMessage<CollectedEvent>[] = events.map((e) => ({ key: actorId(e), value: e }));
   try {
-    await bus.publish(topic, messages);
+    await bus.publish(topic, messages, { pack: true });
   } catch (cause) {
     throw new AppError("unavailable", "events could not be stored right now; retry later", { cause, retriable: true });
   }

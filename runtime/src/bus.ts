@@ -20,9 +20,20 @@ export interface BusBatch<T = unknown> {
 
 export type BatchHandler<T = unknown> = (batch: BusBatch<T>) => Promise<void>;
 
+export interface PublishOptions {
+  /**
+   * A transport hint for many small messages (the collector's events): the Kafka bus packs the
+   * messages of one publish that share a partition into one record, which a bus subscriber
+   * unpacks into the same messages, in the same order, with the same keys. Per-key order and
+   * the publish guarantee are unchanged; only readers that bypass the bus see packed records.
+   * Ignored by the in-process bus and for messages that carry headers.
+   */
+  pack?: boolean;
+}
+
 export interface EventBus {
   readonly kind: "in-process" | "kafka";
-  publish<T>(topic: string, messages: BusMessage<T>[]): Promise<void>;
+  publish<T>(topic: string, messages: BusMessage<T>[], options?: PublishOptions): Promise<void>;
   /** Register a consumer group; one handler per group and topic. */
   subscribe<T>(topic: string, group: string, handler: BatchHandler<T>): Promise<void>;
   close(): Promise<void>;
@@ -49,7 +60,7 @@ export class InProcessBus implements EventBus {
 
   constructor(private readonly options: { lingerMs?: number; maxBatch?: number } = {}) {}
 
-  async publish<T>(topic: string, messages: BusMessage<T>[]): Promise<void> {
+  async publish<T>(topic: string, messages: BusMessage<T>[], _options?: PublishOptions): Promise<void> {
     if (this.closed) throw new Error("bus is closed");
     if (messages.length === 0) return;
     return new Promise<void>((resolve, reject) => {

@@ -7,9 +7,11 @@ import {
   Kafka,
   type KafkaMessage,
   logLevel,
+  Partitioners,
+  type PartitionMetadata,
   type Producer,
 } from "kafkajs";
-import type { BatchHandler, BusBatch, BusMessage, EventBus } from "./bus.ts";
+import type { BatchHandler, BusBatch, BusMessage, EventBus, PublishOptions } from "./bus.ts";
 import type { Logger } from "./logger.ts";
 
 /** Where a message came from: what the loader derives dedup tokens and watermarks from. */
@@ -17,7 +19,23 @@ export interface KafkaBusMessage<T = unknown> extends BusMessage<T> {
   partition: number;
   /** Kafka offsets are int64: kept as decimal strings, compared as BigInt. */
   offset: string;
+  /** Position inside a packed record (which shares one offset); absent for a plain record. */
+  index?: number;
 }
+
+/**
+ * `content-type` header of a packed record: several bus messages bound for one partition, in
+ * publish order, their JSON values one per line (JSON.stringify never writes a raw newline),
+ * their keys as a JSON array in the `x-keys` header. Plain records (one JSON value, no such
+ * header) are what every earlier producer wrote and still write; subscribers read both.
+ */
+export const PACKED_CONTENT_TYPE = "application/vnd.marquee.batch+ndjson; v=2";
+const PACKED_KEYS_HEADER = "x-keys";
+/** A packed record holds at most this many messages or bytes (then the next one starts). */
+const PACK_MAX_MESSAGES = 2_000;
+const PACK_MAX_BYTES = 512 * 1024;
+/** How long a topic's partition count is trusted before it is looked up again (in the background). */
+const PARTITIONS_TTL_MS = 60_000;
 
 /** A batch from one partition, offsets contiguous except for dead-lettered messages. */
 export interface KafkaBusBatch<T = unknown> extends BusBatch<T> {
@@ -40,7 +58,10 @@ export class PoisonMessageError extends Error {
 }
 
 export interface KafkaSubscribeOptions<T> {
-  /** Hand the handler each value's bytes (a Buffer) instead of parsed JSON: for reading DLQs. */
+  /**
+   * Hand the handler each record's value bytes (a Buffer) instead of parsed JSON, packed
+   * records not unpacked: for reading DLQs.
+   */
   raw?: boolean;
   /**
    * Turn a message's value (already JSON-parsed) into T, or throw: the message then goes to
@@ -66,20 +87,59 @@ export interface KafkaBusOptions {
   compression?: "gzip" | "none";
   /** Publishes arriving within this window go to the broker as one request. */
   lingerMs?: number;
-  /** Most messages in one produce request. */
+  /** Most messages in one produce request (packed messages count one by one). */
   maxBatchMessages?: number;
+  /** Most value bytes in one produce request (roughly: before compression). */
+  maxBatchBytes?: number;
   /** Messages waiting for the broker beyond which publish rejects at once (backpressure). */
   maxPendingMessages?: number;
   /** A publish not acknowledged within this time rejects (the send may still land). */
   publishTimeoutMs?: number;
 }
 
+interface OutRecord {
+  key: string;
+  value: Buffer | string;
+  headers?: IHeaders;
+  partition?: number;
+}
+
 interface Pending {
   topic: string;
   startedAt: number;
-  messages: { key: string; value: Buffer | string; headers?: IHeaders }[];
+  records: OutRecord[];
+  /** Bus messages in `records` (more than records.length when packed). */
+  count: number;
+  bytes: number;
   resolve: () => void;
   reject: (e: unknown) => void;
+}
+
+/** One dead letter: what to write to the DLQ, and why. */
+interface DeadLetter {
+  message: KafkaMessage;
+  error: string;
+  /** For one message of a packed record: its key, its own bytes, its position. */
+  part?: { key: string; value: Buffer; index: number };
+}
+
+/** The partition kafkajs's default (Java-compatible, murmur2) partitioner gives a key. */
+const defaultPartitioner = Partitioners.DefaultPartitioner();
+const fakeMetadata = new Map<number, PartitionMetadata[]>();
+function partitionOf(topic: string, key: string, partitions: number): number {
+  let partitionMetadata = fakeMetadata.get(partitions);
+  if (!partitionMetadata) {
+    // Only the count matters to a keyed message.
+    partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+      partitionErrorCode: 0,
+    }));
+    fakeMetadata.set(partitions, partitionMetadata);
+  }
+  return defaultPartitioner({ topic, partitionMetadata, message: { key, value: null } });
 }
 
 const RETRY_BASE_MS = 100;
@@ -120,6 +180,10 @@ export class KafkaBus implements EventBus {
   private sending: Promise<void> | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Partition counts of the topics packed publishes went to (see partitionsOf). */
+  private readonly partitionCounts = new Map<string, { count: number; at: number }>();
+  private readonly partitionLookups = new Map<string, Promise<number>>();
+  private metadataAdmin: Promise<Admin> | null = null;
 
   private constructor(private readonly options: KafkaBusOptions) {
     this.kafka = new Kafka({
@@ -159,37 +223,45 @@ export class KafkaBus implements EventBus {
         ...(t.dlq === false ? [] : [{ topic: `${t.name}.dlq`, numPartitions: 1 }]),
       ]);
       const missing = wanted.filter((t) => !existing.has(t.topic));
-      if (missing.length === 0) return;
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((t) => ({
-          ...t,
-          replicationFactor: -1, // the broker's default.replication.factor
-          // Produce requests carry up to maxBatchMessages per partition: room for big batches.
-          configEntries: [{ name: "max.message.bytes", value: String(16 * 1024 * 1024) }],
-        })),
-      });
-      this.options.logger.info({ topics: missing.map((t) => t.topic) }, "kafka topics created");
+      if (missing.length > 0) await this.createTopics(admin, missing);
+      // Packed publishes need each topic's partition count: learn it now, not on first publish.
+      const { topics: known } = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic) });
+      for (const t of known) this.partitionCounts.set(t.name, { count: t.partitions.length, at: Date.now() });
     } finally {
       await admin.disconnect();
     }
   }
 
-  async publish<T>(topic: string, messages: BusMessage<T>[]): Promise<void> {
+  private async createTopics(admin: Admin, missing: { topic: string; numPartitions: number }[]): Promise<void> {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((t) => ({
+        ...t,
+        replicationFactor: -1, // the broker's default.replication.factor
+        // Produce requests carry up to maxBatchMessages per partition: room for big batches.
+        configEntries: [{ name: "max.message.bytes", value: String(16 * 1024 * 1024) }],
+      })),
+    });
+    this.options.logger.info({ topics: missing.map((t) => t.topic) }, "kafka topics created");
+  }
+
+  async publish<T>(topic: string, messages: BusMessage<T>[], options: PublishOptions = {}): Promise<void> {
     if (this.closed) throw new Error("bus is closed");
     if (messages.length === 0) return;
     const max = this.options.maxPendingMessages ?? 500_000;
     if (this.queued + messages.length > max) {
       throw new Error(`kafka producer backlog is full (${this.queued} messages waiting)`);
     }
-    const encoded = messages.map((m) => ({
-      key: m.key,
-      value: JSON.stringify(m.value),
-      ...(m.headers ? { headers: m.headers } : {}),
-    }));
+    const startedAt = Date.now();
+    const pack = options.pack === true && messages.length > 1 && messages.every((m) => m.headers === undefined);
+    // Synchronous up to the queue: publishes are sent in call order, whatever their packing.
+    const partitions = pack ? this.partitionsOf(topic) : 0;
+    const records = partitions > 0 ? this.pack(topic, messages, partitions) : this.plain(messages);
+    let bytes = 0;
+    for (const r of records) bytes += r.value.length;
     const done = new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, startedAt: Date.now(), messages: encoded, resolve, reject });
-      this.queued += encoded.length;
+      this.queue.push({ topic, startedAt, records, count: messages.length, bytes, resolve, reject });
+      this.queued += messages.length;
       this.schedule();
     });
     // Once the timeout has answered the caller, a late failure must not go unhandled.
@@ -214,6 +286,90 @@ export class KafkaBus implements EventBus {
     await this.producer.send({ topic, acks: -1, compression: this.compression(), messages });
   }
 
+  private plain<T>(messages: BusMessage<T>[]): OutRecord[] {
+    return messages.map((m) => ({
+      key: m.key,
+      value: JSON.stringify(m.value),
+      ...(m.headers ? { headers: m.headers } : {}),
+    }));
+  }
+
+  /**
+   * One record per partition (per PACK_MAX_MESSAGES / PACK_MAX_BYTES), in publish order, sent to
+   * that partition explicitly: the one the default partitioner gives each message's key, so a
+   * key's packed and plain messages share a partition. Its key is its first message's key.
+   */
+  private pack<T>(topic: string, messages: BusMessage<T>[], partitions: number): OutRecord[] {
+    const open = new Map<number, { keys: string[]; lines: string[]; bytes: number }>();
+    const records: OutRecord[] = [];
+    const seal = (partition: number, p: { keys: string[]; lines: string[] }) => {
+      records.push({
+        key: p.keys[0] as string,
+        value: p.lines.join("\n"),
+        partition,
+        headers: { "content-type": PACKED_CONTENT_TYPE, [PACKED_KEYS_HEADER]: JSON.stringify(p.keys) },
+      });
+    };
+    for (const m of messages) {
+      const partition = partitionOf(topic, m.key, partitions);
+      const line = JSON.stringify(m.value);
+      let p = open.get(partition);
+      if (p && (p.keys.length >= PACK_MAX_MESSAGES || p.bytes + line.length > PACK_MAX_BYTES)) {
+        seal(partition, p);
+        p = undefined;
+      }
+      if (!p) {
+        p = { keys: [], lines: [], bytes: 0 };
+        open.set(partition, p);
+      }
+      p.keys.push(m.key);
+      p.lines.push(line);
+      p.bytes += line.length + 1;
+    }
+    for (const [partition, p] of open) seal(partition, p);
+    return records;
+  }
+
+  /**
+   * The topic's partition count, known from ensureTopics or looked up from the broker in the
+   * background, refreshed after PARTITIONS_TTL_MS. 0 while unknown: the publish goes unpacked.
+   * (A topic whose partitions are added moves keys between partitions, packed or not: Kafka
+   * keeps per-key order only while the count stays; here, for up to a TTL more.)
+   */
+  private partitionsOf(topic: string): number {
+    const known = this.partitionCounts.get(topic);
+    if ((!known || Date.now() - known.at >= PARTITIONS_TTL_MS) && !this.partitionLookups.has(topic)) {
+      const lookup = this.lookUpPartitions(topic).finally(() => this.partitionLookups.delete(topic));
+      this.partitionLookups.set(topic, lookup);
+    }
+    // A stale count is still right unless partitions were added: use it while the lookup runs.
+    return known?.count ?? 0;
+  }
+
+  private async lookUpPartitions(topic: string): Promise<number> {
+    try {
+      this.metadataAdmin ??= (async () => {
+        const admin = this.kafka.admin();
+        await admin.connect();
+        return admin;
+      })();
+      const admin = await this.metadataAdmin;
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const count = topics[0]?.partitions.length ?? 0;
+      this.partitionCounts.set(topic, { count, at: Date.now() });
+      return count;
+    } catch (e) {
+      this.options.logger.warn({ err: e, topic }, "kafka topic metadata unavailable: publishing unpacked");
+      const admin = this.metadataAdmin;
+      this.metadataAdmin = null;
+      void admin?.then((a) => a.disconnect()).catch(() => undefined);
+      // Look again in a few seconds, not on every publish.
+      const count = this.partitionCounts.get(topic)?.count ?? 0;
+      this.partitionCounts.set(topic, { count, at: Date.now() - PARTITIONS_TTL_MS + 5_000 });
+      return count;
+    }
+  }
+
   private compression(): CompressionTypes {
     return this.options.compression === "none" ? CompressionTypes.None : CompressionTypes.GZIP;
   }
@@ -232,18 +388,24 @@ export class KafkaBus implements EventBus {
   /** One produce request at a time; whatever queued meanwhile forms the next one. */
   private async drain(): Promise<void> {
     const max = this.options.maxBatchMessages ?? 20_000;
+    const maxBytes = this.options.maxBatchBytes ?? 8 * 1024 * 1024;
     while (this.queue.length > 0) {
       const take: Pending[] = [];
       let size = 0;
-      while (this.queue.length > 0 && (take.length === 0 || size + (this.queue[0]?.messages.length ?? 0) <= max)) {
-        const p = this.queue.shift() as Pending;
-        take.push(p);
-        size += p.messages.length;
+      let bytes = 0;
+      for (;;) {
+        const next = this.queue[0];
+        if (!next) break;
+        if (take.length > 0 && (size + next.count > max || bytes + next.bytes > maxBytes)) break;
+        this.queue.shift();
+        take.push(next);
+        size += next.count;
+        bytes += next.bytes;
       }
-      const byTopic = new Map<string, Pending["messages"]>();
+      const byTopic = new Map<string, OutRecord[]>();
       for (const p of take) {
         const list = byTopic.get(p.topic) ?? [];
-        for (const m of p.messages) list.push(m);
+        for (const r of p.records) list.push(r);
         byTopic.set(p.topic, list);
       }
       try {
@@ -325,36 +487,19 @@ export class KafkaBus implements EventBus {
   ): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
     const { topic, partition } = batch;
-    for (let start = 0; start < batch.messages.length; start += maxBatch) {
+    // Slices of about maxBatch bus messages; a packed record is never split (a slice may run
+    // over by less than one record), so a slice always ends on a whole offset.
+    let next = 0;
+    while (next < batch.messages.length) {
       if (!isRunning() || isStale()) return;
-      const raw = batch.messages.slice(start, start + maxBatch);
       const good: KafkaBusMessage<T>[] = [];
-      const dead: { message: KafkaMessage; error: string }[] = [];
-      for (const m of raw) {
-        try {
-          let decoded: T;
-          if (options.raw) {
-            decoded = (m.value ?? Buffer.alloc(0)) as T;
-          } else {
-            const text = m.value?.toString("utf8");
-            if (text === undefined) throw new PoisonMessageError("message has no value");
-            let value: unknown;
-            try {
-              value = JSON.parse(text);
-            } catch (e) {
-              throw new PoisonMessageError(`value is not JSON: ${(e as Error).message}`);
-            }
-            decoded = options.decode ? options.decode(value) : (value as T);
-          }
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-          good.push({ key: m.key?.toString("utf8") ?? "", value: decoded, headers, partition, offset: m.offset });
-        } catch (e) {
-          dead.push({ message: m, error: e instanceof Error ? e.message : String(e) });
-        }
+      const dead: DeadLetter[] = [];
+      const start = next;
+      while (next < batch.messages.length && (next === start || good.length + dead.length < maxBatch)) {
+        this.decodeRecord(batch.messages[next++] as KafkaMessage, partition, options, good, dead);
       }
-      const first = raw[0];
-      const last = raw[raw.length - 1];
+      const first = batch.messages[start];
+      const last = batch.messages[next - 1];
       if (!first || !last) continue;
       const slice: KafkaBusBatch<T> = {
         topic,
@@ -397,25 +542,107 @@ export class KafkaBus implements EventBus {
     }
   }
 
-  private async deadLetter(topic: string, partition: number, dead: { message: KafkaMessage; error: string }[]) {
+  /**
+   * One record into bus messages (`good`) and dead letters: a plain record is one message; a
+   * packed one is decoded message by message, so one bad message is dead-lettered alone (its
+   * own bytes, its index) and its neighbours go on. A packed record whose framing is broken
+   * goes to the DLQ whole.
+   */
+  private decodeRecord<T>(
+    m: KafkaMessage,
+    partition: number,
+    options: KafkaSubscribeOptions<T>,
+    good: KafkaBusMessage<T>[],
+    dead: DeadLetter[],
+  ): void {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+    // Raw readers (of DLQs, say) get every record's bytes as they are, packed or not.
+    if (options.raw || headers["content-type"] !== PACKED_CONTENT_TYPE) {
+      try {
+        const decoded = this.decodeValue(m.value, options);
+        good.push({ key: m.key?.toString("utf8") ?? "", value: decoded, headers, partition, offset: m.offset });
+      } catch (e) {
+        dead.push({ message: m, error: e instanceof Error ? e.message : String(e) });
+      }
+      return;
+    }
+    // The messages' own headers: the record's, less the packing.
+    const { "content-type": _type, [PACKED_KEYS_HEADER]: keysHeader, ...own } = headers;
+    const value = m.value ?? Buffer.alloc(0);
+    let keys: unknown;
+    try {
+      keys = JSON.parse(keysHeader ?? "");
+    } catch {
+      keys = null;
+    }
+    const ends: number[] = [];
+    for (let at = value.indexOf(10); at >= 0; at = value.indexOf(10, at + 1)) ends.push(at);
+    ends.push(value.length);
+    if (!Array.isArray(keys) || keys.length !== ends.length || !keys.every((k) => typeof k === "string")) {
+      dead.push({ message: m, error: `packed record: ${PACKED_KEYS_HEADER} does not name one key per line` });
+      return;
+    }
+    let from = 0;
+    for (let index = 0; index < ends.length; index++) {
+      const to = ends[index] as number;
+      const bytes = value.subarray(from, to);
+      const key = keys[index] as string;
+      from = to + 1;
+      try {
+        const decoded = this.decodeValue(bytes, options);
+        good.push({ key, value: decoded, headers: own, partition, offset: m.offset, index });
+      } catch (e) {
+        dead.push({
+          message: m,
+          error: e instanceof Error ? e.message : String(e),
+          part: { key, value: bytes, index },
+        });
+      }
+    }
+  }
+
+  private decodeValue<T>(value: Buffer | null, options: KafkaSubscribeOptions<T>): T {
+    if (options.raw) return (value ?? Buffer.alloc(0)) as T;
+    const text = value?.toString("utf8");
+    if (text === undefined) throw new PoisonMessageError("message has no value");
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new PoisonMessageError(`value is not JSON: ${(e as Error).message}`);
+    }
+    return options.decode ? options.decode(parsed) : (parsed as T);
+  }
+
+  private async deadLetter(topic: string, partition: number, dead: DeadLetter[]) {
     this.options.logger.warn(
       { topic, partition, count: dead.length, offsets: dead.map((d) => d.message.offset).slice(0, 10) },
       "dead-lettering undecodable messages",
     );
     await this.publishRaw(
       `${topic}.dlq`,
-      dead.map(({ message, error }) => ({
-        key: message.key,
-        value: message.value,
-        headers: {
-          ...(message.headers ?? {}),
-          "x-source-topic": topic,
-          "x-source-partition": String(partition),
-          "x-source-offset": message.offset,
-          "x-error": error.slice(0, 1000),
-          "x-dead-lettered-at": new Date().toISOString(),
-        },
-      })),
+      dead.map(({ message, error, part }) => {
+        const headers: IHeaders = { ...(message.headers ?? {}) };
+        if (part) {
+          // One message out of a packed record: on its own in the DLQ, a plain record.
+          delete headers["content-type"];
+          delete headers[PACKED_KEYS_HEADER];
+          headers["x-source-index"] = String(part.index);
+        }
+        return {
+          key: part ? part.key : message.key,
+          value: part ? part.value : message.value,
+          headers: {
+            ...headers,
+            "x-source-topic": topic,
+            "x-source-partition": String(partition),
+            "x-source-offset": message.offset,
+            "x-error": error.slice(0, 1000),
+            "x-dead-lettered-at": new Date().toISOString(),
+          },
+        };
+      }),
     );
   }
 
@@ -433,6 +660,7 @@ export class KafkaBus implements EventBus {
     while (this.sending) await this.sending.catch(() => undefined);
     // consumer.disconnect() waits for the running eachBatch to finish (and commit) first.
     await Promise.allSettled(this.consumers.map((c) => c.disconnect()));
+    await this.metadataAdmin?.then((a) => a.disconnect()).catch(() => undefined);
     await this.producer.disconnect();
   }
 
