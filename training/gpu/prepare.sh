@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds .gpu/payload.tar.xz for a GPU machine that has neither the repo's node_modules, nor
-# Node, nor a package registry: the check (training/gpu/bpr-gpu-check.ts) bundled with esbuild,
-# the few packages it imports at run time (tfjs-core, -backend-cpu, -backend-wasm,
-# -backend-webgpu, webgpu = Dawn's dawn.node for linux-x64, and their own dependencies), and this
-# machine's node binary. run-device.sh unpacks and runs it. .gpu/ must be git-ignored
+# Node, nor a package registry: the checks (training/gpu/bpr-gpu-check.ts, ease-gpu-check.ts)
+# bundled with esbuild, the few packages they import at run time (tfjs-core, -backend-cpu,
+# -backend-wasm, -backend-webgpu, webgpu = Dawn's dawn.node for linux-x64, and their own
+# dependencies), and this machine's node binary. run-device.sh unpacks and runs it. .gpu/ must be git-ignored
 # (`echo /.gpu/ >> .git/info/exclude`); pass `.gpu` (and `.gl`, the Vulkan loader) to the
 # device tool's `carry`. The optional packages are installed into $GPU_DEPS_DIR, never into the
 # repo: they are not dependencies of the project.
@@ -20,8 +20,10 @@ fi
 stage=.gpu/stage
 rm -rf "$stage" .gpu/payload.tar.xz
 mkdir -p "$stage/node_modules"
-npx esbuild training/gpu/bpr-gpu-check.ts --bundle --platform=node --format=esm --target=node20 \
-  --packages=external --log-level=warning --outfile="$stage/bpr-gpu-check.mjs"
+for check in bpr-gpu-check ease-gpu-check; do
+  npx esbuild "training/gpu/$check.ts" --bundle --platform=node --format=esm --target=node20 \
+    --packages=external --log-level=warning --outfile="$stage/$check.mjs"
+done
 nm="$deps/node_modules"
 copy() { # copy PATH relative to node_modules
   mkdir -p "$stage/node_modules/$(dirname "$1")"

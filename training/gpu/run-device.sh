@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Runs the GPU check on a bare GPU machine, from the repo root, with .gpu/payload.tar.xz
+# Runs the GPU checks on a bare GPU machine, from the repo root, with .gpu/payload.tar.xz
 # (training/gpu/prepare.sh) and, when the machine has no Vulkan loader, the loader's .deb files
 # in .gl/. Writes env.txt, results.jsonl and stderr.log under $OUT and prints the JSON lines.
 # Each backend runs in its own process, as the chooser picks one per process; the last line
-# compares webgpu with wasm at each batch size.
-# Tunables: BACKENDS (default "webgpu wasm cpu"), BATCHES, EPOCHS, SECONDS, STEP_TIMEOUT.
+# compares webgpu with wasm (EASE's fit; BPR's step at each batch size).
+# CHECKS (default "ease bpr") picks the checks. EASE: wasm first (the sync and the async fit,
+# weights saved), then webgpu (EASE_FITS fits, the first compiling the shaders; weights compared
+# with wasm's); EASE_ARGS adds options (e.g. "--items 1000" for a dry run). BPR tunables: BACKENDS (default "webgpu wasm cpu"), BATCHES, EPOCHS,
+# SECONDS_PER_FIT, STEP_TIMEOUT.
 set -uo pipefail
 OUT=${OUT:-/tmp/marquee-gpu-out}
 mkdir -p "$OUT"
@@ -33,7 +36,18 @@ node="$work/node"
 } >"$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
 : >"$OUT/results.jsonl"
-for b in ${BACKENDS:-webgpu wasm cpu}; do
+checks=" ${CHECKS:-ease bpr} "
+if [[ $checks == *" ease "* ]]; then
+  for b in wasm webgpu; do
+    start=$(date +%s)
+    if [ "$b" = wasm ]; then args=(--paths sync,async --save /tmp/ease-wasm.f32)
+    else args=(--fits "${EASE_FITS:-2}" --compare /tmp/ease-wasm.f32); fi
+    timeout "${EASE_TIMEOUT:-150}" "$node" "$work/ease-gpu-check.mjs" --backend "$b" "${args[@]}" ${EASE_ARGS:-} \
+      >>"$OUT/results.jsonl" 2>>"$OUT/stderr.log"
+    echo "## ease $b: exit $? after $(($(date +%s) - start)) s" | tee -a "$OUT/stderr.log"
+  done
+fi
+[[ $checks == *" bpr "* ]] && for b in ${BACKENDS:-webgpu wasm cpu}; do
   start=$(date +%s)
   timeout "${STEP_TIMEOUT:-240}" "$node" "$work/bpr-gpu-check.mjs" --backend "$b" \
     --batches "${BATCHES:-4096,8192,65536}" --epochs "${EPOCHS:-3}" --seconds "${SECONDS_PER_FIT:-20}" \
@@ -49,7 +63,14 @@ for (const g of gpu) {
   const w = fits.find((l) => l.backend === "wasm" && l.batch === g.batch);
   if (w) speedup[g.batch] = Math.round((w.ms_per_step / g.ms_per_step) * 100) / 100;
 }
-const failed = lines.filter((l) => l.ok === false && l.counted !== false).map((l) => `${l.backend}: ${l.check}`);
-console.log(JSON.stringify({ summary: true, card: gpu[0]?.device ?? null, webgpu_speedup_over_wasm_by_batch: speedup, failed_checks: failed, errors: lines.filter((l) => l.error && l.counted !== false).map((l) => l.error) }));
+const ease = (b) => lines.find((l) => l.model === "ease" && l.backend === b && l.seconds !== undefined);
+const [eg, ew] = [ease("webgpu"), ease("wasm")];
+const easeSummary = eg && ew ? {
+  webgpu_seconds: eg.seconds, wasm_seconds: ew.fit_seconds_by_path?.sync?.at(-1) ?? ew.seconds,
+  speedup: Math.round(((ew.fit_seconds_by_path?.sync?.at(-1) ?? ew.seconds) / eg.seconds) * 100) / 100,
+  ndcg_at_10: { webgpu: eg.ndcg_at_10, wasm: ew.ndcg_at_10 }, max_abs_weight_diff: eg.max_abs_diff_vs_compared ?? null,
+} : null;
+const failed = lines.filter((l) => (l.ok === false && l.counted !== false) || l.checks_ok === false).map((l) => `${l.model ?? "bpr"} ${l.backend}: ${l.check ?? "checks"}`);
+console.log(JSON.stringify({ summary: true, card: gpu[0]?.device ?? eg?.device ?? null, ease: easeSummary, webgpu_speedup_over_wasm_by_batch: speedup, failed_checks: failed, errors: lines.filter((l) => l.error && l.counted !== false).map((l) => l.error) }));
 ' "$OUT/results.jsonl" | tee -a "$OUT/results.jsonl"
 cat "$OUT/results.jsonl"

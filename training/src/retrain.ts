@@ -7,7 +7,7 @@ import { evaluateRanking, type RankingMetrics, type Scorer, topK } from "./eval/
 import { randomSplit, timeCutSplit } from "./eval/split.ts";
 import { PopularityScorer } from "./models/popularity-scorer.ts";
 import { type PromotionDecision, promoteIfNotWorse } from "./registry.ts";
-import { type FittedModel, fitChosenModel } from "./select.ts";
+import { type FittedModel, fitChosenModelAsync } from "./select.ts";
 import { loadTf } from "./tf-backend.ts";
 
 /** Neighbours kept per title in the stored personal model. */
@@ -286,7 +286,7 @@ export async function computePersonal(
   progress("2/4 holdout", { holdout, test: split.test.items.length, backend: handle.backend });
 
   const fitStarted = performance.now();
-  const candidate = fitChosenModel(handle, split.train, { allowAls: false });
+  const candidate = await fitChosenModelAsync(handle, split.train, { allowAls: false });
   const fitSeconds = (performance.now() - fitStarted) / 1000;
   const metrics = evaluateRanking(candidate, split.train, split.test);
   const popularity = evaluateRanking(new PopularityScorer(split.train), split.train, split.test);
@@ -298,7 +298,7 @@ export async function computePersonal(
       // current version's recipe (its λ) is refitted on the same training part instead.
       const scorer = freshHoldout
         ? await loadPersonalScorer(new ModelStore(input.storeRoot), current.version, input.itemIds, split.train)
-        : fitChosenModel(handle, split.train, {
+        : await fitChosenModelAsync(handle, split.train, {
             allowAls: false,
             lambda: Number(current.meta.params.lambda ?? candidate.params.lambda),
           });
@@ -313,7 +313,7 @@ export async function computePersonal(
     popularity_ndcg_at_10: popularity.ndcg_at_10,
     eta_seconds: Math.round(fitSeconds * 10) / 10,
   });
-  const full = fitChosenModel(handle, data, { allowAls: false, lambda: Number(candidate.params.lambda) });
+  const full = await fitChosenModelAsync(handle, data, { allowAls: false, lambda: Number(candidate.params.lambda) });
   return {
     holdout,
     metrics,

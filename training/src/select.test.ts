@@ -5,7 +5,7 @@ import { evaluateRanking } from "./eval/metrics.ts";
 import { randomSplit } from "./eval/split.ts";
 import { loadModel } from "./models/model.ts";
 import { PopularityScorer } from "./models/popularity-scorer.ts";
-import { EASE_LAMBDAS, fitChosenModel } from "./select.ts";
+import { EASE_LAMBDAS, fitChosenModel, fitChosenModelAsync } from "./select.ts";
 import { syntheticInteractions } from "./synthetic.ts";
 
 const handle = { tf, backend: "cpu", tried: [] };
@@ -41,6 +41,16 @@ describe("the chosen model", () => {
     const modelled = new Set(model.modelled);
     for (let i = 0; i < train.nItems; i++) if (!modelled.has(i)) expect(scores[i]).toBe(Number.NEGATIVE_INFINITY);
     expect(evaluateRanking(model, train, test).ndcg_at_10).toBeGreaterThan(pop);
+  });
+
+  it("chooses and fits the same with asynchronous read-backs (the webgpu path)", async () => {
+    const options = { maxItems: 100, allowAls: false, tune: true };
+    const sync = fitChosenModel(handle, train, options);
+    const async_ = await fitChosenModelAsync(handle, train, options);
+    expect(async_.validation).toEqual(sync.validation);
+    expect(async_.params).toEqual(sync.params);
+    expect(async_.modelled).toEqual(sync.modelled);
+    expect(async_.weights).toEqual(sync.weights);
   });
 
   it("exposes the chosen model behind the model interface, scoring the same", () => {

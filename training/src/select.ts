@@ -61,9 +61,44 @@ export interface SelectOptions {
  * validation split of the training data when the catalogue is small enough to try a grid;
  * above MAX_EASE_ITEMS, implicit ALS — or, with `allowAls: false`, EASE over the
  * most-interacted titles only (the rest reachable through popularity and item-to-item rows).
- * Scores users by their `train` histories.
+ * Scores users by their `train` histories. EASE is fitted with synchronous read-backs
+ * (`EaseModel.fit`: wasm, cpu, native); a webgpu handle needs `fitChosenModelAsync`.
  */
 export function fitChosenModel(handle: TfHandle, train: Interactions, options: SelectOptions = {}): FittedModel {
+  const choice = chooseModel(handle, train, options);
+  let step = choice.next();
+  while (!step.done) step = choice.next(EaseModel.fit(handle.tf, step.value.data, { lambda: step.value.lambda }));
+  return step.value;
+}
+
+/**
+ * `fitChosenModel` with EASE fitted by `EaseModel.fitAsync` (asynchronous read-backs): the same
+ * model on every backend, and the form a webgpu handle needs (it cannot read back
+ * synchronously in Node; see docs/decisions/003-gpu-training-path.md).
+ */
+export async function fitChosenModelAsync(
+  handle: TfHandle,
+  train: Interactions,
+  options: SelectOptions = {},
+): Promise<FittedModel> {
+  const choice = chooseModel(handle, train, options);
+  let step = choice.next();
+  while (!step.done)
+    step = choice.next(await EaseModel.fitAsync(handle.tf, step.value.data, { lambda: step.value.lambda }));
+  return step.value;
+}
+
+/** An EASE fit the choice needs: it yields these and is resumed with the fitted model. */
+interface EaseFit {
+  data: Interactions;
+  lambda: number;
+}
+
+function* chooseModel(
+  handle: TfHandle,
+  train: Interactions,
+  options: SelectOptions,
+): Generator<EaseFit, FittedModel, EaseModel> {
   const maxItems = options.maxItems ?? MAX_EASE_ITEMS;
   const log = options.log ?? (() => undefined);
   let modelled: Uint32Array | undefined;
@@ -100,14 +135,14 @@ export function fitChosenModel(handle: TfHandle, train: Interactions, options: S
     validation = [];
     for (const l of data.nItems <= TUNE_ITEMS ? EASE_LAMBDAS : COARSE_LAMBDAS) {
       const started = performance.now();
-      const m = EaseModel.fit(handle.tf, fit, { lambda: l });
+      const m = yield { data: fit, lambda: l };
       const ndcg = evaluateRanking(m, fit, valid).ndcg_at_10;
       validation.push({ lambda: l, ndcg_at_10: ndcg });
       log("λ candidate", { lambda: l, validation_ndcg_at_10: ndcg, seconds: (performance.now() - started) / 1000 });
     }
     lambda = validation.reduce((a, b) => (b.ndcg_at_10 > a.ndcg_at_10 ? b : a)).lambda;
   }
-  const model = EaseModel.fit(handle.tf, data, { lambda });
+  const model = yield { data, lambda };
   const sub = new Float32Array(data.nItems);
   const scoreUser = modelled
     ? (user: number, out: Float32Array) => {

@@ -22,8 +22,10 @@ let chosen: Promise<TfHandle> | null = null;
  * is "native" or "webgpu". Kernels a backend lacks are registered before first use.
  * `prefer` skips the candidates before it: every caller passes "wasm" today; the GPU check
  * (training/gpu/bpr-gpu-check.ts) passes "webgpu". webgpu reads tensors back asynchronously only
- * (`data()`; `dataSync()` needs OffscreenCanvas, which Node lacks): BPR runs on it, the EASE
- * inverse (`invertSpd`) does not — see docs/decisions/003-gpu-training-path.md.
+ * (`data()`; `dataSync()` needs OffscreenCanvas, which Node lacks): BPR and the asynchronous
+ * EASE fit (`invertSpdAsync`, `EaseModel.fitAsync`, `fitChosenModelAsync`) run on it, the
+ * synchronous one (`invertSpd`, `fitChosenModel`) does not — see
+ * docs/decisions/003-gpu-training-path.md.
  */
 export type TfBackendPreference = "native" | "webgpu" | "wasm" | "cpu";
 

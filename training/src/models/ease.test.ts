@@ -1,11 +1,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { evaluateRanking } from "../eval/metrics.ts";
 import { randomSplit } from "../eval/split.ts";
 import { syntheticInteractions } from "../synthetic.ts";
 import { EaseModel } from "./ease.ts";
-import { invertSpd, invertSpdSmall } from "./linalg.ts";
+import { invertSpd, invertSpdAsync, invertSpdSmall } from "./linalg.ts";
 import { PopularityScorer } from "./popularity-scorer.ts";
 
 beforeAll(async () => {
@@ -43,6 +43,39 @@ describe("EASE", () => {
   it("inverts by block sweeps, blocks not dividing n", () => {
     const a = randomSpd(23);
     expectIdentity(a, invertSpd(tf, a, 23, 5), 23, 4);
+  });
+
+  it("inverts the same with asynchronous read-backs (the webgpu path)", async () => {
+    const a = randomSpd(23);
+    const before = tf.memory().numTensors;
+    const sync = invertSpd(tf, a, 23, 5);
+    const async_ = await invertSpdAsync(tf, a, 23, 5);
+    expect(Array.from(async_)).toEqual(Array.from(sync));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("runs where dataSync() fails, as on webgpu in Node, and the sync path leaks no tensors", async () => {
+    const a = randomSpd(23);
+    const expected = invertSpd(tf, a, 23, 5);
+    const before = tf.memory().numTensors;
+    const spy = vi.spyOn(tf.Tensor.prototype, "dataSync").mockImplementation(() => {
+      throw new ReferenceError("OffscreenCanvas is not defined");
+    });
+    try {
+      expect(() => invertSpd(tf, a, 23, 5)).toThrow(/OffscreenCanvas/);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(Array.from(await invertSpdAsync(tf, a, 23, 5))).toEqual(Array.from(expected));
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("fitAsync learns the same weights as fit", async () => {
+    const data = syntheticInteractions({ users: 300, items: 90, interactions: 6_000, seed: 5 });
+    const sync = EaseModel.fit(tf, data, { lambda: 50 });
+    const async_ = await EaseModel.fitAsync(tf, data, { lambda: 50 });
+    expect(Array.from(async_.weights)).toEqual(Array.from(sync.weights));
   });
 
   it("B has a zero diagonal and beats popularity clearly on synthetic data", () => {

@@ -1,7 +1,7 @@
 import type { Interactions } from "../dataset.ts";
 import type { Scorer } from "../eval/metrics.ts";
 import type { Tf } from "../tf-backend.ts";
-import { invertSpd } from "./linalg.ts";
+import { invertSpd, invertSpdAsync } from "./linalg.ts";
 
 export interface EaseParams {
   /** L2 regularisation on the item-item weights (added to the Gram matrix's diagonal). */
@@ -26,12 +26,22 @@ export class EaseModel implements Scorer {
     private history: Interactions,
   ) {}
 
+  /** Fits with synchronous read-backs (`invertSpd`): wasm and cpu, not webgpu. */
   static fit(tf: Tf, data: Interactions, params: EaseParams): EaseModel {
+    return EaseModel.fromInverse(invertSpd(tf, regularisedGram(data, params.lambda), data.nItems), data);
+  }
+
+  /**
+   * The same fit with asynchronous read-backs (`invertSpdAsync`): runs on every backend,
+   * webgpu included, and gives the same weights as `fit` on the others.
+   */
+  static async fitAsync(tf: Tf, data: Interactions, params: EaseParams): Promise<EaseModel> {
+    return EaseModel.fromInverse(await invertSpdAsync(tf, regularisedGram(data, params.lambda), data.nItems), data);
+  }
+
+  /** B from P = (XᵀX + λI)⁻¹: B_ij = −P_ij / P_jj, B_jj = 0, reusing P's buffer. */
+  private static fromInverse(p: Float32Array, data: Interactions): EaseModel {
     const n = data.nItems;
-    const g = gram(data);
-    for (let i = 0; i < n; i++) g[i * n + i] = (g[i * n + i] as number) + params.lambda;
-    const p = invertSpd(tf, g, n);
-    // B_ij = −P_ij / P_jj, B_jj = 0, reusing P's buffer.
     const diag = new Float64Array(n);
     for (let j = 0; j < n; j++) diag[j] = p[j * n + j] as number;
     for (let i = 0; i < n; i++) {
@@ -57,6 +67,14 @@ export class EaseModel implements Scorer {
       for (let j = 0; j < n; j++) out[j] = (out[j] as number) + (w[row + j] as number);
     }
   }
+}
+
+/** XᵀX + λI, EASE's matrix to invert. */
+function regularisedGram(data: Interactions, lambda: number): Float32Array {
+  const n = data.nItems;
+  const g = gram(data);
+  for (let i = 0; i < n; i++) g[i * n + i] = (g[i * n + i] as number) + lambda;
+  return g;
 }
 
 /** XᵀX for binary X, dense float32 (items × items), from the sparse rows. */

@@ -225,7 +225,7 @@ export class EaseRecommender implements RecommenderModel {
 
   async fit(data: Interactions, options: FitOptions = {}): Promise<void> {
     const handle = options.handle ?? (await loadTf({ prefer: "wasm" }));
-    this.model = EaseModel.fit(handle.tf, data, { lambda: this.params.lambda });
+    this.model = await EaseModel.fitAsync(handle.tf, data, { lambda: this.params.lambda });
     this.backend = `typed-arrays + tfjs ${handle.backend}`;
   }
 
