@@ -160,10 +160,11 @@ export class Checkout {
       },
       order.idempotencyKey,
     );
-    await this.ctx.db
-      .update(orders)
-      .set({ checkoutSessionId: session.id, checkoutUrl: session.url })
-      .where(and(eq(orders.id, order.id), isNull(orders.checkoutSessionId)));
+    if (!session.recordedOnOrder)
+      await this.ctx.db
+        .update(orders)
+        .set({ checkoutSessionId: session.id, checkoutUrl: session.url })
+        .where(and(eq(orders.id, order.id), isNull(orders.checkoutSessionId)));
     return result("pending", session.url);
   }
 

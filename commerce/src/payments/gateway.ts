@@ -30,6 +30,11 @@ export interface CheckoutSession {
   currency: string | null;
   paymentIntent: string | null;
   metadata: Record<string, string>;
+  /**
+   * True when creating the session also recorded it on its order (the local gateway, whose
+   * sessions live in the same database, does both in one statement), so the caller need not.
+   */
+  recordedOnOrder?: boolean;
 }
 
 /** A verified webhook event: Stripe's envelope, with the object left for the handler to read. */

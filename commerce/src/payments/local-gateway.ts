@@ -53,23 +53,42 @@ export class LocalGateway implements PaymentGateway {
   async createCheckoutSession(input: CreateCheckoutInput, idempotencyKey: string): Promise<CheckoutSession> {
     const id = newId("cs_local");
     const amountTotal = input.lines.reduce((s, l) => s + l.amountMinor, 0);
-    const [created] = await this.db
-      .insert(localCheckoutSessions)
-      .values({
-        id,
-        idempotencyKey,
-        amountTotal,
-        currency: input.currency,
-        paymentIntent: newId("pi_local"),
-        metadata: { order_id: input.orderId },
-        lineItems: input.lines.map((l) => ({ name: l.name, amount: l.amountMinor })),
-        successUrl: input.successUrl,
-        cancelUrl: input.cancelUrl,
-        createdAt: this.now(),
-      })
-      .onConflictDoNothing({ target: localCheckoutSessions.idempotencyKey })
-      .returning();
-    if (created) return this.toSession(created);
+    const session = {
+      id,
+      idempotencyKey,
+      amountTotal,
+      currency: input.currency,
+      paymentIntent: newId("pi_local"),
+      metadata: { order_id: input.orderId },
+      lineItems: input.lines.map((l) => ({ name: l.name, amount: l.amountMinor })),
+      successUrl: input.successUrl,
+      cancelUrl: input.cancelUrl,
+      createdAt: this.now(),
+    };
+    // Store the session and record it on its order in one statement (one commit, not two):
+    // the order's checkout_session_id is set only while still empty, as Checkout would.
+    const result = await this.db.execute(sql`
+      with s as (
+        insert into local_checkout_sessions (id, idempotency_key, amount_total, currency, payment_intent, metadata,
+                                             line_items, success_url, cancel_url, created_at)
+        values (${session.id}, ${idempotencyKey}, ${amountTotal}::int, ${session.currency}, ${session.paymentIntent},
+                ${JSON.stringify(session.metadata)}::jsonb, ${JSON.stringify(session.lineItems)}::jsonb,
+                ${session.successUrl}, ${session.cancelUrl}, ${session.createdAt.toISOString()}::timestamptz)
+        on conflict (idempotency_key) do nothing
+        returning id
+      ), o as (
+        update orders set checkout_session_id = s.id, checkout_url = ${`${this.options.baseUrl}/checkout/local/${id}`}
+        from s where orders.id = ${input.orderId} and orders.checkout_session_id is null
+        returning orders.id
+      )
+      select (select count(*) from s)::int as created, (select count(*) from o)::int as recorded`);
+    const [counts] = ("rows" in result ? result.rows : result) as { created: number; recorded: number }[];
+    const created =
+      Number(counts?.created) > 0
+        ? { ...session, status: "open", paymentStatus: "unpaid", refundedMinor: 0 }
+        : undefined;
+    if (created) return { ...this.toSession(created), recordedOnOrder: Number(counts?.recorded) > 0 };
+
     // Same key, same session: what Stripe's idempotency does for a retried create.
     const [row] = await this.db
       .select()
