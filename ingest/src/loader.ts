@@ -20,13 +20,13 @@ import {
   PoisonMessageError,
   type RecentInteraction,
 } from "@marquee/runtime";
-import { EVENT_VALUE_COLUMNS, toEventRow, toEventValues } from "./event-row.ts";
+import { EVENT_VALUE_COLUMNS, toEventValues } from "./event-row.ts";
 
 const ITEM_TYPES = new Set<string>(ITEM_EVENT_TYPES);
 /** Impressions are the bulk of traffic and say little about taste: keep them out of histories. */
 const HISTORY_EXCLUDED = new Set(["impression"]);
-/** Kafka rows go in as JSONCompactEachRow tuples: the columns, named once per insert. */
-const KAFKA_INSERT_TABLE = `${EVENTS_TABLE} (${EVENT_VALUE_COLUMNS.join(", ")})`;
+/** Rows go in as JSONCompactEachRow tuples: the columns, named once per insert. */
+const INSERT_INTO = `${EVENTS_TABLE} (${EVENT_VALUE_COLUMNS.join(", ")})`;
 
 export interface LoaderOptions {
   clickhouse: ClickHouseClient;
@@ -92,7 +92,12 @@ export class EventLoader {
     const token = createHash("sha256")
       .update(events.map((e) => e.event_id).join(","))
       .digest("hex");
-    await this.insert(EVENTS_TABLE, "JSONEachRow", events.map(toEventRow), token, batch);
+    // Not from Kafka: the source columns' defaults ('', -1, -1), written out.
+    await this.insert(
+      events.map((e) => toEventValues(e, "", -1, "-1")),
+      token,
+      batch,
+    );
     await this.updateHistories(events);
   }
 
@@ -129,7 +134,7 @@ export class EventLoader {
     }
     if (rows.length > 0) {
       const token = `${batch.topic}-${batch.partition}-${batch.firstOffset}-${batch.lastOffset}`;
-      await this.insert(KAFKA_INSERT_TABLE, "JSONCompactEachRow", rows, token, batch);
+      await this.insert(rows, token, batch);
       await this.updateHistories(fresh);
     }
     this.watermarks.set(key, { stored: last > stored ? last : stored, next: last + 1n });
@@ -146,23 +151,17 @@ export class EventLoader {
     return BigInt(row?.o ?? "-1");
   }
 
-  private async insert(
-    into: string,
-    format: "JSONEachRow" | "JSONCompactEachRow",
-    rows: object[],
-    token: string,
-    batch: BusBatch<CollectedEvent>,
-  ): Promise<void> {
+  private async insert(rows: (string | number)[][], token: string, batch: BusBatch<CollectedEvent>): Promise<void> {
     // The token goes in the statement, not in clickhouse_settings: chDB applies those as a
     // session-wide SET, which would leave the token on every later insert of the process
     // (silently dropping them as duplicates). Tokens are built from topic names and digits.
     const safe = token.replace(/[^A-Za-z0-9._:-]/g, "_");
-    const table = `${into} SETTINGS insert_deduplication_token = '${safe}', deduplicate_blocks_in_dependent_materialized_views = 1`;
+    const table = `${INSERT_INTO} SETTINGS insert_deduplication_token = '${safe}', deduplicate_blocks_in_dependent_materialized_views = 1`;
     const retries = this.options.retries ?? 3;
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.options.clickhouse.insert({ table, values: rows, format });
+        await this.options.clickhouse.insert({ table, values: rows, format: "JSONCompactEachRow" });
         this.options.logger.debug(
           { rows: rows.length, ms: Math.round(performance.now() - started), token: safe },
           "inserted",

@@ -123,6 +123,14 @@ interface DeadLetter {
   part?: { key: string; value: Buffer; index: number };
 }
 
+/** Line `index` of a packed record, as the bytes it was sent as (for the DLQ). */
+function lineBytes(value: Buffer, index: number): Buffer {
+  let from = 0;
+  for (let i = 0; i < index; i++) from = value.indexOf(10, from) + 1;
+  const to = value.indexOf(10, from);
+  return value.subarray(from, to < 0 ? value.length : to);
+}
+
 /** The partition kafkajs's default (Java-compatible, murmur2) partitioner gives a key. */
 const defaultPartitioner = Partitioners.DefaultPartitioner();
 const fakeMetadata = new Map<number, PartitionMetadata[]>();
@@ -576,27 +584,22 @@ export class KafkaBus implements EventBus {
     } catch {
       keys = null;
     }
-    const ends: number[] = [];
-    for (let at = value.indexOf(10); at >= 0; at = value.indexOf(10, at + 1)) ends.push(at);
-    ends.push(value.length);
-    if (!Array.isArray(keys) || keys.length !== ends.length || !keys.every((k) => typeof k === "string")) {
+    // One UTF-8 decode for the whole record (a newline byte is always a newline character).
+    const lines = value.toString("utf8").split("\n");
+    if (!Array.isArray(keys) || keys.length !== lines.length || !keys.every((k) => typeof k === "string")) {
       dead.push({ message: m, error: `packed record: ${PACKED_KEYS_HEADER} does not name one key per line` });
       return;
     }
-    let from = 0;
-    for (let index = 0; index < ends.length; index++) {
-      const to = ends[index] as number;
-      const bytes = value.subarray(from, to);
+    for (let index = 0; index < lines.length; index++) {
       const key = keys[index] as string;
-      from = to + 1;
       try {
-        const decoded = this.decodeValue(bytes, options);
+        const decoded = this.decodeText(lines[index] as string, options);
         good.push({ key, value: decoded, headers: own, partition, offset: m.offset, index });
       } catch (e) {
         dead.push({
           message: m,
           error: e instanceof Error ? e.message : String(e),
-          part: { key, value: bytes, index },
+          part: { key, value: lineBytes(value, index), index },
         });
       }
     }
@@ -604,8 +607,11 @@ export class KafkaBus implements EventBus {
 
   private decodeValue<T>(value: Buffer | null, options: KafkaSubscribeOptions<T>): T {
     if (options.raw) return (value ?? Buffer.alloc(0)) as T;
-    const text = value?.toString("utf8");
-    if (text === undefined) throw new PoisonMessageError("message has no value");
+    if (value === null) throw new PoisonMessageError("message has no value");
+    return this.decodeText(value.toString("utf8"), options);
+  }
+
+  private decodeText<T>(text: string, options: KafkaSubscribeOptions<T>): T {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
