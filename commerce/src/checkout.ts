@@ -302,7 +302,14 @@ export class Checkout {
     // "credited": a rental already counted towards a purchase) and its seller's fee.
     const rows = await this.ctx.db
       .select({
-        t: titles,
+        // Only what pricing needs (not the poster, which can be kilobytes of SVG).
+        t: {
+          id: titles.id,
+          title: titles.title,
+          ageRating: titles.ageRating,
+          regions: titles.regions,
+          sellerId: titles.sellerId,
+        },
         offers: sql<OfferJson[] | string>`coalesce((select json_agg(json_build_object(
             'kind', o.kind, 'quality', o.quality, 'price_minor', o.price_minor, 'currency', o.currency,
             'start_days', o.rent_start_window_days, 'watch_hours', o.rent_watch_window_hours,
