@@ -20,6 +20,7 @@ import {
   rentToOwnCredit,
 } from "./rules.ts";
 import { entitlements, offers, orderItems, orders, promoCodes, sellers, titles } from "./schema.ts";
+import { runStatement } from "./statements.ts";
 
 export const CheckoutRequestSchema = z.object({
   items: z
@@ -219,7 +220,9 @@ export class Checkout {
     // One statement, so atomic without a transaction: the order (unless this cart already has
     // a pending one), its items, and the promo redemption it reserves. With a promo code the
     // order exists only if a redemption could be reserved.
-    const result = await this.ctx.db.execute(sql`
+    const [row] = await runStatement<{ placed: number; reserved: number }>(
+      this.ctx.db,
+      sql`
       with pr as (
         ${
           order.promoCodeId
@@ -251,8 +254,8 @@ export class Checkout {
           sql`, `,
         )}) as v(id, title_id, kind, quality, list_price, price, credit, credited, upgrades, start_days, watch_hours)
       )
-      select (select count(*) from o)::int as placed, (select count(*) from pr)::int as reserved`);
-    const [row] = ("rows" in result ? result.rows : result) as { placed: number; reserved: number }[];
+      select (select count(*) from o)::int as placed, (select count(*) from pr)::int as reserved`,
+    );
     if (Number(row?.placed) > 0) return { order, items };
     if (order.promoCodeId && Number(row?.reserved) === 0) {
       const [pending] = await this.ctx.db

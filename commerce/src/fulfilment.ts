@@ -6,6 +6,7 @@ import type { OutboxEvent } from "./outbox.ts";
 import { type WebhookEvent, WebhookSignatureError } from "./payments/gateway.ts";
 import { DAY_MS, platformFee } from "./rules.ts";
 import { orderItems, orders, processedWebhookEvents, promoCodes, sellers } from "./schema.ts";
+import { runStatement } from "./statements.ts";
 
 export type WebhookOutcome =
   | { result: "granted"; order_id: string; entitlements: number }
@@ -275,8 +276,7 @@ export class Fulfilment {
       )
       select (select count(*) from ev)::int as new_event, (select count(*) from o)::int as paid,
              (select count(*) from e)::int as granted`;
-    const result = await this.ctx.db.execute(statement);
-    const rows = ("rows" in result ? result.rows : result) as { new_event: number; paid: number; granted: number }[];
+    const rows = await runStatement<{ new_event: number; paid: number; granted: number }>(this.ctx.db, statement);
     const r = rows[0] ?? { new_event: 0, paid: 0, granted: 0 };
     if (r.paid > 0)
       this.ctx.log.info({ orderId: order.id, items: items.length, total: order.totalMinor }, "order paid and granted");

@@ -4,6 +4,7 @@ import Stripe from "stripe";
 import type { CommerceDb } from "../catalog.ts";
 import { newId } from "../ids.ts";
 import { localCheckoutSessions } from "../schema.ts";
+import { runStatement } from "../statements.ts";
 import {
   type CheckoutSession,
   type ConnectedAccount,
@@ -67,7 +68,9 @@ export class LocalGateway implements PaymentGateway {
     };
     // Store the session and record it on its order in one statement (one commit, not two):
     // the order's checkout_session_id is set only while still empty, as Checkout would.
-    const result = await this.db.execute(sql`
+    const [counts] = await runStatement<{ created: number; recorded: number }>(
+      this.db,
+      sql`
       with s as (
         insert into local_checkout_sessions (id, idempotency_key, amount_total, currency, payment_intent, metadata,
                                              line_items, success_url, cancel_url, created_at)
@@ -81,8 +84,8 @@ export class LocalGateway implements PaymentGateway {
         from s where orders.id = ${input.orderId} and orders.checkout_session_id is null
         returning orders.id
       )
-      select (select count(*) from s)::int as created, (select count(*) from o)::int as recorded`);
-    const [counts] = ("rows" in result ? result.rows : result) as { created: number; recorded: number }[];
+      select (select count(*) from s)::int as created, (select count(*) from o)::int as recorded`,
+    );
     const created =
       Number(counts?.created) > 0
         ? { ...session, status: "open", paymentStatus: "unpaid", refundedMinor: 0 }
