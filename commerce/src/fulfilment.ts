@@ -68,7 +68,7 @@ export class Fulfilment {
     // Order, items and "seen before?" in one read. A redelivery (Stripe retries until it hears
     // 2xx) is answered here without asking the provider again; this is only a hint — the
     // statement in `grant` is what makes processing happen once.
-    const loaded = await this.load(eq(orders.checkoutSessionId, sessionId), event.id);
+    const loaded = await this.loadForSession(sessionId, event.id);
     if (loaded?.seen) return { result: "already_processed", event_id: event.id };
     const session = await this.ctx.gateway.retrieveCheckoutSession(sessionId);
     if (session.paymentStatus !== "paid" && session.paymentStatus !== "no_payment_required") {
@@ -116,6 +116,41 @@ export class Fulfilment {
     return rows.length > 0;
   }
 
+  /** The webhook's read, prepared once (it runs for every delivery). */
+  private loadBySession: ReturnType<Fulfilment["prepareLoadBySession"]> | null = null;
+
+  private prepareLoadBySession() {
+    return this.ctx.db
+      .select({
+        order: orders,
+        item: orderItems,
+        feeBps: sql<number | null>`(select ${sellers.feeBps} from ${sellers} where ${sellers.id} = ${orders.sellerId})`,
+        seen: sql<boolean>`exists (select 1 from ${processedWebhookEvents} where ${processedWebhookEvents.eventId} = ${sql.placeholder("eventId")})`,
+      })
+      .from(orders)
+      .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
+      .where(eq(orders.checkoutSessionId, sql.placeholder("sessionId")))
+      .prepare("mq_fulfilment_load_by_session");
+  }
+
+  private async loadForSession(sessionId: string, eventId: string): Promise<Loaded | null> {
+    this.loadBySession ??= this.prepareLoadBySession();
+    return this.toLoaded(await this.loadBySession.execute({ sessionId, eventId }));
+  }
+
+  private toLoaded(
+    rows: { order: typeof orders.$inferSelect; item: Item; feeBps: number | null; seen: boolean }[],
+  ): Loaded | null {
+    const first = rows[0];
+    if (!first) return null;
+    return {
+      order: first.order,
+      items: rows.map((r) => r.item),
+      feeBps: first.feeBps ?? this.ctx.platformFeeBps,
+      seen: Boolean(first.seen),
+    };
+  }
+
   private async load(match: SQL, eventId: string | null): Promise<Loaded | null> {
     const rows = await this.ctx.db
       .select({
@@ -130,14 +165,7 @@ export class Fulfilment {
       .from(orders)
       .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
       .where(match);
-    const first = rows[0];
-    if (!first) return null;
-    return {
-      order: first.order,
-      items: rows.map((r) => r.item),
-      feeBps: first.feeBps ?? this.ctx.platformFeeBps,
-      seen: Boolean(first.seen),
-    };
+    return this.toLoaded(rows);
   }
 
   private async expireSession(event: WebhookEvent, sessionId: string): Promise<WebhookOutcome> {
