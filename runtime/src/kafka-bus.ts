@@ -318,8 +318,14 @@ export class KafkaBus implements EventBus {
         headers: { "content-type": PACKED_CONTENT_TYPE, [PACKED_KEYS_HEADER]: JSON.stringify(p.keys) },
       });
     };
+    // A browser's request carries one viewer's events: hash each distinct key once.
+    const partitionOfKey = new Map<string, number>();
     for (const m of messages) {
-      const partition = partitionOf(topic, m.key, partitions);
+      let partition = partitionOfKey.get(m.key);
+      if (partition === undefined) {
+        partition = partitionOf(topic, m.key, partitions);
+        partitionOfKey.set(m.key, partition);
+      }
       const line = JSON.stringify(m.value);
       let p = open.get(partition);
       if (p && (p.keys.length >= PACK_MAX_MESSAGES || p.bytes + line.length > PACK_MAX_BYTES)) {
