@@ -298,12 +298,11 @@ export class Checkout {
     return { account: seller.stripeAccountId, applicationFeeMinor: feeMinor };
   }
 
-  private async price(viewer: Viewer, input: z.output<typeof CheckoutRequestSchema>) {
-    const now = this.ctx.now();
-    const ids = input.items.map((i) => i.title_id);
-    // One read: the titles, each with its offers, the viewer's entitlements to it (with
-    // "credited": a rental already counted towards a purchase) and its seller's fee.
-    const rows = await this.ctx.db
+  /** Pricing's one read, prepared once (it runs for every quote and checkout). */
+  private priceRead: ReturnType<Checkout["preparePriceRead"]> | null = null;
+
+  private preparePriceRead() {
+    return this.ctx.db
       .select({
         // Only what pricing needs (not the poster, which can be kilobytes of SVG).
         t: {
@@ -324,12 +323,22 @@ export class Checkout {
             'price_paid_minor', e.price_paid_minor, 'currency', e.currency,
             'credited', exists (select 1 from ${orderItems} oi join ${orders} od on od.id = oi.order_id
               where oi.credited_entitlement_id = e.id and od.status in ('paid', 'pending', 'partially_refunded'))))
-          from ${entitlements} e where e.user_id = ${viewer.userId} and e.title_id = "titles"."id"
+          from ${entitlements} e where e.user_id = ${sql.placeholder("userId")} and e.title_id = "titles"."id"
             and e.status in ('active', 'superseded')), '[]'::json)`,
         feeBps: sql<number | null>`(select s.fee_bps from ${sellers} s where s.id = "titles"."seller_id")`,
       })
       .from(titles)
-      .where(and(inArray(titles.id, ids), eq(titles.status, "published")));
+      .where(and(sql`${titles.id} = any(${sql.placeholder("ids")})`, eq(titles.status, "published")))
+      .prepare("mq_checkout_price_read");
+  }
+
+  private async price(viewer: Viewer, input: z.output<typeof CheckoutRequestSchema>) {
+    const now = this.ctx.now();
+    const ids = input.items.map((i) => i.title_id);
+    // One read: the titles, each with its offers, the viewer's entitlements to it (with
+    // "credited": a rental already counted towards a purchase) and its seller's fee.
+    this.priceRead ??= this.preparePriceRead();
+    const rows = await this.priceRead.execute({ ids, userId: viewer.userId });
     const byId = new Map(rows.map((r) => [r.t.id, r]));
     const date = (v: string | null) => (v === null ? null : new Date(v));
     const offerRows = rows.flatMap((r) =>

@@ -101,8 +101,19 @@ export class LocalGateway implements PaymentGateway {
     return this.toSession(row);
   }
 
+  private byId: ReturnType<LocalGateway["prepareById"]> | null = null;
+
+  private prepareById() {
+    return this.db
+      .select()
+      .from(localCheckoutSessions)
+      .where(eq(localCheckoutSessions.id, sql.placeholder("id")))
+      .prepare("mq_local_session_by_id");
+  }
+
   async retrieveCheckoutSession(id: string): Promise<CheckoutSession> {
-    const [row] = await this.db.select().from(localCheckoutSessions).where(eq(localCheckoutSessions.id, id));
+    this.byId ??= this.prepareById();
+    const [row] = await this.byId.execute({ id });
     if (!row) throw new AppError("not_found", `no such checkout session: ${id}`);
     return this.toSession(row);
   }
