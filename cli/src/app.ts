@@ -78,7 +78,9 @@ export async function createMarquee(
   const mode = modeOf(config);
   logger.info({ mode, dataDir: config.dataDir }, "starting Marquee");
 
-  const postgres = await createPostgres(config, commerceSchema);
+  const postgres = await createPostgres(config, commerceSchema, {
+    onIdleError: (err) => logger.warn({ err }, "postgres dropped an idle connection; the pool opens a new one"),
+  });
   await postgres.migrate(COMMERCE_MIGRATIONS);
   const clickhouse = await createClickHouse(config);
   const applied = await migrateClickHouse(clickhouse.client);

@@ -27,10 +27,14 @@ export interface PostgresHandle<S extends Record<string, unknown>> {
 export async function createPostgres<S extends Record<string, unknown>>(
   config: Pick<Config, "DATABASE_URL" | "dataDir">,
   schema: S,
-  options: { inMemory?: boolean } = {},
+  options: { inMemory?: boolean; onIdleError?: (err: Error) => void } = {},
 ): Promise<PostgresHandle<S>> {
   if (config.DATABASE_URL) {
     const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10 });
+    // An idle connection the server drops (a restart, an admin terminating backends) is an
+    // 'error' on the pool; unheard, it would crash the process. The pool discards that client
+    // and opens a new one when next needed, so there is nothing to do but say so.
+    pool.on("error", (err) => options.onIdleError?.(err));
     const db = drizzlePg(pool, { schema });
     return {
       db: db as unknown as Database<S>,
