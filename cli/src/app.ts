@@ -44,6 +44,7 @@ import {
 } from "@marquee/training";
 import type { ServerBuild } from "@remix-run/node";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { authRateLimit } from "./auth-rate-limit.ts";
 import { createOnlineStore } from "./loader-process.ts";
 import { remixRoutes } from "./remix-handler.ts";
 import { seedIfEmpty } from "./seed-store.ts";
@@ -214,6 +215,7 @@ export async function createMarquee(
     trustProxy: false,
   });
   app.setErrorHandler(httpErrorHandler);
+  authRateLimit(app, config.AUTH_RATE_LIMIT);
   app.get("/health", async () => ({ status: "ok", mode, models: versions(models) }));
   app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   await app.register(collectorRoutes, {

@@ -91,6 +91,8 @@ export const ConfigSchema = z.object({
   REDIS_URL: optionalUrl(["redis", "rediss"]),
   /** Collector requests per client (IP) per minute; 0 turns the limit off. */
   COLLECTOR_RATE_LIMIT: z.coerce.number().int().min(0).default(6000),
+  /** Sign-up and sign-in attempts per client (IP) per minute, API and storefront together; 0 = no limit. */
+  AUTH_RATE_LIMIT: z.coerce.number().int().min(0).default(30),
   /**
    * Where viewers reach the store, e.g. https://store.example.com: checkout return addresses,
    * the local checkout page, and whether the session cookie is `__Host-` + Secure (https) or
