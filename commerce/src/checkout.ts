@@ -218,27 +218,14 @@ export class Checkout {
       rentWatchWindowHours: l.view.rent_watch_window_hours,
     }));
     // One statement, so atomic without a transaction: the order (unless this cart already has
-    // a pending one), its items, and the promo redemption it reserves. With a promo code the
-    // order exists only if a redemption could be reserved.
-    const [row] = await runStatement<{ placed: number; reserved: number }>(
-      this.ctx.db,
-      sql`
-      with pr as (
-        ${
-          order.promoCodeId
-            ? sql`update promo_codes set redemptions = redemptions + 1
-                where id = ${order.promoCodeId} and (max_redemptions is null or redemptions < max_redemptions)
-                  and not exists (select 1 from orders where user_id = ${order.userId} and cart_key = ${cartKey} and status = 'pending')
-                returning id`
-            : sql`select 'none'::text as id`
-        }
-      ), o as (
+    // a pending one) and its items.
+    const place = sql`
+      with o as (
         insert into orders (id, user_id, profile_id, seller_id, status, cart_key, currency, subtotal_minor, discount_minor,
                             credit_minor, total_minor, platform_fee_minor, promo_code_id, idempotency_key, created_at)
         select ${order.id}, ${order.userId}, ${order.profileId}, ${order.sellerId}, 'pending', ${cartKey}, ${order.currency},
                ${order.subtotalMinor}::int, ${order.discountMinor}::int, ${order.creditMinor}::int, ${order.totalMinor}::int,
                ${order.platformFeeMinor}::int, ${order.promoCodeId}, ${order.idempotencyKey}, ${now.toISOString()}::timestamptz
-        where exists (select 1 from pr)
         on conflict do nothing
         returning id
       ), i as (
@@ -254,16 +241,34 @@ export class Checkout {
           sql`, `,
         )}) as v(id, title_id, kind, quality, list_price, price, credit, credited, upgrades, start_days, watch_hours)
       )
-      select (select count(*) from o)::int as placed, (select count(*) from pr)::int as reserved`,
-    );
-    if (Number(row?.placed) > 0) return { order, items };
-    if (order.promoCodeId && Number(row?.reserved) === 0) {
-      const [pending] = await this.ctx.db
-        .select({ id: orders.id })
-        .from(orders)
-        .where(and(eq(orders.userId, viewer.userId), eq(orders.cartKey, cartKey), eq(orders.status, "pending")));
-      if (!pending) throw new AppError("conflict", "this promo code has been used up");
+      select (select count(*) from o)::int as placed`;
+    let placed: boolean;
+    if (order.promoCodeId) {
+      // With a promo code, the order and its redemption commit together or not at all: a cart
+      // that lost the race to a concurrent checkout reserves nothing.
+      const promoId = order.promoCodeId;
+      placed = await this.ctx.db.transaction(async (tx) => {
+        const result = await tx.execute(place);
+        const [r] = ("rows" in result ? result.rows : result) as { placed: number }[];
+        if (!(Number(r?.placed) > 0)) return false;
+        const reserved = await tx
+          .update(promoCodes)
+          .set({ redemptions: sql`${promoCodes.redemptions} + 1` })
+          .where(
+            and(
+              eq(promoCodes.id, promoId),
+              sql`(${promoCodes.maxRedemptions} is null or ${promoCodes.redemptions} < ${promoCodes.maxRedemptions})`,
+            ),
+          )
+          .returning({ id: promoCodes.id });
+        if (reserved.length === 0) throw new AppError("conflict", "this promo code has been used up");
+        return true;
+      });
+    } else {
+      const [r] = await runStatement<{ placed: number }>(this.ctx.db, place);
+      placed = Number(r?.placed) > 0;
     }
+    if (placed) return { order, items };
     const [existing] = await this.ctx.db
       .select()
       .from(orders)

@@ -432,6 +432,37 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     expect(again.total_minor).toBe(400);
   });
 
+  it("two concurrent checkouts of one cart with a promo code reserve one redemption", async () => {
+    const s = await viewer(commerce, "studio-g");
+    await commerce.selling.becomeSeller(s.viewer, "Studio G");
+    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const { title_id } = await commerce.selling.createTitle(seller, {
+      title: "Twice",
+      year: 2025,
+      runtime_min: 80,
+      age_rating: "G",
+    });
+    await commerce.selling.setOffers(seller, title_id, [{ kind: "buy", quality: "HD", price_minor: 1000 }]);
+    await env.pg.db.update(titles).set({ status: "published" }).where(eq(titles.id, title_id));
+    const { promo_id } = await commerce.selling.createPromo(seller, {
+      code: "TWICE",
+      percent_off: 10,
+      max_redemptions: 5,
+    });
+    const { viewer: v } = await viewer(commerce);
+    const cart = { items: [{ title_id, kind: "buy" as const, quality: "HD" as const }], promo_code: "TWICE" };
+    const [a, b, c] = await Promise.all([
+      commerce.checkout.create(v, cart, URLS),
+      commerce.checkout.create(v, cart, URLS),
+      commerce.checkout.create(v, cart, URLS),
+    ]);
+    expect(new Set([a.order_id, b.order_id, c.order_id]).size).toBe(1);
+    const [promo] = await env.pg.db
+      .execute(sql`select redemptions from promo_codes where id = ${promo_id}`)
+      .then((r) => ("rows" in r ? (r.rows as { redemptions: number }[]) : (r as unknown as { redemptions: number }[])));
+    expect(promo?.redemptions).toBe(1);
+  });
+
   it("a quality upgrade costs the difference; a timed sale lowers the price only inside its window", async () => {
     const s = await viewer(commerce, "studio-d");
     await commerce.selling.becomeSeller(s.viewer, "Studio D");
