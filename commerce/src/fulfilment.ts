@@ -4,8 +4,9 @@ import { businessEvent, type CommerceContext } from "./context.ts";
 import { newId } from "./ids.ts";
 import type { OutboxEvent } from "./outbox.ts";
 import { type WebhookEvent, WebhookSignatureError } from "./payments/gateway.ts";
+import { recordRefund } from "./refund-records.ts";
 import { DAY_MS, platformFee } from "./rules.ts";
-import { orderItems, orders, processedWebhookEvents, promoCodes, sellers } from "./schema.ts";
+import { entitlements, orderItems, orders, processedWebhookEvents, promoCodes, refunds, sellers } from "./schema.ts";
 import { runStatement } from "./statements.ts";
 
 export type WebhookOutcome =
@@ -13,6 +14,7 @@ export type WebhookOutcome =
   | { result: "already_processed"; event_id: string }
   | { result: "no_change"; reason: string; order_id?: string }
   | { result: "expired"; order_id: string }
+  | { result: "refunded"; order_id: string; entitlements: number }
   | { result: "ignored"; type: string };
 
 const FULFIL = new Set(["checkout.session.completed", "checkout.session.async_payment_succeeded"]);
@@ -41,6 +43,8 @@ export class Fulfilment {
       return this.fulfilSession(event, object.id);
     if (event.type === "checkout.session.expired" && typeof object.id === "string")
       return this.expireSession(event, object.id);
+    if (event.type === "charge.refunded" && typeof object.payment_intent === "string")
+      return this.mirrorRefund(event, object.payment_intent);
     if (event.type === "account.updated" && object.object === "account" && typeof object.id === "string") {
       // Connect: a seller finished (or lost) onboarding. Stripe's event is the news; the
       // flag only opens destination charges, which Stripe itself refuses if it is wrong.
@@ -166,6 +170,83 @@ export class Fulfilment {
       .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
       .where(match);
     return this.toLoaded(rows);
+  }
+
+  /**
+   * A refund made outside Marquee (Stripe's dashboard) is mirrored: when the provider says the
+   * whole payment was refunded, every entitlement of the order still active is revoked, with
+   * its refund row, ledger reversal and `refund` event. Refunds Marquee made itself are already
+   * on record, so their `charge.refunded` changes nothing. A partial refund that Marquee did not
+   * make is left for a person: which item it was for is not knowable from the charge.
+   */
+  private async mirrorRefund(event: WebhookEvent, paymentIntent: string): Promise<WebhookOutcome> {
+    const [order] = await this.ctx.db.select().from(orders).where(eq(orders.paymentIntentId, paymentIntent));
+    if (!order) {
+      await this.remember(event);
+      return { result: "ignored", type: event.type };
+    }
+    const state = await this.ctx.gateway.retrievePaymentRefunds(paymentIntent);
+    const now = this.ctx.now();
+    return this.ctx.db.transaction(async (tx): Promise<WebhookOutcome> => {
+      const first = await tx
+        .insert(processedWebhookEvents)
+        .values({ eventId: event.id, type: event.type })
+        .onConflictDoNothing()
+        .returning({ id: processedWebhookEvents.eventId });
+      if (first.length === 0) return { result: "already_processed", event_id: event.id };
+      const [recorded] = await tx
+        .select({ sum: sql<number>`coalesce(sum(${refunds.amountMinor}), 0)::int` })
+        .from(refunds)
+        .where(and(eq(refunds.orderId, order.id), eq(refunds.status, "succeeded")));
+      const outside = state.refundedMinor - (recorded?.sum ?? 0);
+      if (outside <= 0) return { result: "no_change", reason: "every refund is already on record", order_id: order.id };
+      if (state.refundedMinor < state.amountMinor) {
+        this.ctx.log.warn(
+          { orderId: order.id, refundedMinor: state.refundedMinor, amountMinor: state.amountMinor },
+          "a partial refund was made outside Marquee: entitlements kept, review by hand",
+        );
+        return {
+          result: "no_change",
+          reason: "a partial refund outside Marquee is left for review",
+          order_id: order.id,
+        };
+      }
+      const active = await tx
+        .select({ e: entitlements, item: orderItems })
+        .from(entitlements)
+        .innerJoin(orderItems, eq(orderItems.id, entitlements.orderItemId))
+        .where(and(eq(orderItems.orderId, order.id), eq(entitlements.status, "active")));
+      for (const { e, item } of active) {
+        const refundId = newId("rf");
+        await tx
+          .insert(refunds)
+          .values({
+            id: refundId,
+            orderId: order.id,
+            orderItemId: item.id,
+            entitlementId: e.id,
+            amountMinor: item.priceMinor,
+            currency: order.currency,
+            reason: "refunded by the store through Stripe",
+            status: "pending",
+            createdAt: now,
+          })
+          .onConflictDoNothing({ target: refunds.orderItemId });
+        const [row] = await tx.select({ id: refunds.id }).from(refunds).where(eq(refunds.orderItemId, item.id));
+        await recordRefund(tx, {
+          refundId: row?.id ?? refundId,
+          providerRefundId: null,
+          order,
+          orderItemId: item.id,
+          entitlementId: e.id,
+          titleId: e.titleId,
+          amountMinor: item.priceMinor,
+          reason: "refunded by the store through Stripe",
+          now,
+        });
+      }
+      return { result: "refunded", order_id: order.id, entitlements: active.length };
+    });
   }
 
   private async expireSession(event: WebhookEvent, sessionId: string): Promise<WebhookOutcome> {

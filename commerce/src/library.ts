@@ -1,22 +1,12 @@
 import { createHmac } from "node:crypto";
 import { AppError } from "@marquee/runtime";
-import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import type { Viewer } from "./accounts.ts";
-import { businessEvent, type CommerceContext } from "./context.ts";
+import type { CommerceContext } from "./context.ts";
 import { newId } from "./ids.ts";
-import { enqueueOutbox } from "./outbox.ts";
+import { recordRefund } from "./refund-records.ts";
 import { HOUR_MS, playbackProblem, QUALITY_RANK, ratingAllowed, selfRefundProblem } from "./rules.ts";
-import {
-  entitlements,
-  ledgerEntries,
-  orderItems,
-  orders,
-  refunds,
-  sellers,
-  titles,
-  watchlist,
-  watchProgress,
-} from "./schema.ts";
+import { entitlements, orderItems, orders, refunds, sellers, titles, watchlist, watchProgress } from "./schema.ts";
 
 export interface LibraryItem {
   entitlement_id: string;
@@ -240,55 +230,19 @@ export class Library {
       providerRefundId = result.id;
     }
 
-    await this.ctx.db.transaction(async (tx) => {
-      const [done] = await tx
-        .update(refunds)
-        .set({ status: "succeeded", providerRefundId })
-        .where(and(eq(refunds.id, refund.id), sql`${refunds.status} <> 'succeeded'`))
-        .returning();
-      if (!done) return;
-      await tx.update(entitlements).set({ status: "refunded" }).where(eq(entitlements.id, e.id));
-      const [{ left } = { left: 0 }] = await tx
-        .select({ left: sql<number>`count(*)::int` })
-        .from(entitlements)
-        .innerJoin(orderItems, eq(orderItems.id, entitlements.orderItemId))
-        .where(and(eq(orderItems.orderId, order.id), eq(entitlements.status, "active")));
-      await tx
-        .update(orders)
-        .set({ status: left === 0 ? "refunded" : "partially_refunded" })
-        .where(eq(orders.id, order.id));
-      if (order.sellerId) {
-        const [sale] = await tx
-          .select()
-          .from(ledgerEntries)
-          .where(and(eq(ledgerEntries.orderItemId, item.id), eq(ledgerEntries.kind, "sale")));
-        if (sale)
-          await tx
-            .insert(ledgerEntries)
-            .values({
-              id: newId("led"),
-              sellerId: order.sellerId,
-              orderId: order.id,
-              orderItemId: item.id,
-              kind: "refund",
-              grossMinor: -sale.grossMinor,
-              feeMinor: -sale.feeMinor,
-              netMinor: -sale.netMinor,
-              currency: sale.currency,
-              createdAt: now,
-            })
-            .onConflictDoNothing();
-      }
-      await enqueueOutbox(tx, [
-        businessEvent(
-          "refund",
-          viewer.userId,
-          e.titleId,
-          { order_id: order.id, amount_minor: amount, currency: order.currency, reason: reason.slice(0, 500) },
-          now,
-        ),
-      ]);
-    });
+    await this.ctx.db.transaction((tx) =>
+      recordRefund(tx, {
+        refundId: refund.id,
+        providerRefundId,
+        order,
+        orderItemId: item.id,
+        entitlementId: e.id,
+        titleId: e.titleId,
+        amountMinor: amount,
+        reason,
+        now,
+      }),
+    );
     return { refund_id: refund.id, amount_minor: amount, currency: order.currency };
   }
 

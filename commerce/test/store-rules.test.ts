@@ -463,6 +463,55 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     expect(promo?.redemptions).toBe(1);
   });
 
+  it("a full refund made outside Marquee revokes the order's entitlements once; Marquee's own refunds are not doubled", async () => {
+    const s = await viewer(commerce, "studio-h");
+    await commerce.selling.becomeSeller(s.viewer, "Studio H");
+    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const { title_id } = await commerce.selling.createTitle(seller, {
+      title: "Dashboard",
+      year: 2025,
+      runtime_min: 80,
+      age_rating: "G",
+    });
+    await commerce.selling.setOffers(seller, title_id, [{ kind: "buy", quality: "HD", price_minor: 1200 }]);
+    await env.pg.db.update(titles).set({ status: "published" }).where(eq(titles.id, title_id));
+    const { viewer: v } = await viewer(commerce);
+    const co = await commerce.checkout.create(v, { items: [{ title_id, kind: "buy", quality: "HD" }] }, URLS);
+    await gateway.pay(sessionOf(co.checkout_url));
+    await commerce.library.authorizePlayback(v, title_id); // played: no self-serve refund any more
+    const [order] = await env.pg.db.select().from(orders).where(eq(orders.id, co.order_id));
+    const pi = order?.paymentIntentId ?? "";
+    // Support refunds it in the provider's dashboard; the provider then sends charge.refunded.
+    await gateway.refund({ paymentIntent: pi, amountMinor: 1200, reason: "support", reverseTransfer: false }, "dash-1");
+    const charge = (id: string) =>
+      signed({
+        id,
+        object: "event",
+        type: "charge.refunded",
+        created: 1,
+        data: { object: { id: "ch_1", object: "charge", payment_intent: pi } },
+      });
+    const first = charge("evt_refund_dash_1");
+    const firstOutcome = await commerce.fulfilment.handleWebhook(first.raw, first.sig);
+    expect(firstOutcome).toEqual({ result: "refunded", order_id: co.order_id, entitlements: 1 });
+    await expect(commerce.fulfilment.handleWebhook(first.raw, first.sig)).resolves.toMatchObject({
+      result: "already_processed",
+    });
+    const again = charge("evt_refund_dash_2");
+    await expect(commerce.fulfilment.handleWebhook(again.raw, again.sig)).resolves.toMatchObject({
+      result: "no_change",
+    });
+    await expect(commerce.library.authorizePlayback(v, title_id)).rejects.toMatchObject({ status: 403 });
+    const report = await commerce.selling.salesReport(seller);
+    expect(report).toMatchObject({ gross_minor: 1200, refunds_minor: 1200, net_minor: 0, refunds: 1 });
+    const refundEvents = (await env.pg.db.select().from(outbox)).filter(
+      (e) =>
+        (e.payload as { type: string; user_id: string }).type === "refund" &&
+        (e.payload as { user_id: string }).user_id === v.userId,
+    );
+    expect(refundEvents).toHaveLength(1);
+  });
+
   it("a quality upgrade costs the difference; a timed sale lowers the price only inside its window", async () => {
     const s = await viewer(commerce, "studio-d");
     await commerce.selling.becomeSeller(s.viewer, "Studio D");

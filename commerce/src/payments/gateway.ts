@@ -74,6 +74,8 @@ export interface PaymentGateway {
   createAccountLink(input: { account: string; refreshUrl: string; returnUrl: string }): Promise<{ url: string }>;
   retrieveAccount(id: string): Promise<ConnectedAccount>;
   listPayouts(account: string, limit?: number): Promise<Payout[]>;
+  /** How much of a payment the provider says was captured and refunded (minor units). */
+  retrievePaymentRefunds(paymentIntent: string): Promise<{ amountMinor: number; refundedMinor: number }>;
 }
 
 export class WebhookSignatureError extends Error {

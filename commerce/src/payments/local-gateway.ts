@@ -221,6 +221,15 @@ export class LocalGateway implements PaymentGateway {
     return { id, chargesEnabled: true, payoutsEnabled: true };
   }
 
+  async retrievePaymentRefunds(paymentIntent: string): Promise<{ amountMinor: number; refundedMinor: number }> {
+    const [row] = await this.db
+      .select({ amount: localCheckoutSessions.amountTotal, refunded: localCheckoutSessions.refundedMinor })
+      .from(localCheckoutSessions)
+      .where(eq(localCheckoutSessions.paymentIntent, paymentIntent));
+    if (!row) throw new AppError("not_found", `no such payment: ${paymentIntent}`);
+    return { amountMinor: row.amount, refundedMinor: row.refunded };
+  }
+
   async listPayouts(): Promise<Payout[]> {
     return [];
   }

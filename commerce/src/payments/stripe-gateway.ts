@@ -133,6 +133,12 @@ export class StripeGateway implements PaymentGateway {
     return toAccount(await this.stripe.accounts.retrieve(id));
   }
 
+  async retrievePaymentRefunds(paymentIntent: string): Promise<{ amountMinor: number; refundedMinor: number }> {
+    const pi = await this.stripe.paymentIntents.retrieve(paymentIntent, { expand: ["latest_charge"] });
+    const charge = typeof pi.latest_charge === "object" && pi.latest_charge !== null ? pi.latest_charge : null;
+    return { amountMinor: charge?.amount ?? pi.amount, refundedMinor: charge?.amount_refunded ?? 0 };
+  }
+
   async listPayouts(account: string, limit = 20): Promise<Payout[]> {
     const list = await this.stripe.payouts.list({ limit }, { stripeAccount: account });
     return list.data.map((p) => ({
