@@ -61,6 +61,8 @@ serviceSuite("stripe-mock", process.env.TEST_STRIPE_API_URL, (apiUrl) => {
     });
     expect(link.url).toMatch(/^https:\/\//);
     expect((await gw.retrieveAccount(account.id)).id).toBe(account.id);
+    const refunds = await gw.retrievePaymentRefunds("pi_123");
+    expect(refunds).toMatchObject({ amountMinor: expect.any(Number), refundedMinor: expect.any(Number) });
     const payouts = await gw.listPayouts(account.id);
     expect(Array.isArray(payouts)).toBe(true);
     for (const p of payouts)
