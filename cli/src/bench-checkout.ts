@@ -166,7 +166,22 @@ async function main() {
     );
   } finally {
     await pg.close();
-    await admin.db.execute(sql.raw(`drop database if exists ${name} with (force)`));
+    // The pool's connections may still be closing on the server: try the drop a few times, and
+    // only warn if it never works (the figures are already printed).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.db.execute(sql.raw(`drop database if exists ${name} with (force)`));
+        break;
+      } catch (err) {
+        if (attempt >= 5) {
+          process.stderr.write(
+            `bench:checkout: could not drop ${name}: ${err instanceof Error ? err.message : String(err)}\n`,
+          );
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
     await admin.close();
   }
 }
