@@ -25,7 +25,7 @@ import {
   schema,
   type TitleInput,
 } from "@marquee/commerce";
-import { createLogger, createPostgres } from "@marquee/runtime";
+import { createLogger, createPostgres, rowsOf } from "@marquee/runtime";
 import { inArray, sql } from "drizzle-orm";
 import Stripe from "stripe";
 
@@ -141,10 +141,10 @@ async function main() {
       select count(*)::int as n from (
         select user_id, title_id from ${entitlements} group by user_id, title_id having count(*) > 1
       ) d`)
-      .then((r) => ("rows" in r ? (r.rows as { n: number }[]) : (r as unknown as { n: number }[])));
+      .then((r) => rowsOf<{ n: number }>(r));
     const [granted] = await pg.db
       .execute<{ n: number }>(sql`select count(*)::int as n from ${entitlements}`)
-      .then((r) => ("rows" in r ? (r.rows as { n: number }[]) : (r as unknown as { n: number }[])));
+      .then((r) => rowsOf<{ n: number }>(r));
     const sorted = [...latencies].sort((a, b) => a - b);
     const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
     process.stdout.write(

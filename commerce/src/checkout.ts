@@ -1,6 +1,6 @@
 import { IdSchema, QualitySchema } from "@marquee/contracts";
-import { AppError } from "@marquee/runtime";
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { AppError, rowsOf } from "@marquee/runtime";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { firstIssue, type Viewer } from "./accounts.ts";
 import type { CommerceContext } from "./context.ts";
@@ -248,8 +248,7 @@ export class Checkout {
       // that lost the race to a concurrent checkout reserves nothing.
       const promoId = order.promoCodeId;
       placed = await this.ctx.db.transaction(async (tx) => {
-        const result = await tx.execute(place);
-        const [r] = ("rows" in result ? result.rows : result) as { placed: number }[];
+        const [r] = rowsOf<{ placed: number }>(await tx.execute(place));
         if (!(Number(r?.placed) > 0)) return false;
         const reserved = await tx
           .update(promoCodes)

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { rowsOf } from "@marquee/runtime";
 import type { SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { CommerceDb } from "./catalog.ts";
@@ -30,6 +31,5 @@ export async function runStatement<T>(db: CommerceDb, statement: SQL): Promise<T
     const name = `mq_${createHash("sha1").update(q.sql).digest("hex").slice(0, 24)}`;
     return (await pool.query({ name, text: q.sql, values: q.params })).rows as T[];
   }
-  const result = await db.execute(statement);
-  return ("rows" in result ? result.rows : result) as T[];
+  return rowsOf<T>(await db.execute(statement));
 }

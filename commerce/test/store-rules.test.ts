@@ -1,3 +1,4 @@
+import { rowsOf } from "@marquee/runtime";
 import { serviceSuite } from "@marquee/runtime/testing";
 import { and, eq, sql } from "drizzle-orm";
 import Stripe from "stripe";
@@ -149,9 +150,7 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     const sessions = await env.pg.db.execute(
       sql`select count(*)::int as n from local_checkout_sessions where metadata->>'order_id' = ${a.order_id}`,
     );
-    expect(
-      (sessions as unknown as { rows: { n: number }[] }).rows?.[0]?.n ?? (sessions as unknown as { n: number }[])[0]?.n,
-    ).toBe(1);
+    expect(rowsOf<{ n: number }>(sessions)[0]?.n).toBe(1);
     // Paying it grants both items once.
     await gateway.pay(sessionOf(a.checkout_url));
     expect(await entitlementCount(v.userId, "f3")).toBe(1);
@@ -396,9 +395,7 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     await expect(commerce.fulfilment.handleWebhook(upd.raw, upd.sig)).resolves.toMatchObject({ result: "ignored" });
     const [row] = await env.pg.db
       .execute(sql`select charges_enabled from sellers where id = ${seller.sellerId}`)
-      .then((r) =>
-        "rows" in r ? (r.rows as { charges_enabled: boolean }[]) : (r as unknown as { charges_enabled: boolean }[]),
-      );
+      .then((r) => rowsOf<{ charges_enabled: boolean }>(r));
     expect(row?.charges_enabled).toBe(true);
   });
 
@@ -459,7 +456,7 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     expect(new Set([a.order_id, b.order_id, c.order_id]).size).toBe(1);
     const [promo] = await env.pg.db
       .execute(sql`select redemptions from promo_codes where id = ${promo_id}`)
-      .then((r) => ("rows" in r ? (r.rows as { redemptions: number }[]) : (r as unknown as { redemptions: number }[])));
+      .then((r) => rowsOf<{ redemptions: number }>(r));
     expect(promo?.redemptions).toBe(1);
   });
 

@@ -1,4 +1,4 @@
-import { type Database, type EventBus, type Logger, sql } from "@marquee/runtime";
+import { type Database, type EventBus, type Logger, rowsOf, sql } from "@marquee/runtime";
 
 export interface OutboxRelayOptions {
   db: Database<Record<string, unknown>>;
@@ -17,9 +17,6 @@ interface OutboxRow extends Record<string, unknown> {
   payload: unknown;
   headers: Record<string, string> | null;
 }
-
-const rowsOf = <T>(result: unknown): T[] =>
-  (Array.isArray(result) ? result : ((result as { rows?: T[] }).rows ?? [])) as T[];
 
 /**
  * Publishes the commerce outbox (table `outbox`, written by commerce's `enqueueOutbox` in the

@@ -21,6 +21,14 @@ export interface PostgresHandle<S extends Record<string, unknown>> {
 }
 
 /**
+ * The rows of `db.execute(sql)`: node-postgres answers a QueryResult (`.rows`), PGlite's
+ * driver an object with `.rows` too, other drivers an array. One place knows.
+ */
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : ((result as { rows?: T[] }).rows ?? [])) as T[];
+}
+
+/**
  * Postgres through Drizzle: a real server when DATABASE_URL is set, otherwise PGlite (Postgres
  * compiled to WASM) with its files in $DATA_DIR/pg. The domain code sees the same `db` either way.
  */
