@@ -1,10 +1,11 @@
 import { AppError } from "@marquee/runtime";
 import { and, eq, type SQL, sql } from "drizzle-orm";
+import type { CommerceDb } from "./catalog.ts";
 import { businessEvent, type CommerceContext } from "./context.ts";
 import { newId } from "./ids.ts";
 import type { OutboxEvent } from "./outbox.ts";
 import { type WebhookEvent, WebhookSignatureError } from "./payments/gateway.ts";
-import { recordRefund } from "./refund-records.ts";
+import { openRefund, recordRefund } from "./refund-records.ts";
 import { DAY_MS, platformFee } from "./rules.ts";
 import { entitlements, orderItems, orders, processedWebhookEvents, promoCodes, refunds, sellers } from "./schema.ts";
 import { runStatement } from "./statements.ts";
@@ -54,16 +55,13 @@ export class Fulfilment {
         .where(eq(sellers.stripeAccountId, object.id));
     }
     // Anything else is acknowledged (Stripe stops retrying) and remembered.
-    await this.ctx.db
-      .insert(processedWebhookEvents)
-      .values({ eventId: event.id, type: event.type })
-      .onConflictDoNothing();
+    await this.remember(event);
     return { result: "ignored", type: event.type };
   }
 
   /** An order whose total is zero (credits, promo): granted at once, without a provider. */
   async grantWithoutPayment(orderId: string): Promise<void> {
-    const loaded = await this.load(eq(orders.id, orderId), null);
+    const loaded = await this.loadOrder(orderId);
     if (!loaded) throw new AppError("not_found", "no such order");
     await this.grant(loaded, { provider: "none", paymentIntent: null, amountMinor: 0 }, null);
   }
@@ -110,9 +108,9 @@ export class Fulfilment {
     return { result: "no_change", reason: `order is already ${now?.status ?? "gone"}`, order_id: order.id };
   }
 
-  /** Record an event as handled; false when it already was. */
-  private async remember(event: WebhookEvent): Promise<boolean> {
-    const rows = await this.ctx.db
+  /** Record an event as handled (in `db`, or the caller's transaction); false when it already was. */
+  private async remember(event: WebhookEvent, db: CommerceDb | Tx = this.ctx.db): Promise<boolean> {
+    const rows = await db
       .insert(processedWebhookEvents)
       .values({ eventId: event.id, type: event.type })
       .onConflictDoNothing()
@@ -120,17 +118,26 @@ export class Fulfilment {
     return rows.length > 0;
   }
 
+  /** Order, its items, its seller's fee and "was this event handled?": what granting reads. */
+  private loadSelection(seen: SQL) {
+    return {
+      order: orders,
+      item: orderItems,
+      feeBps: sql<number | null>`(select ${sellers.feeBps} from ${sellers} where ${sellers.id} = ${orders.sellerId})`,
+      seen: sql<boolean>`${seen}`,
+    };
+  }
+
   /** The webhook's read, prepared once (it runs for every delivery). */
   private loadBySession: ReturnType<Fulfilment["prepareLoadBySession"]> | null = null;
 
   private prepareLoadBySession() {
     return this.ctx.db
-      .select({
-        order: orders,
-        item: orderItems,
-        feeBps: sql<number | null>`(select ${sellers.feeBps} from ${sellers} where ${sellers.id} = ${orders.sellerId})`,
-        seen: sql<boolean>`exists (select 1 from ${processedWebhookEvents} where ${processedWebhookEvents.eventId} = ${sql.placeholder("eventId")})`,
-      })
+      .select(
+        this.loadSelection(
+          sql`exists (select 1 from ${processedWebhookEvents} where ${processedWebhookEvents.eventId} = ${sql.placeholder("eventId")})`,
+        ),
+      )
       .from(orders)
       .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
       .where(eq(orders.checkoutSessionId, sql.placeholder("sessionId")))
@@ -140,6 +147,16 @@ export class Fulfilment {
   private async loadForSession(sessionId: string, eventId: string): Promise<Loaded | null> {
     this.loadBySession ??= this.prepareLoadBySession();
     return this.toLoaded(await this.loadBySession.execute({ sessionId, eventId }));
+  }
+
+  private async loadOrder(orderId: string): Promise<Loaded | null> {
+    return this.toLoaded(
+      await this.ctx.db
+        .select(this.loadSelection(sql`false`))
+        .from(orders)
+        .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
+        .where(eq(orders.id, orderId)),
+    );
   }
 
   private toLoaded(
@@ -153,23 +170,6 @@ export class Fulfilment {
       feeBps: first.feeBps ?? this.ctx.platformFeeBps,
       seen: Boolean(first.seen),
     };
-  }
-
-  private async load(match: SQL, eventId: string | null): Promise<Loaded | null> {
-    const rows = await this.ctx.db
-      .select({
-        order: orders,
-        item: orderItems,
-        feeBps: sql<number | null>`(select ${sellers.feeBps} from ${sellers} where ${sellers.id} = ${orders.sellerId})`,
-        seen:
-          eventId === null
-            ? sql<boolean>`false`
-            : sql<boolean>`exists (select 1 from ${processedWebhookEvents} where ${processedWebhookEvents.eventId} = ${eventId})`,
-      })
-      .from(orders)
-      .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
-      .where(match);
-    return this.toLoaded(rows);
   }
 
   /**
@@ -188,12 +188,7 @@ export class Fulfilment {
     const state = await this.ctx.gateway.retrievePaymentRefunds(paymentIntent);
     const now = this.ctx.now();
     return this.ctx.db.transaction(async (tx): Promise<WebhookOutcome> => {
-      const first = await tx
-        .insert(processedWebhookEvents)
-        .values({ eventId: event.id, type: event.type })
-        .onConflictDoNothing()
-        .returning({ id: processedWebhookEvents.eventId });
-      if (first.length === 0) return { result: "already_processed", event_id: event.id };
+      if (!(await this.remember(event, tx))) return { result: "already_processed", event_id: event.id };
       const [recorded] = await tx
         .select({ sum: sql<number>`coalesce(sum(${refunds.amountMinor}), 0)::int` })
         .from(refunds)
@@ -216,32 +211,26 @@ export class Fulfilment {
         .from(entitlements)
         .innerJoin(orderItems, eq(orderItems.id, entitlements.orderItemId))
         .where(and(eq(orderItems.orderId, order.id), eq(entitlements.status, "active")));
+      const reason = "refunded by the store through Stripe";
       for (const { e, item } of active) {
-        const refundId = newId("rf");
-        await tx
-          .insert(refunds)
-          .values({
-            id: refundId,
-            orderId: order.id,
-            orderItemId: item.id,
-            entitlementId: e.id,
-            amountMinor: item.priceMinor,
-            currency: order.currency,
-            reason: "refunded by the store through Stripe",
-            status: "pending",
-            createdAt: now,
-          })
-          .onConflictDoNothing({ target: refunds.orderItemId });
-        const [row] = await tx.select({ id: refunds.id }).from(refunds).where(eq(refunds.orderItemId, item.id));
+        const refund = await openRefund(tx, {
+          orderId: order.id,
+          orderItemId: item.id,
+          entitlementId: e.id,
+          amountMinor: item.priceMinor,
+          currency: order.currency,
+          reason,
+          now,
+        });
         await recordRefund(tx, {
-          refundId: row?.id ?? refundId,
+          refundId: refund.id,
           providerRefundId: null,
           order,
           orderItemId: item.id,
           entitlementId: e.id,
           titleId: e.titleId,
           amountMinor: item.priceMinor,
-          reason: "refunded by the store through Stripe",
+          reason,
           now,
         });
       }
@@ -251,12 +240,7 @@ export class Fulfilment {
 
   private async expireSession(event: WebhookEvent, sessionId: string): Promise<WebhookOutcome> {
     return this.ctx.db.transaction(async (tx): Promise<WebhookOutcome> => {
-      const first = await tx
-        .insert(processedWebhookEvents)
-        .values({ eventId: event.id, type: event.type })
-        .onConflictDoNothing()
-        .returning({ id: processedWebhookEvents.eventId });
-      if (first.length === 0) return { result: "already_processed", event_id: event.id };
+      if (!(await this.remember(event, tx))) return { result: "already_processed", event_id: event.id };
       // Only a pending order expires: a late "expired" after "completed" changes nothing.
       const [order] = await tx
         .update(orders)
@@ -394,6 +378,7 @@ export class Fulfilment {
 }
 
 type Item = typeof orderItems.$inferSelect;
+type Tx = Parameters<Parameters<CommerceDb["transaction"]>[0]>[0];
 interface Loaded {
   order: typeof orders.$inferSelect;
   items: Item[];

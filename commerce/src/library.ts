@@ -3,10 +3,9 @@ import { AppError } from "@marquee/runtime";
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import type { Viewer } from "./accounts.ts";
 import type { CommerceContext } from "./context.ts";
-import { newId } from "./ids.ts";
-import { recordRefund } from "./refund-records.ts";
+import { openRefund, recordRefund } from "./refund-records.ts";
 import { HOUR_MS, playbackProblem, QUALITY_RANK, ratingAllowed, selfRefundProblem } from "./rules.ts";
-import { entitlements, orderItems, orders, refunds, sellers, titles, watchlist, watchProgress } from "./schema.ts";
+import { entitlements, orderItems, orders, sellers, titles, watchlist, watchProgress } from "./schema.ts";
 
 export interface LibraryItem {
   entitlement_id: string;
@@ -195,21 +194,15 @@ export class Library {
     if (problem) throw new AppError("conflict", `cannot refund: ${problem}`);
     const amount = item.priceMinor;
 
-    await this.ctx.db
-      .insert(refunds)
-      .values({
-        id: newId("rf"),
-        orderId: order.id,
-        orderItemId: item.id,
-        entitlementId: e.id,
-        amountMinor: amount,
-        currency: order.currency,
-        reason: reason.slice(0, 500),
-        createdAt: now,
-      })
-      .onConflictDoNothing({ target: refunds.orderItemId });
-    const [refund] = await this.ctx.db.select().from(refunds).where(eq(refunds.orderItemId, item.id));
-    if (!refund) throw new AppError("internal", "refund was not recorded");
+    const refund = await openRefund(this.ctx.db, {
+      orderId: order.id,
+      orderItemId: item.id,
+      entitlementId: e.id,
+      amountMinor: amount,
+      currency: order.currency,
+      reason,
+      now,
+    });
     if (refund.status === "succeeded") throw new AppError("conflict", "cannot refund: this was already refunded");
 
     let providerRefundId: string | null = null;

@@ -8,6 +8,41 @@ import { entitlements, ledgerEntries, orderItems, orders, refunds } from "./sche
 type Tx = Parameters<Parameters<CommerceDb["transaction"]>[0]>[0];
 
 /**
+ * The refund row for an order item: created (pending) on the first call, the existing one on
+ * every later call — one refund per item, by a unique index — so a retried refund reuses its
+ * row and its provider idempotency key.
+ */
+export async function openRefund(
+  db: CommerceDb | Tx,
+  r: {
+    orderId: string;
+    orderItemId: string;
+    entitlementId: string;
+    amountMinor: number;
+    currency: string;
+    reason: string;
+    now: Date;
+  },
+): Promise<typeof refunds.$inferSelect> {
+  await db
+    .insert(refunds)
+    .values({
+      id: newId("rf"),
+      orderId: r.orderId,
+      orderItemId: r.orderItemId,
+      entitlementId: r.entitlementId,
+      amountMinor: r.amountMinor,
+      currency: r.currency,
+      reason: r.reason.slice(0, 500),
+      createdAt: r.now,
+    })
+    .onConflictDoNothing({ target: refunds.orderItemId });
+  const [row] = await db.select().from(refunds).where(eq(refunds.orderItemId, r.orderItemId));
+  if (!row) throw new Error(`refund for order item ${r.orderItemId} was not recorded`);
+  return row;
+}
+
+/**
  * Everything a refund changes besides the money, inside the caller's transaction, once: the
  * refund row → succeeded (only from another state: a second call does nothing and returns
  * false), the entitlement → refunded, the order → refunded or partially refunded, the seller's
