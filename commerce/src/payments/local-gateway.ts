@@ -5,15 +5,15 @@ import type { CommerceDb } from "../catalog.ts";
 import { newId } from "../ids.ts";
 import { localCheckoutSessions } from "../schema.ts";
 import { runStatement } from "../statements.ts";
-import {
-  type CheckoutSession,
-  type ConnectedAccount,
-  type CreateCheckoutInput,
-  type PaymentGateway,
-  type Payout,
-  type WebhookEvent,
-  WebhookSignatureError,
+import type {
+  CheckoutSession,
+  ConnectedAccount,
+  CreateCheckoutInput,
+  PaymentGateway,
+  Payout,
+  WebhookEvent,
 } from "./gateway.ts";
+import { verifyStripeEvent } from "./stripe-gateway.ts";
 
 export interface LocalGatewayOptions {
   /** Signs and verifies the local events (whsec_… style; any string of 16+ characters). */
@@ -191,16 +191,7 @@ export class LocalGateway implements PaymentGateway {
   }
 
   constructEvent(rawBody: string | Buffer, signature: string | undefined): WebhookEvent {
-    if (!signature) throw new WebhookSignatureError("missing Stripe-Signature header");
-    try {
-      return this.signer.webhooks.constructEvent(
-        rawBody,
-        signature,
-        this.options.webhookSecret,
-      ) as unknown as WebhookEvent;
-    } catch (err) {
-      throw new WebhookSignatureError(err instanceof Error ? err.message : "signature does not match");
-    }
+    return verifyStripeEvent(this.signer, rawBody, signature, this.options.webhookSecret);
   }
 
   /** Sign a payload with the local secret, as Stripe signs its deliveries. */

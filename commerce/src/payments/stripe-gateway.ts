@@ -91,16 +91,7 @@ export class StripeGateway implements PaymentGateway {
   }
 
   constructEvent(rawBody: string | Buffer, signature: string | undefined): WebhookEvent {
-    if (!signature) throw new WebhookSignatureError("missing Stripe-Signature header");
-    try {
-      return this.stripe.webhooks.constructEvent(
-        rawBody,
-        signature,
-        this.options.webhookSecret,
-      ) as unknown as WebhookEvent;
-    } catch (err) {
-      throw new WebhookSignatureError(err instanceof Error ? err.message : "signature does not match");
-    }
+    return verifyStripeEvent(this.stripe, rawBody, signature, this.options.webhookSecret);
   }
 
   async createConnectedAccount(
@@ -166,4 +157,22 @@ function toSession(s: Stripe.Checkout.Session): CheckoutSession {
 
 function toAccount(a: Stripe.Account): ConnectedAccount {
   return { id: a.id, chargesEnabled: a.charges_enabled ?? false, payoutsEnabled: a.payouts_enabled ?? false };
+}
+
+/**
+ * Stripe's signature check over the raw body (the SDK's, with its timestamp tolerance), as a
+ * `WebhookSignatureError` when it fails. Stripe and the local gateway verify alike.
+ */
+export function verifyStripeEvent(
+  stripe: Stripe,
+  rawBody: string | Buffer,
+  signature: string | undefined,
+  secret: string,
+): WebhookEvent {
+  if (!signature) throw new WebhookSignatureError("missing Stripe-Signature header");
+  try {
+    return stripe.webhooks.constructEvent(rawBody, signature, secret) as unknown as WebhookEvent;
+  } catch (err) {
+    throw new WebhookSignatureError(err instanceof Error ? err.message : "signature does not match");
+  }
 }
