@@ -17,7 +17,7 @@
  * uniqExact(event_id) of the stored rows.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -47,6 +47,8 @@ const execFileAsync = promisify(execFile);
 
 interface ChildReport {
   lag_p99_ms: number;
+  /** CPU seconds the child used, all its threads (diagnostics, with --verbose). */
+  cpu_s?: number;
   /** ClickHouse inserts made (diagnostics, with --verbose). */
   inserts?: number;
   rows: number;
@@ -81,6 +83,22 @@ class LagRecorder {
 /** Children's report lines start with this, so they stand apart from log lines on stdout. */
 const MARK = "@bench ";
 const report = (obj: object) => process.stdout.write(`${MARK}${JSON.stringify(obj)}\n`);
+/** This process's CPU time so far (user + system, every thread), in seconds. */
+const cpuSeconds = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
+/** CPU seconds of another process (the broker), from /proc; undefined where that is unreadable. */
+function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat(5): 12 and 13 after the command name.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
 
 const receivedTimes = (batch: { messages: { value: { received_at: string } }[] }) =>
   batch.messages.map((m) => m.value.received_at);
@@ -137,13 +155,13 @@ async function runCollector(mode: "kafka" | "embedded", topic: string): Promise<
   app.setErrorHandler(httpErrorHandler);
   await app.register(collectorRoutes, { bus, logger, topic });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
-  report({ ready: address });
+  report({ ready: address, cpu_s: cpuSeconds() });
   process.once("SIGTERM", async () => {
     await app.close();
     await bus.close();
     const r = await totals();
     await closeStores();
-    report(r);
+    report({ ...r, cpu_s: cpuSeconds() });
     process.exit(0);
   });
 }
@@ -156,7 +174,7 @@ async function runLoader(topic: string): Promise<void> {
   const loader = await startLoaderProcess(config, logger, {
     onInserted: ({ batch }) => lag.record(receivedTimes(batch as never)),
   });
-  report({ ready: true });
+  report({ ready: true, cpu_s: cpuSeconds() });
   process.once("SIGTERM", async () => {
     await loader.bus.close();
     const rs = await loader.clickhouse.client.query({
@@ -166,7 +184,13 @@ async function runLoader(topic: string): Promise<void> {
     });
     const [r] = await rs.json<{ rows: number; unique: number }>();
     await loader.close();
-    report({ lag_p99_ms: lag.p99(), inserts: lag.inserts, rows: Number(r?.rows ?? 0), unique: Number(r?.unique ?? 0) });
+    report({
+      lag_p99_ms: lag.p99(),
+      inserts: lag.inserts,
+      rows: Number(r?.rows ?? 0),
+      unique: Number(r?.unique ?? 0),
+      cpu_s: cpuSeconds(),
+    });
     process.exit(0);
   });
 }
@@ -320,6 +344,7 @@ async function benchMode(
   concurrency: number,
   brokers: string | undefined,
   print = true,
+  brokerPid?: number,
 ): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `marquee-bench-${mode}-`));
   const topic = `bench.events.${Date.now().toString(36)}`;
@@ -336,22 +361,26 @@ async function benchMode(
   const children: Child[] = [];
   try {
     let loader: Child | undefined;
+    let loaderStartCpu = 0;
     if (mode === "kafka") {
       loader = startChild(["--role", "loader", "--topic", topic], env);
       children.push(loader);
-      await loader.next();
+      loaderStartCpu = Number((await loader.next()).cpu_s ?? 0);
     }
     const collector = startChild(["--role", "collector", "--mode", mode, "--topic", topic], {
       ...env,
       DATA_DIR: path.join(dataDir, "collector"),
     });
     children.push(collector);
-    const { ready } = (await collector.next()) as { ready: string };
+    const { ready, cpu_s: collectorStartCpu } = (await collector.next()) as { ready: string; cpu_s: number };
     const port = Number(new URL(ready).port);
 
+    const brokerCpu0 = brokerPid ? processCpuSeconds(brokerPid) : undefined;
+    const driverCpu0 = cpuSeconds();
     const { latencies, started } = await drive(port, events, concurrency);
     const sent = Date.now();
     let finished = sent;
+    let brokerCpu: number | undefined;
     if (mode === "kafka") {
       // Stored = the loader group's committed offsets reached the end of the topic.
       const probe = await KafkaBus.connect({ brokers: (brokers ?? "").split(","), logger: silent });
@@ -369,6 +398,7 @@ async function benchMode(
         await new Promise((r) => setTimeout(r, 20));
       }
       finished = Date.now();
+      brokerCpu = brokerPid && brokerCpu0 !== undefined ? (processCpuSeconds(brokerPid) ?? 0) - brokerCpu0 : undefined;
       await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
       await admin.disconnect();
       await probe.close();
@@ -391,6 +421,13 @@ async function benchMode(
           stored_s: seconds,
           inserts: result.inserts,
           rows_per_insert: result.inserts ? Math.round(result.rows / result.inserts) : undefined,
+          // CPU seconds from the children's ready (past their start-up) to their report.
+          cpu_s: {
+            collector: round((collectorReport.cpu_s ?? 0) - collectorStartCpu, 2),
+            loader: loader ? round((result.cpu_s ?? 0) - loaderStartCpu, 2) : undefined,
+            broker: brokerCpu === undefined ? undefined : round(brokerCpu, 2),
+            driver: round(cpuSeconds() - driverCpu0, 2),
+          },
         })}\n`,
       );
     }
@@ -442,6 +479,7 @@ async function main(): Promise<void> {
   const modes = values.modes.split(",").map((m) => m.trim());
   let brokers = process.env.KAFKA_BROKERS;
   let kafkaDir: string | undefined;
+  let brokerPid: number | undefined;
   const kafkaEnv = { ...process.env };
   if (values.profile) process.env.BENCH_PROFILE_DIR = path.resolve(values.profile);
   if (values.verbose) process.env.BENCH_VERBOSE = "1";
@@ -458,13 +496,14 @@ async function main(): Promise<void> {
         timeout: 180_000,
       });
       brokers = stdout.trim().split("\n").pop()?.replace("KAFKA_BROKERS=", "");
+      brokerPid = Number(readFileSync(path.join(kafkaDir, "kafka.pid"), "utf8").trim()) || undefined;
     }
     for (const mode of modes) {
       if (mode !== "kafka" && mode !== "embedded") throw new Error(`unknown mode ${mode}`);
       // A broker started just now spends its first tens of seconds compiling (JIT): warm it
       // with an unreported pass, so the figures are the steady state a running broker gives.
       if (mode === "kafka" && kafkaDir) await benchMode(mode, Math.min(events, 100_000), concurrency, brokers, false);
-      await benchMode(mode, events, concurrency, brokers);
+      await benchMode(mode, events, concurrency, brokers, true, brokerPid);
     }
   } finally {
     if (kafkaDir) {
