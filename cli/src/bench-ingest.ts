@@ -17,7 +17,7 @@
  * uniqExact(event_id) of the stored rows.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -49,6 +49,8 @@ interface ChildReport {
   lag_p99_ms: number;
   /** CPU seconds the child used, all its threads (diagnostics, with --verbose). */
   cpu_s?: number;
+  /** The same by thread name, since the child started. */
+  threads?: Record<string, number>;
   /** ClickHouse inserts made (diagnostics, with --verbose). */
   inserts?: number;
   rows: number;
@@ -88,6 +90,30 @@ const cpuSeconds = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
 };
+/**
+ * This process's CPU seconds by thread name (Linux /proc; diagnostics with --verbose): which of
+ * the JS thread, V8's GC helpers, libuv's pool and ClickHouse's threads did the work; counted
+ * from the child's ready report unless told otherwise.
+ */
+let threadsAtReady: Record<string, number> = {};
+function threadCpuSeconds(since: Record<string, number> = threadsAtReady): Record<string, number> | undefined {
+  if (!process.env.BENCH_VERBOSE) return undefined;
+  const byName: Record<string, number> = {};
+  for (const [name, cpu] of Object.entries(since)) byName[name] = -cpu;
+  try {
+    for (const tid of readdirSync("/proc/self/task")) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "");
+      const name = Number(tid) === process.pid ? "js-main" : comm;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const cpu = (Number(fields[11]) + Number(fields[12])) / 100;
+      byName[name] = Math.round(((byName[name] ?? 0) + cpu) * 100) / 100;
+    }
+  } catch {
+    return undefined;
+  }
+  return byName;
+}
 /** CPU seconds of another process (the broker), from /proc; undefined where that is unreadable. */
 function processCpuSeconds(pid: number): number | undefined {
   try {
@@ -155,13 +181,14 @@ async function runCollector(mode: "kafka" | "embedded", topic: string): Promise<
   app.setErrorHandler(httpErrorHandler);
   await app.register(collectorRoutes, { bus, logger, topic });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
+  threadsAtReady = threadCpuSeconds({}) ?? {};
   report({ ready: address, cpu_s: cpuSeconds() });
   process.once("SIGTERM", async () => {
     await app.close();
     await bus.close();
     const r = await totals();
     await closeStores();
-    report({ ...r, cpu_s: cpuSeconds() });
+    report({ ...r, cpu_s: cpuSeconds(), threads: threadCpuSeconds() });
     process.exit(0);
   });
 }
@@ -174,6 +201,7 @@ async function runLoader(topic: string): Promise<void> {
   const loader = await startLoaderProcess(config, logger, {
     onInserted: ({ batch }) => lag.record(receivedTimes(batch as never)),
   });
+  threadsAtReady = threadCpuSeconds({}) ?? {};
   report({ ready: true, cpu_s: cpuSeconds() });
   process.once("SIGTERM", async () => {
     await loader.bus.close();
@@ -190,6 +218,7 @@ async function runLoader(topic: string): Promise<void> {
       rows: Number(r?.rows ?? 0),
       unique: Number(r?.unique ?? 0),
       cpu_s: cpuSeconds(),
+      threads: threadCpuSeconds(),
     });
     process.exit(0);
   });
@@ -209,7 +238,8 @@ function startChild(args: string[], env: NodeJS.ProcessEnv): Child {
   const profile = env.BENCH_PROFILE_DIR
     ? ["--cpu-prof", `--cpu-prof-dir=${path.join(env.BENCH_PROFILE_DIR, `${args[1]}-${Date.now()}`)}`]
     : [];
-  const child = spawn(process.execPath, [...profile, "--import", "tsx", SELF, ...args], {
+  const flags = env.BENCH_NODE_FLAGS ? env.BENCH_NODE_FLAGS.split(" ") : [];
+  const child = spawn(process.execPath, [...flags, ...profile, "--import", "tsx", SELF, ...args], {
     env,
     cwd: REPO,
     stdio: ["ignore", "pipe", "inherit"],
@@ -428,6 +458,7 @@ async function benchMode(
             broker: brokerCpu === undefined ? undefined : round(brokerCpu, 2),
             driver: round(cpuSeconds() - driverCpu0, 2),
           },
+          threads: { collector: collectorReport.threads, loader: loader ? result.threads : undefined },
         })}\n`,
       );
     }

@@ -287,10 +287,11 @@ serviceSuite("Kafka → ClickHouse pipeline", BROKERS ? `kafka://${BROKERS.split
     // worst case: the retry must be recognised as a duplicate, not stored again.
     const flaky = new Proxy(ch.client, {
       get(target, prop, receiver) {
-        if (prop !== "insert") return Reflect.get(target, prop, receiver);
-        return async (params: Parameters<ClickHouseClient["insert"]>[0]) => {
-          const result = await target.insert(params);
-          if (failures < 3) {
+        // The loader's inserts are statements with their rows inline, through exec.
+        if (prop !== "exec") return Reflect.get(target, prop, receiver);
+        return async (params: Parameters<ClickHouseClient["exec"]>[0]) => {
+          const result = await target.exec(params);
+          if (failures < 3 && params.query.startsWith("INSERT INTO events")) {
             failures++;
             throw new Error("socket hang up (simulated)");
           }

@@ -89,3 +89,39 @@ export function toEventValues(
     offset,
   ];
 }
+
+/** Characters JSON.stringify would escape: the quote, the backslash, controls, lone surrogates. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+/** JSON.stringify(s), without its cost for the usual string that needs no escaping. */
+const text = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
+
+/**
+ * `JSON.stringify(toEventValues(...))`, the same characters, written directly: the loader's
+ * JSONCompactEachRow line, built without the intermediate array at about a third of the cost.
+ */
+export function eventValuesLine(e: CollectedEvent, topic: string, partition: number, offset: string): string {
+  return `${eventValuesHead(e)}${sourceValues(topic, partition, offset)}`;
+}
+
+/**
+ * The line of eventValuesLine up to its source columns: what the loader keeps of an event while
+ * its batch is stored (the source is added when the batch is cut). Ids, the type and the device
+ * went through EventSchema (letters, digits and `_.:-` only), and chTime is as plain, so only
+ * free text is checked for escaping.
+ */
+export function eventValuesHead(e: CollectedEvent): string {
+  const ctx = e.context;
+  const item = "item_id" in e && typeof e.item_id === "string" ? e.item_id : "";
+  return (
+    `["${e.event_id}","${e.type}","${chTime(e.occurred_at)}","${chTime(e.received_at)}",` +
+    `"${e.user_id ?? ""}","${e.anonymous_id ?? ""}","${actorId(e)}","${e.session_id ?? ""}","${item}",` +
+    `"${ctx.device}",${text(ctx.page ?? "")},${text(ctx.row ?? "")},${ctx.position ?? -1},` +
+    `${text(ctx.model_version ?? "")},${text(ctx.variant ?? "")},${JSON.stringify(JSON.stringify(e.payload ?? {}))}`
+  );
+}
+
+/** The end of a row: its Kafka source (topic names are `[A-Za-z0-9._-]`, so plain too). */
+export function sourceValues(topic: string, partition: number, offset: string): string {
+  return `,"${topic}",${partition},"${offset}"]`;
+}

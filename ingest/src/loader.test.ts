@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import type { CollectedEvent } from "@marquee/contracts";
 import {
   type ClickHouseClient,
@@ -8,7 +9,7 @@ import {
 } from "@marquee/runtime";
 import { v7 as uuidv7 } from "uuid";
 import { describe, expect, it } from "vitest";
-import { EVENT_VALUE_COLUMNS, toEventRow, toEventValues } from "./event-row.ts";
+import { EVENT_VALUE_COLUMNS, eventValuesLine, toEventRow, toEventValues } from "./event-row.ts";
 import { decodeCollectedEvent, EventLoader } from "./loader.ts";
 
 const logger = createLogger({ service: "test", level: "silent" });
@@ -36,6 +37,17 @@ function fakeClickHouse() {
           : (params.values as Record<string, unknown>[]);
       inserts.push({ table: params.table, rows });
       return {};
+    },
+    /** The loader's inserts: a statement with JSONCompactEachRow lines inline. */
+    async exec(params: { query: string }) {
+      const [statement = "", ...lines] = params.query.split("\n");
+      const table = statement.replace(/^INSERT INTO /, "").replace(/ FORMAT JSONCompactEachRow$/, "");
+      const rows = lines.map((line) => {
+        const v = JSON.parse(line) as unknown[];
+        return Object.fromEntries(EVENT_VALUE_COLUMNS.map((c, i) => [c, v[i]]));
+      });
+      inserts.push({ table, rows });
+      return { stream: Readable.from([]) };
     },
     async query(params: { query_params: { topic: string; partition: number } }) {
       const offsets = inserts
@@ -153,13 +165,46 @@ describe("EventLoader on Kafka batches", () => {
     });
   });
 
+  it("writes each row as the very JSON of toEventValues, odd text included", () => {
+    const odd = [
+      "",
+      'quote " and backslash \\',
+      "tab\tnew\nline\u0001",
+      "zoë 日本 🎬",
+      "lone \ud800 surrogate",
+      "</script>",
+    ];
+    let checked = 0;
+    for (const text of odd) {
+      for (const payload of [{ path: text }, { query: "q", results: 3 }]) {
+        const e = decodeCollectedEvent(
+          event({
+            type: "path" in payload ? "page_view" : "search",
+            item_id: undefined,
+            anonymous_id: "a1",
+            session_id: "s1",
+            payload: "path" in payload ? { path: text || "/", referrer: text } : payload,
+            context: { device: "phone", page: text, row: text, position: 3, model_version: text, variant: text },
+          }),
+        );
+        const line = eventValuesLine(e, "events.v1", 4, "123");
+        expect(line).toBe(JSON.stringify(toEventValues(e, "events.v1", 4, "123")));
+        expect(JSON.parse(line)).toHaveLength(EVENT_VALUE_COLUMNS.length);
+        checked++;
+      }
+    }
+    const plain = decodeCollectedEvent(event({ context: { device: "tv" } }));
+    expect(eventValuesLine(plain, "", -1, "-1")).toBe(JSON.stringify(toEventValues(plain, "", -1, "-1")));
+    expect(checked).toBe(odd.length * 2);
+  });
+
   it("retries a failing insert and then gives the batch back as failed", async () => {
     const ch = fakeClickHouse();
     let calls = 0;
     const flaky = {
       ...ch.client,
       query: ch.client.query,
-      insert: async () => {
+      exec: async () => {
         calls++;
         throw new Error("connection reset");
       },

@@ -21,13 +21,13 @@ import {
   PoisonMessageError,
   type RecentInteraction,
 } from "@marquee/runtime";
-import { EVENT_VALUE_COLUMNS, toEventValues } from "./event-row.ts";
+import { EVENT_VALUE_COLUMNS, eventValuesHead, eventValuesLine, sourceValues } from "./event-row.ts";
 
 const ITEM_TYPES = new Set<string>(ITEM_EVENT_TYPES);
 /** Impressions are the bulk of traffic and say little about taste: keep them out of histories. */
 const HISTORY_EXCLUDED = new Set(["impression"]);
 /** Rows go in as JSONCompactEachRow tuples: the columns, named once per insert. */
-const INSERT_INTO = `${EVENTS_TABLE} (${EVENT_VALUE_COLUMNS.join(", ")})`;
+const INSERT_INTO = `INSERT INTO ${EVENTS_TABLE} (${EVENT_VALUE_COLUMNS.join(", ")})`;
 
 export interface LoaderOptions {
   clickhouse: ClickHouseClient;
@@ -36,7 +36,11 @@ export interface LoaderOptions {
   /** Quick retries of a failing insert inside one call, before the batch is given back as failed. */
   retries?: number;
   /** Called after each ClickHouse insert landed, before the bus commits (metrics; crash tests). */
-  onInserted?: (info: { rows: number; token: string; batch: BusBatch<CollectedEvent> }) => void | Promise<void>;
+  onInserted?: (info: {
+    rows: number;
+    token: string;
+    batch: BusBatch<{ received_at: string }>;
+  }) => void | Promise<void>;
 }
 
 export interface KafkaLoaderOptions {
@@ -70,6 +74,45 @@ export function decodeCollectedEvent(value: unknown): CollectedEvent {
   return event;
 }
 
+/**
+ * What the Kafka loader keeps of an event from decoding until its batch is stored: its row (up
+ * to the source columns) and its entry in the actor's history, not the event. A slice holds tens
+ * of thousands of events for as long as its insert takes; keeping whole events alive that long
+ * (an object graph and a dozen strings each) made the loader spend more time collecting garbage
+ * than loading. The event itself dies young, which is cheap.
+ */
+export interface LoaderRow {
+  /** eventValuesHead(event), one flat string. */
+  readonly head: string;
+  readonly received_at: string;
+  readonly actor: string;
+  /** Its entry in the actor's recent history; null for events that have none (impressions, pages, searches). */
+  readonly history: RecentInteraction | null;
+}
+
+export function toLoaderRow(e: CollectedEvent): LoaderRow {
+  const head = eventValuesHead(e);
+  // A template's result is a tree of the event's strings: reading a character flattens it into
+  // one string, so the tree's pieces can go with the event.
+  head.charCodeAt(0);
+  return { head, received_at: e.received_at, actor: actorId(e), history: historyEntry(e) };
+}
+
+/** decodeCollectedEvent, kept as the loader keeps it: the Kafka subscription's decoder. */
+export function decodeLoaderRow(value: unknown): LoaderRow {
+  return toLoaderRow(decodeCollectedEvent(value));
+}
+
+function historyEntry(e: CollectedEvent): RecentInteraction | null {
+  if (!ITEM_TYPES.has(e.type) || HISTORY_EXCLUDED.has(e.type) || !("item_id" in e) || !e.item_id) return null;
+  const at = Date.parse(e.occurred_at);
+  return e.type === "rating"
+    ? { item_id: e.item_id, type: e.type, at, value: (e.payload as { value: number }).value }
+    : { item_id: e.item_id, type: e.type, at };
+}
+
+const isLoaderRow = (v: CollectedEvent | LoaderRow): v is LoaderRow => typeof (v as LoaderRow).head === "string";
+
 /** The events of one collector request share their received_at: remember the last good one. */
 let lastReceivedAt = "";
 function isReceivedAt(v: unknown): v is string {
@@ -99,23 +142,24 @@ export class EventLoader {
 
   constructor(private readonly options: LoaderOptions) {}
 
-  async load(batch: BusBatch<CollectedEvent>): Promise<void> {
+  /** Kafka batches carry LoaderRows (what the subscription decodes to) or, in tests, events. */
+  async load(batch: BusBatch<CollectedEvent> | KafkaBusBatch<CollectedEvent | LoaderRow>): Promise<void> {
     if (isKafkaBatch(batch)) return this.loadKafka(batch);
-    const events = batch.messages.map((m) => m.value);
+    const events = (batch as BusBatch<CollectedEvent>).messages.map((m) => m.value);
     if (events.length === 0) return;
     const token = createHash("sha256")
       .update(events.map((e) => e.event_id).join(","))
       .digest("hex");
     // Not from Kafka: the source columns' defaults ('', -1, -1), written out.
     await this.insert(
-      events.map((e) => toEventValues(e, "", -1, "-1")),
+      events.map((e) => eventValuesLine(e, "", -1, "-1")),
       token,
       batch,
     );
-    await this.updateHistories(events);
+    await this.updateHistories(events.map(toLoaderRow));
   }
 
-  private async loadKafka(batch: KafkaBusBatch<CollectedEvent>): Promise<void> {
+  private async loadKafka(batch: KafkaBusBatch<CollectedEvent | LoaderRow>): Promise<void> {
     const key = `${batch.topic}:${batch.partition}`;
     const first = BigInt(batch.firstOffset);
     const last = BigInt(batch.lastOffset);
@@ -132,23 +176,27 @@ export class EventLoader {
       }
     }
     const stored = mark.stored;
-    const rows: (string | number)[][] = [];
-    const fresh: CollectedEvent[] = [];
-    // Messages unpacked from one record share its offset: compare offsets once per record.
+    const lines: string[] = [];
+    const fresh: LoaderRow[] = [];
+    // Messages unpacked from one record share its offset: compare offsets, and write the
+    // source columns, once per record.
     let offset: string | null = null;
-    let isFresh = stored < first;
+    let source = "";
+    let isFresh = true;
     for (const m of batch.messages) {
-      if (stored >= first && m.offset !== offset) {
+      if (m.offset !== offset) {
         offset = m.offset;
-        isFresh = BigInt(m.offset) > stored;
+        isFresh = stored < first || BigInt(m.offset) > stored;
+        source = sourceValues(batch.topic, batch.partition, m.offset);
       }
       if (!isFresh) continue;
-      rows.push(toEventValues(m.value, batch.topic, batch.partition, m.offset));
-      fresh.push(m.value);
+      const row = isLoaderRow(m.value) ? m.value : toLoaderRow(m.value);
+      lines.push(row.head + source);
+      fresh.push(row);
     }
-    if (rows.length > 0) {
+    if (lines.length > 0) {
       const token = `${batch.topic}-${batch.partition}-${batch.firstOffset}-${batch.lastOffset}`;
-      await this.insert(rows, token, batch);
+      await this.insert(lines, token, batch as BusBatch<{ received_at: string }>);
       await this.updateHistories(fresh);
     }
     this.watermarks.set(key, { stored: last > stored ? last : stored, next: last + 1n });
@@ -165,17 +213,28 @@ export class EventLoader {
     return BigInt(row?.o ?? "-1");
   }
 
-  private async insert(rows: (string | number)[][], token: string, batch: BusBatch<CollectedEvent>): Promise<void> {
+  /**
+   * One INSERT of JSONCompactEachRow lines, the data inline after the statement: one string
+   * from here to the engine (chDB takes it as it is; a server reads the data from the request
+   * body after the query), with none of the client's per-row encoding and streams.
+   */
+  private async insert(rows: string[], token: string, batch: BusBatch<{ received_at: string }>): Promise<void> {
     // The token goes in the statement, not in clickhouse_settings: chDB applies those as a
     // session-wide SET, which would leave the token on every later insert of the process
     // (silently dropping them as duplicates). Tokens are built from topic names and digits.
     const safe = token.replace(/[^A-Za-z0-9._:-]/g, "_");
-    const table = `${INSERT_INTO} SETTINGS insert_deduplication_token = '${safe}', deduplicate_blocks_in_dependent_materialized_views = 1`;
+    const query =
+      `${INSERT_INTO} SETTINGS insert_deduplication_token = '${safe}', ` +
+      `deduplicate_blocks_in_dependent_materialized_views = 1 FORMAT JSONCompactEachRow\n${rows.join("\n")}`;
     const retries = this.options.retries ?? 3;
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.options.clickhouse.insert({ table, values: rows, format: "JSONCompactEachRow" });
+        const { stream } = await this.options.clickhouse.exec({ query });
+        // An INSERT answers nothing, but the answer must be read for its connection to be reused.
+        for await (const _ of stream) {
+          // drained
+        }
         this.options.logger.debug(
           { rows: rows.length, ms: Math.round(performance.now() - started), token: safe },
           "inserted",
@@ -191,23 +250,13 @@ export class EventLoader {
     await this.options.onInserted?.({ rows: rows.length, token: safe, batch });
   }
 
-  private async updateHistories(events: CollectedEvent[]): Promise<void> {
+  private async updateHistories(rows: LoaderRow[]): Promise<void> {
     const byActor = new Map<string, RecentInteraction[]>();
-    for (const e of events) {
-      if (!ITEM_TYPES.has(e.type) || HISTORY_EXCLUDED.has(e.type) || !("item_id" in e) || !e.item_id) continue;
-      const actor = actorId(e);
-      let list = byActor.get(actor);
-      if (!list) {
-        list = [];
-        byActor.set(actor, list);
-      }
-      const value = e.type === "rating" ? (e.payload as { value: number }).value : undefined;
-      list.push({
-        item_id: e.item_id,
-        type: e.type,
-        at: Date.parse(e.occurred_at),
-        ...(value === undefined ? {} : { value }),
-      });
+    for (const row of rows) {
+      if (row.history === null) continue;
+      const list = byActor.get(row.actor);
+      if (list) list.push(row.history);
+      else byActor.set(row.actor, [row.history]);
     }
     if (byActor.size === 0) return;
     await Promise.all([...byActor].map(([actor, list]) => this.options.online.append(actor, list)));
@@ -233,8 +282,8 @@ export async function startLoader(
   const group = kafka.group ?? "clickhouse-loader";
   const topic = kafka.topic ?? TOPICS.events;
   if (bus instanceof KafkaBus) {
-    await bus.subscribe<CollectedEvent>(topic, group, (batch) => loader.load(batch), {
-      decode: decodeCollectedEvent,
+    await bus.subscribe<LoaderRow>(topic, group, (batch) => loader.load(batch as KafkaBusBatch<LoaderRow>), {
+      decode: decodeLoaderRow,
       maxBatchMessages: kafka.batchRows ?? 50_000,
       maxWaitMs: kafka.batchMs ?? 250,
       concurrency: kafka.concurrency ?? 2,

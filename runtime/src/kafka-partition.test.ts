@@ -6,7 +6,13 @@ describe("partitionOf", () => {
   it("gives every key the partition kafkajs's default (Java-compatible) partitioner gives it", () => {
     const kafkajs = Partitioners.DefaultPartitioner();
     const metadata = (n: number) =>
-      Array.from({ length: n }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0] }));
+      Array.from({ length: n }, (_, partitionId) => ({
+        partitionId,
+        leader: 0,
+        replicas: [0],
+        isr: [0],
+        partitionErrorCode: 0,
+      }));
     const keys = [
       "",
       "a",

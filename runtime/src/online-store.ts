@@ -19,7 +19,8 @@ export interface OnlineStore {
   close(): Promise<void>;
 }
 
-const key = (i: RecentInteraction) => `${i.at}|${i.type}|${i.item_id}`;
+const same = (a: RecentInteraction, b: RecentInteraction) =>
+  a.at === b.at && a.type === b.type && a.item_id === b.item_id;
 
 /**
  * Memory store with a bound on both history length per actor and the number of actors kept
@@ -36,9 +37,13 @@ export class MemoryOnlineStore implements OnlineStore {
     const capacity = this.options.capacity ?? 100;
     const list = this.byActor.get(actorId) ?? [];
     this.byActor.delete(actorId); // re-insert: Map order is our recency order for eviction
-    // The same interaction may arrive twice (loader and a read-through from ClickHouse).
-    const seen = new Set(list.map(key));
-    for (const i of interactions) if (!seen.has(key(i))) list.push(i);
+    // The same interaction may arrive twice (loader and a read-through from ClickHouse). A list
+    // holds at most `capacity` entries: comparing with each is cheaper than keying them all.
+    for (const i of interactions) {
+      let seen = false;
+      for (let j = 0; j < list.length && !seen; j++) seen = same(list[j] as RecentInteraction, i);
+      if (!seen) list.push(i);
+    }
     list.sort((a, b) => b.at - a.at);
     if (list.length > capacity) list.length = capacity;
     this.byActor.set(actorId, list);
