@@ -74,8 +74,8 @@ export const ConfigSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default("marquee"),
   /** Partitions of events.v1 when Marquee creates it (existing topics are left as they are). */
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
-  /** Compression of produced batches: gzip (built into kafkajs) or none. */
-  KAFKA_COMPRESSION: z.enum(["gzip", "none"]).default("gzip"),
+  /** Compression of produced batches: lz4 (the default: cheapest on CPU), gzip or none. */
+  KAFKA_COMPRESSION: z.enum(["lz4", "gzip", "none"]).default("lz4"),
   /** The events topic (the collector publishes there, the loader reads it; its DLQ is `<topic>.dlq`). */
   KAFKA_EVENTS_TOPIC: z
     .string()
