@@ -160,6 +160,7 @@ export async function createMarquee(
       group: config.LOADER_GROUP,
       batchRows: config.LOADER_BATCH_ROWS,
       batchMs: config.LOADER_BATCH_MS,
+      concurrency: config.LOADER_CONCURRENCY,
     },
   );
 

@@ -96,15 +96,18 @@ const cpuSeconds = () => {
  * from the child's ready report unless told otherwise.
  */
 let threadsAtReady: Record<string, number> = {};
-function threadCpuSeconds(since: Record<string, number> = threadsAtReady): Record<string, number> | undefined {
+function threadCpuSeconds(
+  since: Record<string, number> = threadsAtReady,
+  pid: number | "self" = "self",
+): Record<string, number> | undefined {
   if (!process.env.BENCH_VERBOSE) return undefined;
   const byName: Record<string, number> = {};
   for (const [name, cpu] of Object.entries(since)) byName[name] = -cpu;
   try {
-    for (const tid of readdirSync("/proc/self/task")) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "");
-      const name = Number(tid) === process.pid ? "js-main" : comm;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[-0-9]+$/, "");
+      const name = pid === "self" && Number(tid) === process.pid ? "js-main" : comm;
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       const cpu = (Number(fields[11]) + Number(fields[12])) / 100;
       byName[name] = Math.round(((byName[name] ?? 0) + cpu) * 100) / 100;
@@ -406,11 +409,13 @@ async function benchMode(
     const port = Number(new URL(ready).port);
 
     const brokerCpu0 = brokerPid ? processCpuSeconds(brokerPid) : undefined;
+    const brokerThreads0 = brokerPid ? (threadCpuSeconds({}, brokerPid) ?? {}) : {};
     const driverCpu0 = cpuSeconds();
     const { latencies, started } = await drive(port, events, concurrency);
     const sent = Date.now();
     let finished = sent;
     let brokerCpu: number | undefined;
+    let brokerThreads: Record<string, number> | undefined;
     if (mode === "kafka") {
       // Stored = the loader group's committed offsets reached the end of the topic.
       const probe = await KafkaBus.connect({ brokers: (brokers ?? "").split(","), logger: silent });
@@ -429,6 +434,7 @@ async function benchMode(
       }
       finished = Date.now();
       brokerCpu = brokerPid && brokerCpu0 !== undefined ? (processCpuSeconds(brokerPid) ?? 0) - brokerCpu0 : undefined;
+      brokerThreads = brokerPid ? threadCpuSeconds(brokerThreads0, brokerPid) : undefined;
       await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
       await admin.disconnect();
       await probe.close();
@@ -458,7 +464,13 @@ async function benchMode(
             broker: brokerCpu === undefined ? undefined : round(brokerCpu, 2),
             driver: round(cpuSeconds() - driverCpu0, 2),
           },
-          threads: { collector: collectorReport.threads, loader: loader ? result.threads : undefined },
+          threads: {
+            collector: collectorReport.threads,
+            loader: loader ? result.threads : undefined,
+            broker: brokerThreads
+              ? Object.fromEntries(Object.entries(brokerThreads).filter(([, cpu]) => cpu >= 0.05))
+              : undefined,
+          },
         })}\n`,
       );
     }
@@ -533,7 +545,7 @@ async function main(): Promise<void> {
       if (mode !== "kafka" && mode !== "embedded") throw new Error(`unknown mode ${mode}`);
       // A broker started just now spends its first tens of seconds compiling (JIT): warm it
       // with an unreported pass, so the figures are the steady state a running broker gives.
-      if (mode === "kafka" && kafkaDir) await benchMode(mode, Math.min(events, 100_000), concurrency, brokers, false);
+      if (mode === "kafka" && kafkaDir) await benchMode(mode, Math.min(events, 300_000), concurrency, brokers, false);
       await benchMode(mode, events, concurrency, brokers, true, brokerPid);
     }
   } finally {

@@ -58,6 +58,7 @@ export async function startLoaderProcess(
       group: config.LOADER_GROUP,
       batchRows: config.LOADER_BATCH_ROWS,
       batchMs: config.LOADER_BATCH_MS,
+      concurrency: config.LOADER_CONCURRENCY,
     },
   );
   let closed = false;

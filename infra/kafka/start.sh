@@ -78,7 +78,7 @@ fi
 log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (log: $KAFKA_SERVER_LOG)"
 # A small heap: this is one node on a developer machine or a CI box.
 # shellcheck disable=SC2086
-nohup java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+nohup java ${KAFKA_HEAP_OPTS:--Xms1g -Xmx1g} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
   -Djava.awt.headless=true \
   -Dlog4j2.configurationFile="$KAFKA_INFRA/log4j2.properties" -Dkafka.logs.dir="$KAFKA_DIR" \
   -cp "$CLASSPATH_LIBS" kafka.Kafka "$KAFKA_PROPERTIES" >>"$KAFKA_SERVER_LOG" 2>&1 </dev/null &

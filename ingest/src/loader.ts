@@ -286,7 +286,7 @@ export async function startLoader(
       decode: decodeLoaderRow,
       maxBatchMessages: kafka.batchRows ?? 50_000,
       maxWaitMs: kafka.batchMs ?? 250,
-      concurrency: kafka.concurrency ?? 2,
+      concurrency: kafka.concurrency ?? 3,
     });
   } else {
     await bus.subscribe<CollectedEvent>(topic, group, (batch) => loader.load(batch));

@@ -1,4 +1,3 @@
-import { compressFrame, decompressFrame } from "lz4-napi";
 import kafkajs, {
   type Admin,
   CompressionTypes,
@@ -10,6 +9,7 @@ import kafkajs, {
   logLevel,
   type Producer,
 } from "kafkajs";
+import { compressFrame, decompressFrame } from "lz4-napi";
 import type { BatchHandler, BusBatch, BusMessage, EventBus, PublishOptions } from "./bus.ts";
 import type { Logger } from "./logger.ts";
 
