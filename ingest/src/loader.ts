@@ -21,7 +21,7 @@ import {
   PoisonMessageError,
   type RecentInteraction,
 } from "@marquee/runtime";
-import { EVENT_VALUE_COLUMNS, eventValuesHead, eventValuesLine, sourceValues } from "./event-row.ts";
+import { EVENT_VALUE_COLUMNS, eventValuesHead, sourceValues } from "./event-row.ts";
 
 const ITEM_TYPES = new Set<string>(ITEM_EVENT_TYPES);
 /** Impressions are the bulk of traffic and say little about taste: keep them out of histories. */
@@ -151,12 +151,14 @@ export class EventLoader {
       .update(events.map((e) => e.event_id).join(","))
       .digest("hex");
     // Not from Kafka: the source columns' defaults ('', -1, -1), written out.
+    const rows = events.map(toLoaderRow);
+    const source = sourceValues("", -1, "-1");
     await this.insert(
-      events.map((e) => eventValuesLine(e, "", -1, "-1")),
+      rows.map((row) => row.head + source),
       token,
       batch,
     );
-    await this.updateHistories(events.map(toLoaderRow));
+    await this.updateHistories(rows);
   }
 
   private async loadKafka(batch: KafkaBusBatch<CollectedEvent | LoaderRow>): Promise<void> {
