@@ -62,7 +62,8 @@ export function validateBatch(body: unknown, now = new Date()): CollectOutcome {
       }
       e = parsed.data;
     }
-    if (Date.parse(e.occurred_at) - now.getTime() > MAX_CLOCK_SKEW_MS) {
+    // (An occurred_at filled in above is the receive time: no need to read it back.)
+    if (e.occurred_at !== receivedAt && Date.parse(e.occurred_at) - now.getTime() > MAX_CLOCK_SKEW_MS) {
       rejected.push({ index, reason: "occurred_at: is more than 10 minutes in the future" });
       return;
     }
