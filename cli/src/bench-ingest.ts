@@ -413,6 +413,9 @@ async function benchMode(
     const driverCpu0 = cpuSeconds();
     const { latencies, started } = await drive(port, events, concurrency);
     const sent = Date.now();
+    // Where the loader stood when the last request was answered: the rest is the tail.
+    const loaderCpuAtSent = loader?.process.pid ? processCpuSeconds(loader.process.pid) : undefined;
+    let loaderTailCpu: number | undefined;
     let finished = sent;
     let brokerCpu: number | undefined;
     let brokerThreads: Record<string, number> | undefined;
@@ -433,6 +436,9 @@ async function benchMode(
         await new Promise((r) => setTimeout(r, 20));
       }
       finished = Date.now();
+      if (loader?.process.pid && loaderCpuAtSent !== undefined) {
+        loaderTailCpu = (processCpuSeconds(loader.process.pid) ?? 0) - loaderCpuAtSent;
+      }
       brokerCpu = brokerPid && brokerCpu0 !== undefined ? (processCpuSeconds(brokerPid) ?? 0) - brokerCpu0 : undefined;
       brokerThreads = brokerPid ? threadCpuSeconds(brokerThreads0, brokerPid) : undefined;
       await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
@@ -455,6 +461,9 @@ async function benchMode(
           mode,
           sent_s: (sent - started) / 1000,
           stored_s: seconds,
+          // CPU cores the loader kept busy between the last answer and the last commit.
+          loader_tail_cores:
+            loaderTailCpu === undefined ? undefined : round(loaderTailCpu / ((finished - sent) / 1000 || 1), 2),
           inserts: result.inserts,
           rows_per_insert: result.inserts ? Math.round(result.rows / result.inserts) : undefined,
           // CPU seconds from the children's ready (past their start-up) to their report.

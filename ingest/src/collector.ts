@@ -9,7 +9,7 @@ import {
   parseEventFast,
   TOPICS,
 } from "@marquee/contracts";
-import { AppError, type BusMessage, type EventBus } from "@marquee/runtime";
+import { AppError, type EventBus } from "@marquee/runtime";
 import { newEventId } from "./event-id.ts";
 
 /** How far ahead of the server clock an event may claim to have happened. */
@@ -85,15 +85,18 @@ export function validateBatch(body: unknown, now = new Date()): CollectOutcome {
  * Kafka, one request's events for one partition travel as one record, which is what makes
  * 50k events/s cheap for the producer and the broker (the loader unpacks them).
  */
-export async function publishEvents(
-  bus: EventBus,
-  events: CollectedEvent[],
-  topic: string = TOPICS.events,
-): Promise<void> {
-  const messages: BusMessage<CollectedEvent>[] = events.map((e) => ({ key: actorId(e), value: e }));
-  try {
-    await bus.publish(topic, messages, { pack: true });
-  } catch (cause) {
-    throw new AppError("unavailable", "events could not be stored right now; retry later", { cause, retriable: true });
-  }
+export function publishEvents(bus: EventBus, events: CollectedEvent[], topic: string = TOPICS.events): Promise<void> {
+  // No local keeps the messages: once the bus has encoded them, they can be collected.
+  return bus
+    .publish(
+      topic,
+      events.map((e) => ({ key: actorId(e), value: e })),
+      { pack: true },
+    )
+    .catch((cause: unknown) => {
+      throw new AppError("unavailable", "events could not be stored right now; retry later", {
+        cause,
+        retriable: true,
+      });
+    });
 }

@@ -292,20 +292,28 @@ export class KafkaBus implements EventBus {
   async publish<T>(topic: string, messages: BusMessage<T>[], options: PublishOptions = {}): Promise<void> {
     if (this.closed) throw new Error("bus is closed");
     if (messages.length === 0) return;
+    const count = messages.length;
     const max = this.options.maxPendingMessages ?? 500_000;
-    if (this.queued + messages.length > max) {
+    if (this.queued + count > max) {
       throw new Error(`kafka producer backlog is full (${this.queued} messages waiting)`);
     }
     const startedAt = Date.now();
-    const pack = options.pack === true && messages.length > 1 && messages.every((m) => m.headers === undefined);
+    const pack = options.pack === true && count > 1 && messages.every((m) => m.headers === undefined);
     // Synchronous up to the queue: publishes are sent in call order, whatever their packing.
     const partitions = pack ? this.partitionsOf(topic) : 0;
     const records = partitions > 0 ? this.pack(messages, partitions) : this.plain(messages);
+    // From here on only the records are needed: the wait is its own function, so the caller's
+    // messages (and the objects they hold) are not kept alive by it until the broker answers.
+    return this.enqueue(topic, records, count, startedAt);
+  }
+
+  /** Queue encoded records for the next produce request; resolves when the broker acknowledged them. */
+  private async enqueue(topic: string, records: OutRecord[], count: number, startedAt: number): Promise<void> {
     let bytes = 0;
     for (const r of records) bytes += r.value.length;
     const done = new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, startedAt, records, count: messages.length, bytes, resolve, reject });
-      this.queued += messages.length;
+      this.queue.push({ topic, startedAt, records, count, bytes, resolve, reject });
+      this.queued += count;
       this.schedule();
     });
     // Once the timeout has answered the caller, a late failure must not go unhandled.
