@@ -279,6 +279,30 @@ serviceSuite("Kafka → ClickHouse pipeline", BROKERS ? `kafka://${BROKERS.split
     }
   });
 
+  it("stores an outbox event once when the relay publishes it again (its crash edge)", async () => {
+    const topic = uniqueTopic("outbox-again");
+    const b = await bus(topic);
+    await loader(b, topic);
+    // What the relay sends: plain records with the outbox row's id in x-outbox-id; one of them
+    // twice in one publish, and then the whole round again, as after a crash before its commit.
+    const round = Array.from({ length: 6 }, (_, i) => {
+      const value = event(i, `buyer${i % 2}`);
+      return { key: `buyer${i % 2}`, value, headers: { "x-outbox-id": value.event_id as string } };
+    });
+    await b.publish(topic, [...round, round[0] as (typeof round)[number]]);
+    expect(await waitForRows(ch.client, topic, 6)).toEqual({ rows: 6, unique: 6 });
+    await b.publish(topic, round);
+    // And a collector-style event after them for each buyer (each key has its partition): once
+    // both are in, the replayed round was handled.
+    await b.publish(topic, [
+      { key: "buyer0", value: event(98, "buyer0") },
+      { key: "buyer1", value: event(99, "buyer1") },
+    ]);
+    expect(await waitForRows(ch.client, topic, 8)).toEqual({ rows: 8, unique: 8 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await topicTotals(ch.client, topic)).toEqual({ rows: 8, unique: 8 });
+  });
+
   it("retries a failing insert until it lands: nothing lost, nothing doubled", async () => {
     const topic = uniqueTopic("flaky");
     const b = await bus(topic);

@@ -24,6 +24,8 @@ import {
 import { EVENT_VALUE_COLUMNS, eventValuesHead, sourceValues } from "./event-row.ts";
 
 const ITEM_TYPES = new Set<string>(ITEM_EVENT_TYPES);
+/** Set by the outbox relay on what it publishes: the outbox row's (and the event's) id. */
+const OUTBOX_ID_HEADER = "x-outbox-id";
 /** Impressions are the bulk of traffic and say little about taste: keep them out of histories. */
 const HISTORY_EXCLUDED = new Set(["impression"]);
 /** Rows go in as JSONCompactEachRow tuples: the columns, named once per insert. */
@@ -84,6 +86,7 @@ export function decodeCollectedEvent(value: unknown): CollectedEvent {
 export interface LoaderRow {
   /** eventValuesHead(event), one flat string. */
   readonly head: string;
+  readonly event_id: string;
   readonly received_at: string;
   readonly actor: string;
   /** Its entry in the actor's recent history; null for events that have none (impressions, pages, searches). */
@@ -95,7 +98,7 @@ export function toLoaderRow(e: CollectedEvent): LoaderRow {
   // A template's result is a tree of the event's strings: reading a character flattens it into
   // one string, so the tree's pieces can go with the event.
   head.charCodeAt(0);
-  return { head, received_at: e.received_at, actor: actorId(e), history: historyEntry(e) };
+  return { head, event_id: e.event_id, received_at: e.received_at, actor: actorId(e), history: historyEntry(e) };
 }
 
 /** decodeCollectedEvent, kept as the loader keeps it: the Kafka subscription's decoder. */
@@ -151,7 +154,13 @@ export class EventLoader {
       .update(events.map((e) => e.event_id).join(","))
       .digest("hex");
     // Not from Kafka: the source columns' defaults ('', -1, -1), written out.
-    const rows = events.map(toLoaderRow);
+    let rows = events.map(toLoaderRow);
+    const outboxAt = batch.messages.flatMap((m, i) => (m.headers?.[OUTBOX_ID_HEADER] === undefined ? [] : [i]));
+    if (outboxAt.length > 0) {
+      const drop = await this.storedOutboxEvents(rows, outboxAt);
+      rows = rows.filter((_, i) => !drop.has(i));
+      if (rows.length === 0) return;
+    }
     const source = sourceValues("", -1, "-1");
     await this.insert(
       rows.map((row) => row.head + source),
@@ -178,8 +187,10 @@ export class EventLoader {
       }
     }
     const stored = mark.stored;
-    const lines: string[] = [];
     const fresh: LoaderRow[] = [];
+    const lines: string[] = [];
+    /** Where in `fresh` the outbox's events are (usually nowhere). */
+    let outboxAt: number[] | null = null;
     // Messages unpacked from one record share its offset: compare offsets, and write the
     // source columns, once per record.
     let offset: string | null = null;
@@ -193,15 +204,54 @@ export class EventLoader {
       }
       if (!isFresh) continue;
       const row = isLoaderRow(m.value) ? m.value : toLoaderRow(m.value);
-      lines.push(row.head + source);
+      if (m.headers?.[OUTBOX_ID_HEADER] !== undefined) (outboxAt ??= []).push(fresh.length);
       fresh.push(row);
+      lines.push(row.head + source);
     }
-    if (lines.length > 0) {
+    let rows = fresh;
+    let body = lines;
+    if (outboxAt !== null) {
+      const drop = await this.storedOutboxEvents(fresh, outboxAt);
+      if (drop.size > 0) {
+        rows = fresh.filter((_, i) => !drop.has(i));
+        body = lines.filter((_, i) => !drop.has(i));
+      }
+    }
+    if (body.length > 0) {
       const token = `${batch.topic}-${batch.partition}-${batch.firstOffset}-${batch.lastOffset}`;
-      await this.insert(lines, token, batch as BusBatch<{ received_at: string }>);
-      await this.updateHistories(fresh);
+      await this.insert(body, token, batch as BusBatch<{ received_at: string }>);
+      await this.updateHistories(rows);
     }
     this.watermarks.set(key, { stored: last > stored ? last : stored, next: last + 1n });
+  }
+
+  /**
+   * Outbox events are published at least once: a relay that dies after Kafka's acknowledgement
+   * but before it marks its rows sent publishes them again (same event id, `x-outbox-id`). They
+   * are few (purchases, rentals, refunds), so each batch that carries any asks ClickHouse which
+   * of their ids it already has (by actor, the table's first key) and drops those, and any repeat
+   * inside the batch. Collector events skip this: their duplicates are ruled out by offsets.
+   */
+  private async storedOutboxEvents(rows: LoaderRow[], outboxAt: number[]): Promise<Set<number>> {
+    const candidates = outboxAt.map((i) => rows[i] as LoaderRow);
+    const rs = await this.options.clickhouse.query({
+      query: `SELECT DISTINCT toString(event_id) AS id FROM ${EVENTS_TABLE}
+              WHERE actor_id IN {actors:Array(String)} AND toString(event_id) IN {ids:Array(String)}`,
+      query_params: {
+        actors: [...new Set(candidates.map((r) => r.actor))],
+        ids: candidates.map((r) => r.event_id.toLowerCase()),
+      },
+      format: "JSONEachRow",
+    });
+    const seen = new Set((await rs.json<{ id: string }>()).map((r) => r.id));
+    const drop = new Set<number>();
+    for (const i of outboxAt) {
+      const id = (rows[i] as LoaderRow).event_id.toLowerCase();
+      if (seen.has(id)) drop.add(i);
+      else seen.add(id); // a repeat later in this batch goes too
+    }
+    if (drop.size > 0) this.options.logger.info({ dropped: drop.size }, "outbox events already stored: skipped");
+    return drop;
   }
 
   private async storedOffset(topic: string, partition: number): Promise<bigint> {

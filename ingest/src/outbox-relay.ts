@@ -28,7 +28,8 @@ interface OutboxRow extends Record<string, unknown> {
  * A failed publish rolls back (the rows stay unsent and are tried again; `attempts` and
  * `last_error` say why). Delivery is at least once: a relay that dies after the bus
  * acknowledged but before its commit leaves rows that the next round publishes again, with the
- * same event id in the `x-outbox-id` header and in the payload, which consumers deduplicate by.
+ * same event id in the `x-outbox-id` header and in the payload, which consumers deduplicate by
+ * (the ClickHouse loader drops outbox events it has already stored).
  */
 export class OutboxRelay {
   private running = false;
