@@ -160,6 +160,20 @@ describe("EventLoader on Kafka batches", () => {
     ]);
   });
 
+  it("puts slices that became ready during an insert into the next insert together", async () => {
+    const ch = fakeClickHouse();
+    const loader = new EventLoader({ clickhouse: ch.client, online: new MemoryOnlineStore(), logger });
+    const events = () => [decodeCollectedEvent(event()), decodeCollectedEvent(event())];
+    // First batches: each partition's stored offset is looked up once.
+    for (const p of [0, 1, 2]) await loader.load(kafkaBatch(p, 0, events()));
+    const before = ch.inserts.length;
+    await Promise.all([0, 1, 2].map((p) => loader.load(kafkaBatch(p, 2, events()))));
+    const together = ch.inserts.slice(before);
+    // Partition 0's slice goes alone; 1 and 2 arrive while it is in flight and go next, as one.
+    expect(together.map((i) => i.rows.map((r) => r.source_partition))).toEqual([[0, 0], [1, 1, 2, 2]]);
+    expect(together[1]?.table).toContain("insert_deduplication_token = 'events.v1-1-2-3_events.v1-2-2-3'");
+  });
+
   it("stores an outbox event once when it arrives again, on the in-process bus too", async () => {
     const ch = fakeClickHouse();
     const loader = new EventLoader({ clickhouse: ch.client, online: new MemoryOnlineStore(), logger });
