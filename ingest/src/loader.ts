@@ -400,7 +400,7 @@ export async function startLoader(
       decode: decodeLoaderRow,
       maxBatchMessages: kafka.batchRows ?? 50_000,
       maxWaitMs: kafka.batchMs ?? 250,
-      concurrency: kafka.concurrency ?? 3,
+      concurrency: kafka.concurrency ?? 6,
     });
   } else {
     await bus.subscribe<CollectedEvent>(topic, group, (batch) => loader.load(batch));
