@@ -170,7 +170,10 @@ describe("EventLoader on Kafka batches", () => {
     await Promise.all([0, 1, 2].map((p) => loader.load(kafkaBatch(p, 2, events()))));
     const together = ch.inserts.slice(before);
     // Partition 0's slice goes alone; 1 and 2 arrive while it is in flight and go next, as one.
-    expect(together.map((i) => i.rows.map((r) => r.source_partition))).toEqual([[0, 0], [1, 1, 2, 2]]);
+    expect(together.map((i) => i.rows.map((r) => r.source_partition))).toEqual([
+      [0, 0],
+      [1, 1, 2, 2],
+    ]);
     expect(together[1]?.table).toContain("insert_deduplication_token = 'events.v1-1-2-3_events.v1-2-2-3'");
   });
 

@@ -217,7 +217,10 @@ export class EventLoader {
       }
       if (!isFresh) continue;
       const row = isLoaderRow(m.value) ? m.value : toLoaderRow(m.value);
-      if (m.headers?.[OUTBOX_ID_HEADER] !== undefined) (outboxAt ??= []).push(fresh.length);
+      if (m.headers?.[OUTBOX_ID_HEADER] !== undefined) {
+        outboxAt ??= [];
+        outboxAt.push(fresh.length);
+      }
       fresh.push(row);
       lines.push(row.head + source);
     }
