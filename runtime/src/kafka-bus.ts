@@ -96,11 +96,13 @@ export interface KafkaBusOptions {
   publishTimeoutMs?: number;
 }
 
-interface OutRecord {
+export interface OutRecord {
   key: string;
   value: Buffer | string;
   headers?: IHeaders;
   partition?: number;
+  /** Packed records only: how many bus messages the record holds. */
+  count?: number;
 }
 
 interface Pending {
@@ -128,6 +130,49 @@ function lineBytes(value: Buffer, index: number): Buffer {
   for (let i = 0; i < index; i++) from = value.indexOf(10, from) + 1;
   const to = value.indexOf(10, from);
   return value.subarray(from, to < 0 ? value.length : to);
+}
+
+/**
+ * One produce request's records for a topic, with packed records bound for the same partition
+ * merged (up to the pack limits). A publish packs its own messages, one record per partition;
+ * small publishes (a browser's 40 events) would otherwise cost a record per partition each, and
+ * records cost the producer, the broker and the loader per record. Order holds: a packed record
+ * only ever joins its partition's latest record, and a plain record (its partition chosen later,
+ * by key) ends every merge.
+ */
+export function mergePacked(records: OutRecord[]): OutRecord[] {
+  const out: OutRecord[] = [];
+  const latest = new Map<number, number>();
+  for (const r of records) {
+    if (r.count === undefined || r.partition === undefined || typeof r.value !== "string") {
+      latest.clear();
+      out.push(r);
+      continue;
+    }
+    const at = latest.get(r.partition);
+    const into = at === undefined ? undefined : out[at];
+    if (
+      into?.count !== undefined &&
+      typeof into.value === "string" &&
+      into.count + r.count <= PACK_MAX_MESSAGES &&
+      into.value.length + r.value.length < PACK_MAX_BYTES
+    ) {
+      const keys = String(into.headers?.[PACKED_KEYS_HEADER]);
+      const more = String(r.headers?.[PACKED_KEYS_HEADER]);
+      out[at as number] = {
+        key: into.key,
+        value: `${into.value}\n${r.value}`,
+        partition: r.partition,
+        // Two JSON arrays of strings, joined without parsing them: [a,b] + [c] = [a,b,c].
+        headers: { "content-type": PACKED_CONTENT_TYPE, [PACKED_KEYS_HEADER]: `${keys.slice(0, -1)},${more.slice(1)}` },
+        count: into.count + r.count,
+      };
+    } else {
+      latest.set(r.partition, out.length);
+      out.push(r);
+    }
+  }
+  return out;
 }
 
 const MURMUR_M = 0x5bd1e995;
@@ -360,6 +405,7 @@ export class KafkaBus implements EventBus {
         value: p.lines.join("\n"),
         partition,
         headers: { "content-type": PACKED_CONTENT_TYPE, [PACKED_KEYS_HEADER]: JSON.stringify(p.keys) },
+        count: p.keys.length,
       });
     };
     // A browser's request carries one viewer's events: hash each distinct key once.
@@ -473,6 +519,7 @@ export class KafkaBus implements EventBus {
         for (const r of p.records) list.push(r);
         byTopic.set(p.topic, list);
       }
+      for (const [topic, list] of byTopic) byTopic.set(topic, mergePacked(list));
       try {
         // kafkajs retries inside one send, but gives up on a broker that is away for a few
         // seconds (a restart). Try the same batch again until its oldest publish would time
@@ -484,7 +531,10 @@ export class KafkaBus implements EventBus {
             await this.producer.sendBatch({
               acks: -1,
               compression: this.compression(),
-              topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+              topicMessages: [...byTopic].map(([topic, records]) => ({
+                topic,
+                messages: records.map(({ count: _count, ...message }) => message),
+              })),
             });
             break;
           } catch (e) {
