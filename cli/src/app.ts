@@ -161,6 +161,7 @@ export async function createMarquee(
       batchRows: config.LOADER_BATCH_ROWS,
       batchMs: config.LOADER_BATCH_MS,
       concurrency: config.LOADER_CONCURRENCY,
+      consumers: config.LOADER_CONSUMERS,
     },
   );
 

@@ -59,6 +59,7 @@ export async function startLoaderProcess(
       batchRows: config.LOADER_BATCH_ROWS,
       batchMs: config.LOADER_BATCH_MS,
       concurrency: config.LOADER_CONCURRENCY,
+      consumers: config.LOADER_CONSUMERS,
     },
   );
   let closed = false;

@@ -63,7 +63,14 @@ export interface KafkaLoaderOptions {
   batchRows?: number;
   /** Longest wait for a batch to fill, in ms. */
   batchMs?: number;
+  /** Partitions handled at once, over all of this loader's consumers. */
   concurrency?: number;
+  /**
+   * Consumers this loader runs in its group (default 2). kafkajs fetches again only once every
+   * batch of its last fetch was handled, so one consumer leaves the JS thread idle while its
+   * batches are inserted; with two, one decodes while the other's insert runs.
+   */
+  consumers?: number;
 }
 
 /**
@@ -399,12 +406,18 @@ export async function startLoader(
   const group = kafka.group ?? "clickhouse-loader";
   const topic = kafka.topic ?? TOPICS.events;
   if (bus instanceof KafkaBus) {
-    await bus.subscribe<LoaderRow>(topic, group, (batch) => loader.load(batch as KafkaBusBatch<LoaderRow>), {
-      decode: decodeLoaderRow,
-      maxBatchMessages: kafka.batchRows ?? 50_000,
-      maxWaitMs: kafka.batchMs ?? 250,
-      concurrency: kafka.concurrency ?? 6,
-    });
+    const consumers = Math.max(1, kafka.consumers ?? 2);
+    const concurrency = Math.max(1, Math.ceil((kafka.concurrency ?? 6) / consumers));
+    // Members of one group (the partitions are shared out between them), feeding one loader:
+    // its group commit puts their batches into the same inserts.
+    for (let i = 0; i < consumers; i++) {
+      await bus.subscribe<LoaderRow>(topic, group, (batch) => loader.load(batch as KafkaBusBatch<LoaderRow>), {
+        decode: decodeLoaderRow,
+        maxBatchMessages: kafka.batchRows ?? 50_000,
+        maxWaitMs: kafka.batchMs ?? 250,
+        concurrency,
+      });
+    }
   } else {
     await bus.subscribe<CollectedEvent>(topic, group, (batch) => loader.load(batch));
   }

@@ -92,6 +92,11 @@ export const ConfigSchema = z.object({
    * ready go into the next insert together. As many as partitions (6) measured best on two cores.
    */
   LOADER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(6),
+  /**
+   * Consumers one loader process runs in its group: kafkajs fetches again only after all of a
+   * fetch's batches were handled, so with two, one decodes while the other's batches insert.
+   */
+  LOADER_CONSUMERS: z.coerce.number().int().min(1).max(16).default(2),
   /** Unset: online features in memory (embedded mode). */
   REDIS_URL: optionalUrl(["redis", "rediss"]),
   /** Collector requests per client (IP) per minute; 0 turns the limit off. */
