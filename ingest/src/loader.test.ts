@@ -9,7 +9,7 @@ import {
 } from "@marquee/runtime";
 import { v7 as uuidv7 } from "uuid";
 import { describe, expect, it } from "vitest";
-import { EVENT_VALUE_COLUMNS, eventValuesLine, toEventRow, toEventValues } from "./event-row.ts";
+import { EVENT_VALUE_COLUMNS, eventValuesLine, toEventRow } from "./event-row.ts";
 import { decodeCollectedEvent, EventLoader } from "./loader.ts";
 
 const logger = createLogger({ service: "test", level: "silent" });
@@ -192,7 +192,7 @@ describe("EventLoader on Kafka batches", () => {
 
   it("writes the same values as toEventRow, plus the source", () => {
     const e = decodeCollectedEvent(event({ type: "rating", payload: { value: 4.5 }, anonymous_id: "a1" }));
-    const values = toEventValues(e, "events.v1", 2, "7");
+    const values = JSON.parse(eventValuesLine(e, "events.v1", 2, "7")) as unknown[];
     expect(Object.fromEntries(EVENT_VALUE_COLUMNS.map((c, i) => [c, values[i]]))).toEqual({
       ...toEventRow(e),
       source_topic: "events.v1",
@@ -201,7 +201,16 @@ describe("EventLoader on Kafka batches", () => {
     });
   });
 
-  it("writes each row as the very JSON of toEventValues, odd text included", () => {
+  it("writes each row as the very JSON of toEventRow's values and the source, odd text included", () => {
+    const expected = (e: CollectedEvent, topic: string, partition: number, offset: string) => {
+      const row: Record<string, unknown> = {
+        ...toEventRow(e),
+        source_topic: topic,
+        source_partition: partition,
+        source_offset: offset,
+      };
+      return JSON.stringify(EVENT_VALUE_COLUMNS.map((c) => row[c]));
+    };
     const odd = [
       "",
       'quote " and backslash \\',
@@ -224,13 +233,13 @@ describe("EventLoader on Kafka batches", () => {
           }),
         );
         const line = eventValuesLine(e, "events.v1", 4, "123");
-        expect(line).toBe(JSON.stringify(toEventValues(e, "events.v1", 4, "123")));
+        expect(line).toBe(expected(e, "events.v1", 4, "123"));
         expect(JSON.parse(line)).toHaveLength(EVENT_VALUE_COLUMNS.length);
         checked++;
       }
     }
     const plain = decodeCollectedEvent(event({ context: { device: "tv" } }));
-    expect(eventValuesLine(plain, "", -1, "-1")).toBe(JSON.stringify(toEventValues(plain, "", -1, "-1")));
+    expect(eventValuesLine(plain, "", -1, "-1")).toBe(expected(plain, "", -1, "-1"));
     expect(checked).toBe(odd.length * 2);
   });
 

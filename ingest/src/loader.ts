@@ -36,10 +36,8 @@ interface WaitingSlice {
   lines: string[];
   token: string;
   batch: BusBatch<{ received_at: string }>;
-  resolve: () => void;
-  reject: (e: unknown) => void;
+  landed: { resolve: () => void; reject: (e: unknown) => void };
 }
-const noop = () => undefined;
 
 export interface LoaderOptions {
   clickhouse: ClickHouseClient;
@@ -243,7 +241,7 @@ export class EventLoader {
     if (body.length > 0) {
       const token = `${batch.topic}-${batch.partition}-${batch.firstOffset}-${batch.lastOffset}`;
       try {
-        await this.insertTogether({ lines: body, token, batch, resolve: noop, reject: noop });
+        await this.insertTogether(body, token, batch);
       } catch (e) {
         // It may have landed all the same (a timeout on the way back), and its retry may be
         // combined with other slices: ask ClickHouse what it has before the next try.
@@ -263,14 +261,12 @@ export class EventLoader {
    * The token is the slices' tokens joined; each slice still commits its offsets only after the
    * insert that carried it landed, and a partition holds one slice at a time, in offset order.
    */
-  private insertTogether(slice: WaitingSlice): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => {
-      slice.resolve = resolve;
-      slice.reject = reject;
+  private insertTogether(lines: string[], token: string, batch: BusBatch<{ received_at: string }>): Promise<void> {
+    const landed = new Promise<void>((resolve, reject) => {
+      this.waiting.push({ lines, token, batch, landed: { resolve, reject } });
     });
-    this.waiting.push(slice);
     if (!this.inserting) void this.drainWaiting();
-    return done;
+    return landed;
   }
 
   private async drainWaiting(): Promise<void> {
@@ -278,18 +274,21 @@ export class EventLoader {
     try {
       while (this.waiting.length > 0) {
         const slices = this.waiting.splice(0);
-        const lines = slices.length === 1 ? (slices[0] as WaitingSlice).lines : slices.flatMap((s) => s.lines);
         const token = slices.map((s) => s.token).join(",");
         // What onInserted sees: one batch of everything the insert carried.
-        const carried =
-          slices.length === 1
-            ? (slices[0] as WaitingSlice).batch
-            : { topic: (slices[0] as WaitingSlice).batch.topic, messages: slices.flatMap((s) => s.batch.messages) };
+        const carried = {
+          topic: (slices[0] as WaitingSlice).batch.topic,
+          messages: slices.flatMap((s) => s.batch.messages),
+        };
         try {
-          await this.insert(lines, token, carried);
-          for (const s of slices) s.resolve();
+          await this.insert(
+            slices.flatMap((s) => s.lines),
+            token,
+            carried,
+          );
+          for (const s of slices) s.landed.resolve();
         } catch (e) {
-          for (const s of slices) s.reject(e);
+          for (const s of slices) s.landed.reject(e);
         }
       }
     } finally {
