@@ -75,6 +75,21 @@ async function waitForRows(client: ClickHouseClient, topic: string, n: number, t
   );
 }
 
+/** Read `<topic>.dlq` as raw records until at least `n` arrived; later arrivals keep landing in the array. */
+async function deadLetters(b: KafkaBus, topic: string, n: number): Promise<KafkaBusBatch<Buffer>["messages"]> {
+  const dead: KafkaBusBatch<Buffer>["messages"] = [];
+  await b.subscribe<Buffer>(
+    `${topic}.dlq`,
+    `dlq-reader-${topic}`,
+    async (batch) => {
+      dead.push(...(batch as KafkaBusBatch<Buffer>).messages);
+    },
+    { raw: true },
+  );
+  await until(`${n} dead letters`, async () => (dead.length >= n ? true : undefined), 30_000);
+  return dead;
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -191,16 +206,7 @@ serviceSuite("Kafka → ClickHouse pipeline", BROKERS ? `kafka://${BROKERS.split
     );
     expect(await waitForRows(ch.client, topic, 200)).toEqual({ rows: 200, unique: 200 });
 
-    const dead: KafkaBusBatch<Buffer>["messages"] = [];
-    await b.subscribe<Buffer>(
-      `${topic}.dlq`,
-      `dlq-reader-${topic}`,
-      async (batch) => {
-        dead.push(...(batch as KafkaBusBatch<Buffer>).messages);
-      },
-      { raw: true },
-    );
-    await until("2 dead letters", async () => (dead.length >= 2 ? true : undefined), 30_000);
+    const dead = await deadLetters(b, topic, 2);
     expect(dead).toHaveLength(2);
     const [bad, teleport] = dead;
     expect(bad?.value.toString()).toBe("{not json");
@@ -229,16 +235,7 @@ serviceSuite("Kafka → ClickHouse pipeline", BROKERS ? `kafka://${BROKERS.split
     ]);
     expect(await waitForRows(ch.client, topic, 6)).toEqual({ rows: 6, unique: 6 });
 
-    const dead: KafkaBusBatch<Buffer>["messages"] = [];
-    await b.subscribe<Buffer>(
-      `${topic}.dlq`,
-      `dlq-reader-${topic}`,
-      async (batch) => {
-        dead.push(...(batch as KafkaBusBatch<Buffer>).messages);
-      },
-      { raw: true },
-    );
-    await until("2 dead letters", async () => (dead.length >= 2 ? true : undefined), 30_000);
+    const dead = await deadLetters(b, topic, 2);
     await new Promise((r) => setTimeout(r, 300));
     expect(dead).toHaveLength(2);
     const [one, whole] = dead;
