@@ -26,6 +26,7 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[] | "*">> 
   serving: ["contracts", "runtime", "feature-store"],
   storefront: ["contracts", "runtime", "commerce", "media", "serving"],
   infra: [],
+  seed: ["contracts"],
   cli: "*",
 };
 

@@ -2,9 +2,9 @@ import { parseArgs } from "node:util";
 import { migrateClickHouse } from "@marquee/analytics";
 import { Accounts, Catalog, COMMERCE_MIGRATIONS, schema as commerceSchema, ROLES, type Role } from "@marquee/commerce";
 import { AppError, createClickHouse, createLogger, createPostgres, loadConfig } from "@marquee/runtime";
+import { loadMovieLensDir } from "@marquee/seed";
 import { createMarquee } from "./app.ts";
 import { startLoaderProcess } from "./loader-process.ts";
-import { loadMovieLensDir } from "./seed/index.ts";
 import { seedIfEmpty, storeWorld } from "./seed-store.ts";
 
 const USAGE = `marquee <command>

@@ -10,8 +10,8 @@ import { basename } from "node:path";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { MovieLensError, type MovieLensFormat, parseMovieLensRatingLine } from "@marquee/seed";
 import { fitChosenModel, fromTriples, type Interactions, loadTf, topK } from "@marquee/training";
-import { MovieLensError, type MovieLensFormat, parseMovieLensRatingLine } from "./seed/index.ts";
 
 export interface RatingsFile {
   data: Interactions;

@@ -3,7 +3,7 @@ import type { Catalog, TitleInput } from "@marquee/commerce";
 import { type CollectedEvent, EVENTS_TABLE } from "@marquee/contracts";
 import { toEventRow } from "@marquee/ingest";
 import type { ClickHouseClient, Logger } from "@marquee/runtime";
-import { generateWorld } from "./seed/index.ts";
+import { generateWorld } from "@marquee/seed";
 
 const CHUNK = 50_000;
 
