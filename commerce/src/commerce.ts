@@ -6,7 +6,6 @@ import type { CommerceContext } from "./context.ts";
 import { Fulfilment } from "./fulfilment.ts";
 import { Library } from "./library.ts";
 import type { PaymentGateway } from "./payments/gateway.ts";
-import { LocalGateway } from "./payments/local-gateway.ts";
 import { Selling } from "./selling.ts";
 
 export interface CommerceOptions {
@@ -47,19 +46,19 @@ export class Commerce {
     this.checkout = new Checkout(ctx, this.fulfilment);
     this.library = new Library(ctx, options.playbackSecret);
     this.selling = new Selling(ctx);
-    // The local gateway delivers its signed events through the very same handler as Stripe's.
-    if (options.gateway instanceof LocalGateway)
-      options.gateway.onEvent((raw, signature) => this.fulfilment.handleWebhook(raw, signature));
+    // A provider that delivers its own signed events (the local test checkout) sends them
+    // through the very same handler as Stripe's webhook.
+    options.gateway.onEvent?.((raw, signature) => this.fulfilment.handleWebhook(raw, signature));
   }
 
   /**
    * Housekeeping, run on a schedule: expired sessions and stale sign-in throttles go; in
-   * embedded mode, unpaid local checkouts expire after 24 hours as Stripe's do (their orders
-   * expire and reserved promo redemptions are released, through the webhook handler).
+   * embedded mode, unpaid local checkouts expire when their time is up as Stripe's do (their
+   * orders expire and reserved promo redemptions are released, through the webhook handler).
    */
   async sweep(): Promise<{ expiredCheckouts: number }> {
     await this.accounts.sweep();
-    const expiredCheckouts = this.gateway instanceof LocalGateway ? await this.gateway.expireStale() : 0;
+    const expiredCheckouts = (await this.gateway.expireStale?.()) ?? 0;
     return { expiredCheckouts };
   }
 }

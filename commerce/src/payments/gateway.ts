@@ -19,6 +19,12 @@ export interface CreateCheckoutInput {
   cancelUrl: string;
   /** Connect destination charge: the seller's account and the platform's fee. */
   destination?: { account: string; applicationFeeMinor: number };
+  /**
+   * When the session stops taking payment (Stripe accepts 30 minutes to 24 hours after
+   * creation; unset: 24 hours). Checkouts that hold something scarce, such as a promo code's
+   * limited uses, expire sooner so an abandoned one gives it back.
+   */
+  expiresAt?: Date;
 }
 
 export interface CheckoutSession {
@@ -76,6 +82,47 @@ export interface PaymentGateway {
   listPayouts(account: string, limit?: number): Promise<Payout[]>;
   /** How much of a payment the provider says was captured and refunded (minor units). */
   retrievePaymentRefunds(paymentIntent: string): Promise<{ amountMinor: number; refundedMinor: number }>;
+  /**
+   * Stop an open session taking payment (the viewer cancelled). The provider then sends
+   * `checkout.session.expired`; a session already paid or expired is left as it is.
+   */
+  expireCheckoutSession(id: string): Promise<void>;
+
+  // Optional capabilities: what only some providers need. Callers test for the capability,
+  // never for the class, so a new provider needs no change elsewhere.
+
+  /**
+   * Providers that deliver their own events in-process (the local test checkout) are given
+   * the webhook handler here by the composition root; Stripe POSTs to the webhook instead.
+   */
+  onEvent?(deliver: DeliverEvent): void;
+  /** Housekeeping for providers that keep sessions themselves: expire the stale ones. */
+  expireStale?(): Promise<number>;
+  /** The test checkout pages a provider without its own hosted page needs served. */
+  readonly localCheckout?: LocalCheckoutPages;
+}
+
+/** Delivers a signed event through the webhook handler, exactly as Stripe's POST would. */
+export type DeliverEvent = (rawBody: string, signature: string) => Promise<unknown>;
+
+/** A locally hosted checkout session, as its test page shows it. */
+export interface LocalCheckoutSessionView {
+  id: string;
+  status: string;
+  paymentStatus: string;
+  amountTotal: number;
+  currency: string;
+  lineItems: { name: string; amount: number }[];
+  successUrl: string;
+  cancelUrl: string;
+}
+
+/** What the local test checkout pages call: show a session, pay it, give up on it. */
+export interface LocalCheckoutPages {
+  page(id: string): Promise<LocalCheckoutSessionView | null>;
+  /** Pays the session once and returns where the browser goes next. */
+  pay(id: string): Promise<string>;
+  expire(id: string): Promise<void>;
 }
 
 export class WebhookSignatureError extends Error {

@@ -9,6 +9,8 @@ import type {
   CheckoutSession,
   ConnectedAccount,
   CreateCheckoutInput,
+  DeliverEvent,
+  LocalCheckoutPages,
   PaymentGateway,
   Payout,
   WebhookEvent,
@@ -23,9 +25,6 @@ export interface LocalGatewayOptions {
   now?: () => Date;
 }
 
-/** Delivers a signed event through the webhook handler, exactly as Stripe's POST would. */
-export type DeliverEvent = (rawBody: string, signature: string) => Promise<unknown>;
-
 /**
  * Embedded mode's Stripe: sessions live in Postgres, the viewer pays on a local test page
  * (`/checkout/local/:id`), and paying produces a Stripe-shaped `checkout.session.completed`
@@ -33,8 +32,10 @@ export type DeliverEvent = (rawBody: string, signature: string) => Promise<unkno
  * serves Stripe. Nothing here is trusted more than Stripe would be: the handler verifies the
  * signature and re-reads the session before granting anything.
  */
-export class LocalGateway implements PaymentGateway {
+export class LocalGateway implements PaymentGateway, LocalCheckoutPages {
   readonly provider = "local" as const;
+  /** This provider has no hosted page of its own: the store serves the test page. */
+  readonly localCheckout: LocalCheckoutPages = this;
   private readonly signer = new Stripe("sk_test_local_signing_only");
   private readonly now: () => Date;
   private deliver: DeliverEvent | null = null;
@@ -149,6 +150,10 @@ export class LocalGateway implements PaymentGateway {
       .where(and(eq(localCheckoutSessions.id, id), eq(localCheckoutSessions.status, "open")))
       .returning();
     if (row) await this.emit("checkout.session.expired", row);
+  }
+
+  expireCheckoutSession(id: string): Promise<void> {
+    return this.expire(id);
   }
 
   /** Expire every open session older than `maxAgeMs` (Stripe's are good for 24 hours). */

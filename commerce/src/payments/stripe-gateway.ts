@@ -53,6 +53,7 @@ export class StripeGateway implements PaymentGateway {
         })),
         success_url: input.successUrl,
         cancel_url: input.cancelUrl,
+        ...(input.expiresAt ? { expires_at: Math.floor(input.expiresAt.getTime() / 1000) } : {}),
         ...(input.customerEmail ? { customer_email: input.customerEmail } : {}),
         payment_intent_data: {
           metadata: { order_id: input.orderId },
@@ -71,6 +72,19 @@ export class StripeGateway implements PaymentGateway {
 
   async retrieveCheckoutSession(id: string): Promise<CheckoutSession> {
     return toSession(await this.stripe.checkout.sessions.retrieve(id));
+  }
+
+  async expireCheckoutSession(id: string): Promise<void> {
+    try {
+      await this.stripe.checkout.sessions.expire(id);
+    } catch (err) {
+      // Stripe refuses to expire a session that is no longer open (paid meanwhile, or expired
+      // already): that is the outcome wanted, or the payment's own event wins. Anything else
+      // (a bad key, an unknown id) is a real error.
+      const current = await this.stripe.checkout.sessions.retrieve(id).catch(() => null);
+      if (current && current.status !== "open") return;
+      throw err;
+    }
   }
 
   async refund(
