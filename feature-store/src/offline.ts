@@ -115,28 +115,53 @@ export interface ItemActivity {
   viewers: number;
 }
 
-/** Per-title popularity signals, point-in-time at `until`. Negative signals are left out. */
+/**
+ * The most one actor can add to one title's popularity (trending and popular each, after
+ * decay): about a purchase and a full watch (5 + 3 + 2). Popularity is "how many people
+ * want this", so a thousand events from one visitor (a script, a forged browser, a viewer
+ * scrubbing back and forth) count as one engaged viewer, not a thousand. Twenty viewers who
+ * each clicked once (20 × 0.75) already outweigh it.
+ */
+export const MAX_ACTOR_TITLE_WEIGHT = 10;
+
+/**
+ * Per-title popularity signals, point-in-time at `until`. Negative signals are left out.
+ * Each actor's decayed interest in a title is summed first and capped at
+ * MAX_ACTOR_TITLE_WEIGHT, then the capped values are summed per title.
+ */
 export async function loadItemActivity(
   client: ClickHouseClient,
-  options: { until?: Date; trendingHalfLifeDays?: number; popularHalfLifeDays?: number } = {},
+  options: {
+    until?: Date;
+    trendingHalfLifeDays?: number;
+    popularHalfLifeDays?: number;
+    maxActorWeight?: number;
+  } = {},
 ): Promise<ItemActivity[]> {
   const until = options.until ?? new Date();
   const rs = await client.query({
     query: `
-      WITH ${referenceTime()} AS ref,
-           (toUnixTimestamp64Milli(ref) - toUnixTimestamp64Milli(occurred_at)) / 86400000 AS age_days
       SELECT item_id,
-             sum(${weightSql()} * pow(2, -age_days / {th:Float64})) AS trending,
-             sum(${weightSql()} * pow(2, -age_days / {ph:Float64})) AS popular,
-             uniqExact(actor_id) AS viewers
-      FROM events
-      WHERE item_id != '' AND type IN (${typesList()}) AND type != 'not_interested'
-        AND occurred_at < {until:DateTime64(3, 'UTC')}
+             sum(least(actor_trending, {cap:Float64})) AS trending,
+             sum(least(actor_popular, {cap:Float64})) AS popular,
+             count() AS viewers
+      FROM (
+        WITH ${referenceTime()} AS ref,
+             (toUnixTimestamp64Milli(ref) - toUnixTimestamp64Milli(occurred_at)) / 86400000 AS age_days
+        SELECT item_id, actor_id,
+               sum(${weightSql()} * pow(2, -age_days / {th:Float64})) AS actor_trending,
+               sum(${weightSql()} * pow(2, -age_days / {ph:Float64})) AS actor_popular
+        FROM events
+        WHERE item_id != '' AND type IN (${typesList()}) AND type != 'not_interested'
+          AND occurred_at < {until:DateTime64(3, 'UTC')}
+        GROUP BY item_id, actor_id
+      )
       GROUP BY item_id`,
     query_params: {
       until: clickHouseTime(until),
       th: options.trendingHalfLifeDays ?? 3,
       ph: options.popularHalfLifeDays ?? 45,
+      cap: options.maxActorWeight ?? MAX_ACTOR_TITLE_WEIGHT,
     },
     format: "JSONEachRow",
   });
