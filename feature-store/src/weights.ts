@@ -27,13 +27,16 @@ export function interactionWeight(type: string, value?: number): number {
   return EVENT_WEIGHTS[type] ?? 0;
 }
 
-/** The same weight as a ClickHouse expression over the `events` columns `type` and `payload`. */
+/**
+ * The same weight as a ClickHouse expression over the `events` columns `type` and `payload`.
+ * A rating without a value falls through to the table's flat rating weight, as
+ * `interactionWeight` does (JSONExtractFloat would read a missing value as 0).
+ */
 export function weightSql(): string {
   const cases = Object.entries(EVENT_WEIGHTS)
-    .filter(([type]) => type !== "rating")
     .map(([type, w]) => `type = '${type}', ${w}`)
     .join(", ");
-  return `multiIf(type = 'rating', least(2, greatest(0.25, 1 + (JSONExtractFloat(payload, 'value') - 3) * 0.5)), ${cases}, 0)`;
+  return `multiIf(type = 'rating' AND JSONHas(payload, 'value'), least(2, greatest(0.25, 1 + (JSONExtractFloat(payload, 'value') - 3) * 0.5)), ${cases}, 0)`;
 }
 
 /** Types that carry weight, for WHERE clauses. */
