@@ -19,6 +19,15 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * Types only the store itself records: commerce writes them to its outbox in the transaction
+ * that took the money or gave it back, and the relay publishes them (header `x-outbox-id`).
+ * The public collector refuses them, or anyone could post a thousand purchases and move
+ * everybody's Trending row.
+ */
+export const COMMERCE_EVENT_TYPES = ["purchase", "rental_start", "refund"] as const satisfies readonly EventType[];
+export type CommerceEventType = (typeof COMMERCE_EVENT_TYPES)[number];
+
 export const DEVICE_KINDS = ["phone", "tablet", "desktop", "tv", "other"] as const;
 export const DeviceKindSchema = z.enum(DEVICE_KINDS);
 export type DeviceKind = z.infer<typeof DeviceKindSchema>;

@@ -1,3 +1,4 @@
+import { COMMERCE_EVENT_TYPES } from "@marquee/contracts";
 import { createLogger, httpErrorHandler, InProcessBus } from "@marquee/runtime";
 import Fastify from "fastify";
 import { v7 as uuidv7 } from "uuid";
@@ -55,6 +56,30 @@ describe("validateBatch", () => {
     expect(reasons[11]).toMatch(/context\.device/);
   });
 
+  it("refuses every commerce event type: those come only from the outbox", () => {
+    const sale = { order_id: "o_1", quality: "HD", amount_minor: 399, currency: "USD" };
+    const { result, events } = validateBatch({
+      events: [
+        { type: "purchase", user_id: "u1", item_id: "t00001", payload: sale },
+        { type: "rental_start", user_id: "u1", item_id: "t00001", payload: sale },
+        {
+          type: "refund",
+          user_id: "u1",
+          item_id: "t00001",
+          payload: { order_id: "o_1", amount_minor: 399, currency: "USD" },
+        },
+        click(),
+      ],
+    });
+    expect(result.accepted).toBe(1);
+    expect(events.map((e) => e.type)).toEqual(["click"]);
+    expect(result.rejected.map((r) => r.index)).toEqual([0, 1, 2]);
+    for (const r of result.rejected)
+      expect(r.reason).toMatch(/^type: (purchase|rental_start|refund) events are recorded by the store/);
+    // The list the collector refuses is every type commerce's outbox writes.
+    expect([...COMMERCE_EVENT_TYPES].sort()).toEqual(["purchase", "refund", "rental_start"]);
+  });
+
   it("rejects bodies that are not a batch", () => {
     expect(() => validateBatch([])).toThrow(/JSON object/);
     expect(() => validateBatch({ events: {} })).toThrow(/must be an array/);
@@ -90,6 +115,28 @@ describe("POST /v1/events", () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ accepted: 2, rejected: [] });
     expect(received).toHaveLength(2);
+  });
+
+  it("a thousand forged purchases reach nothing: each refused with a reason, the bus sees none", async () => {
+    const forged = (i: number) => ({
+      type: "purchase",
+      anonymous_id: `a_forger${i % 50}`,
+      item_id: "t00666",
+      payload: { order_id: `o_fake${i}`, quality: "4K", amount_minor: 1, currency: "USD" },
+    });
+    for (let r = 0; r < 2; r++) {
+      const res = await post(JSON.stringify({ events: Array.from({ length: 500 }, (_, i) => forged(r * 500 + i)) }));
+      expect(res.statusCode).toBe(400);
+      const body = res.json() as { accepted: number; rejected: { index: number; reason: string }[] };
+      expect(body.accepted).toBe(0);
+      expect(body.rejected).toHaveLength(500);
+      expect(body.rejected[0]?.reason).toMatch(/purchase events are recorded by the store/);
+    }
+    // Mixed with a real click, the click goes through and the purchase does not.
+    const mixed = await post(JSON.stringify({ events: [forged(1), click()] }));
+    expect(mixed.statusCode).toBe(200);
+    expect(mixed.json()).toMatchObject({ accepted: 1, rejected: [{ index: 0 }] });
+    expect(received.map((e) => (e as { type: string }).type)).toEqual(["click"]);
   });
 
   it("accepts a text/plain beacon body", async () => {

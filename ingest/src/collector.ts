@@ -1,5 +1,6 @@
 import {
   actorId,
+  COMMERCE_EVENT_TYPES,
   type CollectedEvent,
   describeIssues,
   EventSchema,
@@ -14,6 +15,8 @@ import { newEventId } from "./event-id.ts";
 
 /** How far ahead of the server clock an event may claim to have happened. */
 const MAX_CLOCK_SKEW_MS = 10 * 60_000;
+/** Purchases, rentals and refunds come from commerce's outbox only, never from a client. */
+const COMMERCE_TYPES = new Set<unknown>(COMMERCE_EVENT_TYPES);
 
 export interface CollectOutcome {
   result: IngestResult;
@@ -45,6 +48,14 @@ export function validateBatch(body: unknown, now = new Date()): CollectOutcome {
   events.forEach((raw, index) => {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
       rejected.push({ index, reason: "event must be an object" });
+      return;
+    }
+    const type = (raw as { type?: unknown }).type;
+    if (COMMERCE_TYPES.has(type)) {
+      rejected.push({
+        index,
+        reason: `type: ${String(type)} events are recorded by the store when the order happens, not accepted from clients`,
+      });
       return;
     }
     // Fill in place (the body is ours, fresh from JSON.parse): what a spread into a new object
