@@ -1,13 +1,11 @@
+import { MODEL_NAMES, type ModelItems } from "@marquee/contracts";
 import {
-  ITEM_TO_ITEM_FILES,
-  MODEL_NAMES,
-  type ModelItems,
-  ModelItemsSchema,
-  PERSONAL_FILES,
-  POPULARITY_FILES,
-  PopularityScoresSchema,
-} from "@marquee/contracts";
-import type { Logger, ModelStore } from "@marquee/runtime";
+  type Logger,
+  type ModelStore,
+  type NeighbourModelName,
+  readNeighbourArtifact,
+  readPopularityArtifact,
+} from "@marquee/runtime";
 
 export interface PopularitySnapshot {
   version: string;
@@ -39,16 +37,7 @@ const order = (scores: number[]) =>
   Int32Array.from(scores.map((_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b));
 
 async function loadPopularity(store: ModelStore, version: string): Promise<PopularitySnapshot> {
-  const name = MODEL_NAMES.popularity;
-  const items = ModelItemsSchema.parse(
-    JSON.parse((await store.readFile(name, version, POPULARITY_FILES.items)).toString()),
-  );
-  const scores = PopularityScoresSchema.parse(
-    JSON.parse((await store.readFile(name, version, POPULARITY_FILES.scores)).toString()),
-  );
-  if (scores.popular.length !== items.length || scores.trending.length !== items.length) {
-    throw new Error(`popularity ${version}: scores do not match items`);
-  }
+  const { items, scores } = await readPopularityArtifact(store, version);
   return {
     version,
     items,
@@ -59,37 +48,33 @@ async function loadPopularity(store: ModelStore, version: string): Promise<Popul
   };
 }
 
-const NEIGHBOUR_FILES = {
-  [MODEL_NAMES.itemToItem]: ITEM_TO_ITEM_FILES,
-  [MODEL_NAMES.personal]: { ...PERSONAL_FILES, similarity: PERSONAL_FILES.weights },
-} as const;
-
-async function loadItemToItem(
+async function loadNeighbours(
   store: ModelStore,
+  name: NeighbourModelName,
   version: string,
-  name: typeof MODEL_NAMES.itemToItem | typeof MODEL_NAMES.personal = MODEL_NAMES.itemToItem,
 ): Promise<ItemToItemSnapshot> {
-  const files = NEIGHBOUR_FILES[name];
-  const meta = await store.meta(name, version);
-  const k = Number(meta.params.k);
-  const items = ModelItemsSchema.parse(JSON.parse((await store.readFile(name, version, files.items)).toString()));
-  const nb = await store.readFile(name, version, files.neighbors);
-  const sim = await store.readFile(name, version, files.similarity);
-  // Copy into aligned buffers: a Buffer's byteOffset need not be a multiple of 4.
-  const neighbors = new Int32Array(nb.byteLength / 4);
-  new Uint8Array(neighbors.buffer).set(nb);
-  const similarity = new Float32Array(sim.byteLength / 4);
-  new Uint8Array(similarity.buffer).set(sim);
-  if (
-    !Number.isInteger(k) ||
-    k <= 0 ||
-    neighbors.length !== items.length * k ||
-    similarity.length !== neighbors.length
-  ) {
-    throw new Error(`${name} ${version}: files do not match ${items.length} items × k=${k}`);
-  }
-  return { version, items, index: new Map(items.map((t, i) => [t.id, i])), k, neighbors, similarity };
+  const a = await readNeighbourArtifact(store, name, version);
+  return {
+    version,
+    items: a.items,
+    index: new Map(a.items.map((t, i) => [t.id, i])),
+    k: a.k,
+    neighbors: a.neighbors,
+    similarity: a.weights,
+  };
 }
+
+/** Each model serving holds: which registry name fills which slot of the snapshot, and how. */
+const SLOTS: {
+  [S in keyof ModelSnapshot]: {
+    name: string;
+    load: (store: ModelStore, version: string) => Promise<NonNullable<ModelSnapshot[S]>>;
+  };
+} = {
+  popularity: { name: MODEL_NAMES.popularity, load: loadPopularity },
+  itemToItem: { name: MODEL_NAMES.itemToItem, load: (s, v) => loadNeighbours(s, MODEL_NAMES.itemToItem, v) },
+  personal: { name: MODEL_NAMES.personal, load: (s, v) => loadNeighbours(s, MODEL_NAMES.personal, v) },
+};
 
 /**
  * Holds the current model versions in memory and swaps them atomically when the registry's
@@ -109,6 +94,21 @@ export class ModelHub {
     return this.snapshot;
   }
 
+  /** The version serving holds per model name (null: none loaded yet). */
+  versions(): Record<string, string | null> {
+    const out: Record<string, string | null> = {};
+    for (const [slot, { name }] of Object.entries(SLOTS)) {
+      out[name] = this.snapshot[slot as keyof ModelSnapshot]?.version ?? null;
+    }
+    return out;
+  }
+
+  /** Rows can be served: popularity is the one model every row falls back on. */
+  ready(): boolean {
+    return this.snapshot.popularity !== null;
+  }
+
+  /** Single-flight: concurrent callers share one pass over the registry. */
   reload(): Promise<void> {
     this.reloading ??= this.doReload().finally(() => {
       this.reloading = null;
@@ -118,46 +118,25 @@ export class ModelHub {
 
   private async doReload(): Promise<void> {
     const next: ModelSnapshot = { ...this.snapshot };
-    const pop = await this.store.currentVersion(MODEL_NAMES.popularity);
-    if (pop && pop !== next.popularity?.version) {
-      try {
-        next.popularity = await loadPopularity(this.store, pop);
-        this.logger.info({ model: MODEL_NAMES.popularity, version: pop }, "model loaded");
-      } catch (err) {
-        this.logger.error(
-          { err, model: MODEL_NAMES.popularity, version: pop },
-          "model failed to load; keeping the previous one",
-        );
-      }
-    }
-    const i2i = await this.store.currentVersion(MODEL_NAMES.itemToItem);
-    if (i2i && i2i !== next.itemToItem?.version) {
-      try {
-        next.itemToItem = await loadItemToItem(this.store, i2i);
-        this.logger.info({ model: MODEL_NAMES.itemToItem, version: i2i }, "model loaded");
-      } catch (err) {
-        this.logger.error(
-          { err, model: MODEL_NAMES.itemToItem, version: i2i },
-          "model failed to load; keeping the previous one",
-        );
-      }
-    }
-    const personal = await this.store.currentVersion(MODEL_NAMES.personal);
-    if (personal && personal !== next.personal?.version) {
-      try {
-        next.personal = await loadItemToItem(this.store, personal, MODEL_NAMES.personal);
-        this.logger.info({ model: MODEL_NAMES.personal, version: personal }, "model loaded");
-      } catch (err) {
-        this.logger.error(
-          { err, model: MODEL_NAMES.personal, version: personal },
-          "model failed to load; keeping the previous one",
-        );
-      }
+    for (const slot of Object.keys(SLOTS) as (keyof ModelSnapshot)[]) {
+      await this.reloadSlot(next, slot);
     }
     this.snapshot = next;
   }
 
-  /** Poll the registry's pointers (cheap: two small files) so other processes' promotions are seen. */
+  private async reloadSlot<S extends keyof ModelSnapshot>(next: ModelSnapshot, slot: S): Promise<void> {
+    const { name, load } = SLOTS[slot];
+    const version = await this.store.currentVersion(name);
+    if (!version || version === next[slot]?.version) return;
+    try {
+      next[slot] = await load(this.store, version);
+      this.logger.info({ model: name, version }, "model loaded");
+    } catch (err) {
+      this.logger.error({ err, model: name, version }, "model failed to load; keeping the previous one");
+    }
+  }
+
+  /** Poll the registry's pointers (cheap: a small file per model) so other processes' promotions are seen. */
   watch(everyMs = 5000): void {
     if (this.timer) return;
     this.timer = setInterval(() => {

@@ -21,7 +21,8 @@ const round = (x: number) => Math.round(x * 1e5) / 1e5;
  *  - Because you watched X: neighbours of the latest title the viewer engaged with;
  *  - More <genre>: the most popular titles of the viewer's strongest genre.
  * Titles the viewer turned down never appear; titles they already engaged with are not
- * offered again in personal rows.
+ * offered again in personal rows. A title appears in one row only (the first, in row order):
+ * a home page of rows repeating the same posters shows less of the catalogue.
  */
 export class Recommender implements ServingApi {
   constructor(
@@ -37,48 +38,52 @@ export class Recommender implements ServingApi {
     const picker = this.hub.current.personal ?? itemToItem;
     const personalVersion = this.hub.current.personal ? `+personal:${this.hub.current.personal.version}` : "";
     const version = `pop:${popularity.version}+i2i:${itemToItem?.version ?? "none"}${personalVersion}`;
-    const rows: Row[] = [];
+    // Titles already claimed by a row; later claims skip them. Top picks claim first (the best
+    // of everything), then the narrower rows (one title's neighbours, one genre) and trending
+    // (the whole catalogue) last, so de-duplication rarely empties a narrow row; rows still show
+    // in page order. A viewer with a single title of interest gets no "Because you watched":
+    // it would repeat Top picks.
+    const shown = new Set<string>();
+    const claim = (row: Row | null): Row | null => {
+      for (const i of row?.items ?? []) shown.add(i.id);
+      return row;
+    };
 
-    let personal = picker && profile.positives.size > 0 ? this.topPicks(profile, picker, popularity, limit) : [];
+    let personal = picker && profile.positives.size > 0 ? this.topPicks(profile, picker, popularity, limit, shown) : [];
     if (personal.length === 0 && itemToItem && picker !== itemToItem && profile.positives.size > 0)
-      personal = this.topPicks(profile, itemToItem, popularity, limit);
+      personal = this.topPicks(profile, itemToItem, popularity, limit, shown);
+    let topPicks: Row;
     if (picker && personal.length > 0) {
       const names = [...profile.positives.entries()]
         .sort((a, b) => b[1] - a[1])
         .slice(0, 2)
         .map(([id]) => nameOf(picker, id))
         .filter(Boolean);
-      rows.push({
+      topPicks = {
         id: "top-picks",
         title: "Top picks for you",
         items: personal,
         reason:
           names.length > 0 ? `Because you showed interest in ${names.join(" and ")}` : "Based on what you watched",
         model_version: version,
-      });
+      };
     } else {
-      rows.push({
+      topPicks = {
         id: "top-picks",
         title: "Top picks for you",
-        items: fromOrder(popularity.byPopular, popularity, limit, profile, true, popularity.popular),
+        items: fromOrder(popularity.byPopular, popularity, limit, profile, true, popularity.popular, shown),
         reason: "Popular with viewers on Marquee; open a few titles and this row learns your taste",
         model_version: version,
-      });
+      };
     }
+    claim(topPicks);
 
-    rows.push({
-      id: "trending",
-      title: "Trending now",
-      items: fromOrder(popularity.byTrending, popularity, limit, profile, false, null),
-      reason: "Most watched, rented and bought in the last few days",
-      model_version: version,
-    });
-
+    let because: Row | null = null;
     if (itemToItem && profile.anchor) {
-      const items = this.neighbours(profile.anchor, itemToItem, limit, profile);
+      const items = this.neighbours(profile.anchor, itemToItem, limit, profile, undefined, shown);
       if (items.length > 0) {
         const name = nameOf(itemToItem, profile.anchor) || "a title you viewed";
-        rows.push({
+        because = claim({
           id: "because-you-watched",
           title: `Because you watched ${name}`,
           items,
@@ -88,17 +93,19 @@ export class Recommender implements ServingApi {
       }
     }
 
+    let genreRow: Row | null = null;
     const genre = topGenre(profile, popularity);
     if (genre) {
       const items: RankedItem[] = [];
       for (const i of popularity.byPopular) {
         const t = popularity.items[i];
-        if (!t || !t.genres.includes(genre) || profile.positives.has(t.id) || profile.negatives.has(t.id)) continue;
+        if (!t || !t.genres.includes(genre) || shown.has(t.id)) continue;
+        if (profile.positives.has(t.id) || profile.negatives.has(t.id)) continue;
         items.push({ id: t.id, score: round(popularity.popular[i] ?? 0) });
         if (items.length >= limit) break;
       }
       if (items.length > 0) {
-        rows.push({
+        genreRow = claim({
           id: `genre-${genre.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`,
           title: `More ${genre}`,
           items,
@@ -107,6 +114,15 @@ export class Recommender implements ServingApi {
         });
       }
     }
+
+    const trending: Row = {
+      id: "trending",
+      title: "Trending now",
+      items: fromOrder(popularity.byTrending, popularity, limit, profile, false, null, shown),
+      reason: "Most watched, rented and bought in the last few days",
+      model_version: version,
+    };
+    const rows = [topPicks, trending, because, genreRow].filter((r): r is Row => r !== null);
     return { user_id: actorId, rows };
   }
 
@@ -134,6 +150,7 @@ export class Recommender implements ServingApi {
     model: ItemToItemSnapshot,
     popularity: PopularitySnapshot,
     limit: number,
+    shown: ReadonlySet<string>,
   ): RankedItem[] {
     const scores = new Map<number, number>();
     const k = model.k;
@@ -150,7 +167,7 @@ export class Recommender implements ServingApi {
     const max = Math.max(1e-9, ...scores.values());
     for (const [j, s] of scores) {
       const id = model.items[j]?.id;
-      if (!id || profile.positives.has(id) || profile.negatives.has(id)) continue;
+      if (!id || shown.has(id) || profile.positives.has(id) || profile.negatives.has(id)) continue;
       const p = popularity.index.get(id);
       const prior = p === undefined ? 0 : (popularity.popular[p] ?? 0);
       ranked.push({ id, score: round(s / max + POPULARITY_PRIOR * prior) });
@@ -159,7 +176,15 @@ export class Recommender implements ServingApi {
     if (ranked.length > limit) ranked.length = limit;
     if (ranked.length < limit) {
       const seen = new Set(ranked.map((r) => r.id));
-      for (const extra of fromOrder(popularity.byPopular, popularity, limit * 2, profile, true, popularity.popular)) {
+      for (const extra of fromOrder(
+        popularity.byPopular,
+        popularity,
+        limit * 2,
+        profile,
+        true,
+        popularity.popular,
+        shown,
+      )) {
         if (ranked.length >= limit) break;
         if (!seen.has(extra.id)) ranked.push({ id: extra.id, score: round(POPULARITY_PRIOR * extra.score) });
       }
@@ -173,6 +198,7 @@ export class Recommender implements ServingApi {
     limit: number,
     profile: UserProfile | null,
     keep?: string,
+    shown?: ReadonlySet<string>,
   ): RankedItem[] {
     const i = model.index.get(itemId);
     if (i === undefined) return [];
@@ -181,7 +207,7 @@ export class Recommender implements ServingApi {
       const j = model.neighbors[i * model.k + r] as number;
       if (j < 0) break;
       const id = model.items[j]?.id;
-      if (!id || id === keep) continue;
+      if (!id || id === keep || shown?.has(id)) continue;
       if (profile && (profile.negatives.has(id) || (keep === undefined && profile.positives.has(id)))) continue;
       out.push({ id, score: round(model.similarity[i * model.k + r] as number) });
     }
@@ -196,13 +222,14 @@ function fromOrder(
   profile: UserProfile,
   excludeSeen: boolean,
   scores: Float64Array | null,
+  shown?: ReadonlySet<string>,
 ): RankedItem[] {
   const out: RankedItem[] = [];
   const n = order.length;
   for (let r = 0; r < n && out.length < limit; r++) {
     const i = order[r] as number;
     const id = popularity.items[i]?.id;
-    if (!id || profile.negatives.has(id) || (excludeSeen && profile.positives.has(id))) continue;
+    if (!id || shown?.has(id) || profile.negatives.has(id) || (excludeSeen && profile.positives.has(id))) continue;
     out.push({ id, score: round(scores ? (scores[i] ?? 0) : 1 - r / n) });
   }
   return out;
