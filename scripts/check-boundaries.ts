@@ -27,6 +27,7 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[] | "*">> 
   storefront: ["contracts", "runtime", "commerce", "media", "serving"],
   infra: [],
   seed: ["contracts"],
+  bench: "*",
   cli: "*",
 };
 

@@ -28,6 +28,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { migrateClickHouse } from "@marquee/analytics";
+import { startLoaderProcess } from "@marquee/cli";
 import { TOPICS } from "@marquee/contracts";
 import { collectorRoutes, startLoader } from "@marquee/ingest";
 import {
@@ -41,7 +42,6 @@ import {
   MemoryOnlineStore,
 } from "@marquee/runtime";
 import Fastify from "fastify";
-import { startLoaderProcess } from "./loader-process.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = path.resolve(path.dirname(SELF), "../..");
