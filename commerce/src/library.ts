@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { AppError } from "@marquee/runtime";
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import type { Viewer } from "./accounts.ts";
@@ -36,13 +36,31 @@ export interface PlaybackGrant {
   title_id: string;
   kind: "own" | "rent";
   quality: string;
-  /** When playback must stop (rentals); null for purchases. */
+  /**
+   * When playback must stop: a started rental's end. Null for purchases, and for a rental
+   * whose watch window has not started yet (it starts at the media step's first key request).
+   */
   expires_at: string | null;
+  /** Rentals: the hours the watch window lasts once playback really starts. */
+  watch_window_hours: number | null;
   /** A short-lived signed grant the media origin checks (HMAC over entitlement, quality, expiry). */
   token: string;
   token_expires_at: string;
   resume_at_s: number;
 }
+
+/** Playback really started (the first key request): the rental's window is running. */
+export interface PlaybackStart {
+  entitlement_id: string;
+  title_id: string;
+  kind: "own" | "rent";
+  /** The first time playback started; a repeat answers the same instant. */
+  started_at: string;
+  /** A rental's end, counted from `started_at`; null for purchases. */
+  expires_at: string | null;
+}
+
+type Entitlement = typeof entitlements.$inferSelect;
 
 /** How long a playback grant token is good for; players renew it while playing. */
 const GRANT_TTL_MS = 10 * 60_000;
@@ -99,50 +117,34 @@ export class Library {
   }
 
   /**
-   * May this viewer play this title now? Checked on the server at every authorisation. The
-   * first play of a rental opens its watch window (once: a conditional update) and is
-   * remembered, which also ends the self-serve refund.
+   * May this viewer play this title now? Checked on the server at every authorisation. A grant
+   * costs the viewer nothing: it neither opens a rental's watch window nor counts as played for
+   * self-serve refunds, since pressing Play is not watching. Playback starts at the media
+   * step's first key request, which calls `playbackStarted` with the grant.
    */
   async authorizePlayback(viewer: Viewer, titleId: string): Promise<PlaybackGrant> {
     const now = this.ctx.now();
     const [title] = await this.ctx.db
-      .select({ ageRating: titles.ageRating })
+      .select({ ageRating: titles.ageRating, status: titles.status })
       .from(titles)
       .where(eq(titles.id, titleId));
     if (!title || !ratingAllowed(title.ageRating, viewer.profile.max_age_rating))
       throw new AppError("not_found", "no such title");
     const mine = await this.activeEntitlements(viewer, titleId);
-    if (mine.length === 0) throw new AppError("forbidden", "you have not bought or rented this title");
-    // Best first: purchases, then the highest quality, then rentals already running.
-    const ranked = mine
-      .map((e) => ({ e, problem: playbackProblem(e, now) }))
-      .sort(
-        (a, b) =>
-          Number(a.problem !== null) - Number(b.problem !== null) ||
-          Number(a.e.kind !== "own") - Number(b.e.kind !== "own") ||
-          (QUALITY_RANK[b.e.quality] ?? 0) - (QUALITY_RANK[a.e.quality] ?? 0) ||
-          Number(b.e.firstPlayedAt !== null) - Number(a.e.firstPlayedAt !== null),
-      );
-    const best = ranked[0];
-    if (!best || best.problem) throw new AppError("forbidden", best?.problem ?? "not playable");
-    let e = best.e;
-    if (e.kind === "rent" && e.firstPlayedAt === null) {
-      const expiresAt = new Date(now.getTime() + (e.watchWindowHours ?? 48) * HOUR_MS);
-      const [started] = await this.ctx.db
-        .update(entitlements)
-        .set({ firstPlayedAt: now, expiresAt })
-        .where(and(eq(entitlements.id, e.id), isNull(entitlements.firstPlayedAt)))
-        .returning();
-      if (started) e = started;
-      else [e = best.e] = await this.ctx.db.select().from(entitlements).where(eq(entitlements.id, best.e.id));
-    } else if (e.firstPlayedAt === null) {
-      await this.ctx.db
-        .update(entitlements)
-        .set({ firstPlayedAt: now })
-        .where(and(eq(entitlements.id, e.id), isNull(entitlements.firstPlayedAt)));
+    if (mine.length === 0) {
+      // An unpublished title (draft, in review, withdrawn) exists only for those who bought it:
+      // to anyone else "not bought" would confirm it exists.
+      if (title.status !== "published") throw new AppError("not_found", "no such title");
+      throw new AppError("forbidden", "you have not bought or rented this title");
     }
+    const best = this.best(mine, now);
+    if (!best || best.problem) throw new AppError("forbidden", best?.problem ?? "not playable");
+    const e = best.e;
+    // A grant never outlives what it grants: a running rental's end, or an unstarted one's
+    // last moment to start.
+    const limit = e.expiresAt ?? (e.firstPlayedAt === null ? e.startBy : null);
     const tokenExpires = new Date(
-      Math.min(now.getTime() + GRANT_TTL_MS, e.expiresAt ? e.expiresAt.getTime() : Number.POSITIVE_INFINITY),
+      Math.min(now.getTime() + GRANT_TTL_MS, limit ? limit.getTime() : Number.POSITIVE_INFINITY),
     );
     const progress = await this.progressFor(viewer, [titleId]);
     return {
@@ -151,18 +153,54 @@ export class Library {
       kind: e.kind as "own" | "rent",
       quality: e.quality,
       expires_at: e.expiresAt?.toISOString() ?? null,
+      watch_window_hours: e.kind === "rent" ? (e.watchWindowHours ?? 48) : null,
       token: this.sign(e.id, e.quality, tokenExpires),
       token_expires_at: tokenExpires.toISOString(),
       resume_at_s: progress.get(titleId) ?? 0,
     };
   }
 
-  /** Check a playback grant token (for the media origin). */
+  /**
+   * Playback really started: called by the media step at its first key request for a grant
+   * (the grant token is the credential). The first call opens a rental's watch window and
+   * marks the entitlement played (which ends the self-serve refund); every later call, and
+   * concurrent ones, answer the same start (a conditional update). `titleId`, when given,
+   * must be the grant's title.
+   */
+  async playbackStarted(token: string, titleId?: string): Promise<PlaybackStart> {
+    const now = this.ctx.now();
+    const grant = this.verifyGrant(token);
+    if (!grant) throw new AppError("unauthorized", "the playback grant is invalid or has expired: authorise again");
+    const [found] = await this.ctx.db.select().from(entitlements).where(eq(entitlements.id, grant.entitlementId));
+    if (!found || (titleId !== undefined && found.titleId !== titleId))
+      throw new AppError("not_found", "this grant is not for this title");
+    const problem = playbackProblem(found, now);
+    if (problem) throw new AppError("forbidden", problem);
+    const e = await this.start(found, now);
+    return {
+      entitlement_id: e.id,
+      title_id: e.titleId,
+      kind: e.kind as "own" | "rent",
+      started_at: e.firstPlayedAt.toISOString(),
+      expires_at: e.expiresAt?.toISOString() ?? null,
+    };
+  }
+
+  /**
+   * Check a playback grant token (for the media origin): `<body>.<mac>`, exactly two parts,
+   * the MAC compared in constant time so its bytes cannot be guessed one at a time from how
+   * long a refusal takes.
+   */
   verifyGrant(token: string): { entitlementId: string; quality: string; expiresAt: Date } | null {
-    const [body, mac] = token.split(".");
+    const parts = token.split(".");
+    if (parts.length !== 2) return null;
+    const [body, mac] = parts;
     if (!body || !mac) return null;
-    const expected = createHmac("sha256", this.playbackSecret).update(body).digest("base64url");
-    if (expected !== mac) return null;
+    // Compared as the text sent, not decoded: base64 decoding skips stray characters, so
+    // decoded bytes could match for a token that was tampered with.
+    const given = Buffer.from(mac, "utf8");
+    const expected = Buffer.from(createHmac("sha256", this.playbackSecret).update(body).digest("base64url"), "utf8");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
     const [entitlementId, quality, exp] = Buffer.from(body, "base64url").toString().split("|");
     const expiresAt = new Date(Number(exp));
     if (!entitlementId || !quality || !(expiresAt > this.ctx.now())) return null;
@@ -311,21 +349,51 @@ export class Library {
   async saveProgress(viewer: Viewer, titleId: string, positionS: number, durationS?: number): Promise<void> {
     if (!Number.isFinite(positionS) || positionS < 0 || positionS > 86_400)
       throw new AppError("bad_request", "position_s must be between 0 and 86400");
-    await this.authorizePlaybackCheckOnly(viewer, titleId);
+    const now = this.ctx.now();
+    const best = this.best(await this.activeEntitlements(viewer, titleId), now);
+    if (!best || best.problem)
+      throw new AppError("forbidden", best?.problem ?? "you have not bought or rented this title");
+    // A position past the start is the player saying the film is playing: if the media step
+    // has not reported the start yet, this is it (and it counts as played, as it always has).
+    if (positionS >= 1 && !best.e.firstPlayedAt) await this.start(best.e, now);
     await this.ctx.db
       .insert(watchProgress)
       .values({ profileId: viewer.profile.id, titleId, positionS: Math.floor(positionS), durationS: durationS ?? null })
       .onConflictDoUpdate({
         target: [watchProgress.profileId, watchProgress.titleId],
-        set: { positionS: Math.floor(positionS), durationS: durationS ?? null, updatedAt: this.ctx.now() },
+        set: { positionS: Math.floor(positionS), durationS: durationS ?? null, updatedAt: now },
       });
   }
 
-  private async authorizePlaybackCheckOnly(viewer: Viewer, titleId: string): Promise<void> {
-    const now = this.ctx.now();
-    const mine = await this.activeEntitlements(viewer, titleId);
-    if (!mine.some((e) => playbackProblem(e, now) === null && e.firstPlayedAt !== null))
-      throw new AppError("forbidden", "start playback before saving progress");
+  /** The entitlement that plays: purchases, then the highest quality, then rentals already running. */
+  private best(mine: Entitlement[], now: Date): { e: Entitlement; problem: string | null } | undefined {
+    return mine
+      .map((e) => ({ e, problem: playbackProblem(e, now) }))
+      .sort(
+        (a, b) =>
+          Number(a.problem !== null) - Number(b.problem !== null) ||
+          Number(a.e.kind !== "own") - Number(b.e.kind !== "own") ||
+          (QUALITY_RANK[b.e.quality] ?? 0) - (QUALITY_RANK[a.e.quality] ?? 0) ||
+          Number(b.e.firstPlayedAt !== null) - Number(a.e.firstPlayedAt !== null),
+      )[0];
+  }
+
+  /**
+   * Record that playback started, once: a rental's watch window opens now. A conditional
+   * update, so concurrent starts agree on the first; returns the entitlement as recorded.
+   */
+  private async start(e: Entitlement, now: Date): Promise<Entitlement & { firstPlayedAt: Date }> {
+    if (e.firstPlayedAt) return { ...e, firstPlayedAt: e.firstPlayedAt };
+    const expiresAt = e.kind === "rent" ? new Date(now.getTime() + (e.watchWindowHours ?? 48) * HOUR_MS) : null;
+    const [started] = await this.ctx.db
+      .update(entitlements)
+      .set({ firstPlayedAt: now, expiresAt })
+      .where(and(eq(entitlements.id, e.id), isNull(entitlements.firstPlayedAt), eq(entitlements.status, "active")))
+      .returning();
+    // Another start (or a refund) won the race: answer what is on record now.
+    const current = started ?? (await this.ctx.db.select().from(entitlements).where(eq(entitlements.id, e.id)))[0];
+    if (!current?.firstPlayedAt) throw new AppError("conflict", "this entitlement is no longer active");
+    return { ...current, firstPlayedAt: current.firstPlayedAt };
   }
 
   private activeEntitlements(viewer: Viewer, titleId: string) {

@@ -46,6 +46,8 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
       film("f3"),
       film("f4"),
       film("f5"),
+      film("p1"),
+      film("p2"),
       film("kid-ok", { age_rating: "G" }),
       film("adult", { age_rating: "R" }),
     ]);
@@ -174,7 +176,8 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     );
     await gateway.pay(sessionOf(co2.checkout_url));
     const grant = await commerce.library.authorizePlayback(started, "f5");
-    expect(new Date(grant.expires_at ?? 0).getTime() - clock.now().getTime()).toBe(48 * 3_600_000);
+    const start = await commerce.library.playbackStarted(grant.token, "f5");
+    expect(new Date(start.expires_at ?? 0).getTime() - clock.now().getTime()).toBe(48 * 3_600_000);
 
     clock.advanceHours(47);
     await expect(commerce.library.authorizePlayback(started, "f5")).resolves.toMatchObject({ kind: "rent" });
@@ -201,7 +204,8 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
       return lib.find((l) => l.title_id === id)?.entitlement_id ?? "";
     };
     const played = await rent("f1");
-    await commerce.library.authorizePlayback(v, "f1");
+    const grant = await commerce.library.authorizePlayback(v, "f1");
+    await commerce.library.playbackStarted(grant.token, "f1");
     await expect(commerce.library.refund(v, played)).rejects.toMatchObject({
       status: 409,
       message: expect.stringContaining("played"),
@@ -475,7 +479,8 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     const { viewer: v } = await viewer(commerce);
     const co = await commerce.checkout.create(v, { items: [{ title_id, kind: "buy", quality: "HD" }] }, URLS);
     await gateway.pay(sessionOf(co.checkout_url));
-    await commerce.library.authorizePlayback(v, title_id); // played: no self-serve refund any more
+    // Played: no self-serve refund any more.
+    await commerce.library.playbackStarted((await commerce.library.authorizePlayback(v, title_id)).token, title_id);
     const [order] = await env.pg.db.select().from(orders).where(eq(orders.id, co.order_id));
     const pi = order?.paymentIntentId ?? "";
     // Support refunds it in the provider's dashboard; the provider then sends charge.refunded.
@@ -545,6 +550,124 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     const lib = await commerce.library.list(v);
     expect(lib.filter((l) => l.title_id === title_id).map((l) => l.quality)).toEqual(["4K"]);
     expect((await commerce.library.authorizePlayback(v, title_id)).quality).toBe("4K");
+  });
+
+  it("pressing Play costs nothing: the rental's 48 h and the end of its refund start at the first key request, once", async () => {
+    const { viewer: v } = await viewer(commerce);
+    const rent = async (id: string) => {
+      const co = await commerce.checkout.create(v, { items: [{ title_id: id, kind: "rent", quality: "HD" }] }, URLS);
+      await gateway.pay(sessionOf(co.checkout_url));
+      return (await commerce.library.list(v)).find((l) => l.title_id === id);
+    };
+    // Play pressed with no player to watch in: still unstarted, still refundable.
+    const first = await rent("p1");
+    const grant = await commerce.library.authorizePlayback(v, "p1");
+    expect(grant).toMatchObject({ kind: "rent", expires_at: null, watch_window_hours: 48 });
+    const afterPlay = (await commerce.library.list(v)).find((l) => l.title_id === "p1");
+    expect(afterPlay).toMatchObject({ first_played_at: null, expires_at: null, refundable: true });
+    expect(afterPlay?.start_by).toBe(first?.start_by);
+    await expect(commerce.library.refund(v, first?.entitlement_id ?? "")).resolves.toMatchObject({ amount_minor: 399 });
+
+    // The media step's first key request starts the window, from that moment.
+    const second = await rent("p2");
+    clock.advanceHours(1);
+    const g2 = await commerce.library.authorizePlayback(v, "p2");
+    const startedAt = clock.now();
+    const start = await commerce.library.playbackStarted(g2.token, "p2");
+    expect(start).toMatchObject({ entitlement_id: second?.entitlement_id, kind: "rent" });
+    expect(new Date(start.started_at).getTime()).toBe(startedAt.getTime());
+    expect(new Date(start.expires_at ?? 0).getTime()).toBe(startedAt.getTime() + 48 * 3_600_000);
+    // Repeated (every key request, retries, a second grant, concurrently): the same start.
+    clock.advanceMinutes(5);
+    const g3 = await commerce.library.authorizePlayback(v, "p2");
+    expect(g3.expires_at).toBe(start.expires_at);
+    const repeats = await Promise.all([
+      commerce.library.playbackStarted(g2.token, "p2"),
+      commerce.library.playbackStarted(g3.token, "p2"),
+      commerce.library.playbackStarted(g3.token),
+    ]);
+    for (const r of repeats) expect(r).toEqual(start);
+    const listed = (await commerce.library.list(v)).find((l) => l.title_id === "p2");
+    expect(listed).toMatchObject({
+      first_played_at: start.started_at,
+      expires_at: start.expires_at,
+      refundable: false,
+    });
+    await expect(commerce.library.refund(v, second?.entitlement_id ?? "")).rejects.toMatchObject({ status: 409 });
+    // A grant names its title: it cannot start another one.
+    await expect(commerce.library.playbackStarted(g3.token, "p1")).rejects.toMatchObject({ status: 404 });
+
+    // A player reporting a position past the start is playing too (position 0 is not).
+    await rent("f3");
+    await commerce.library.authorizePlayback(v, "f3");
+    await commerce.library.saveProgress(v, "f3", 0);
+    expect((await commerce.library.list(v)).find((l) => l.title_id === "f3")).toMatchObject({
+      first_played_at: null,
+      refundable: true,
+    });
+    await commerce.library.saveProgress(v, "f3", 30);
+    const watching = (await commerce.library.list(v)).find((l) => l.title_id === "f3");
+    expect(watching).toMatchObject({ first_played_at: clock.now().toISOString(), refundable: false });
+    expect(new Date(watching?.expires_at ?? 0).getTime()).toBe(clock.now().getTime() + 48 * 3_600_000);
+  });
+
+  it("a tampered or expired playback grant is refused", async () => {
+    const { viewer: v } = await viewer(commerce);
+    const co = await commerce.checkout.create(v, { items: [{ title_id: "p1", kind: "buy", quality: "HD" }] }, URLS);
+    await gateway.pay(sessionOf(co.checkout_url));
+    const { token } = await commerce.library.authorizePlayback(v, "p1");
+    expect(commerce.library.verifyGrant(token)).not.toBeNull();
+    const [body = "", mac = ""] = token.split(".");
+    const flip = (c: string) => (c === "A" ? "B" : "A");
+    const otherBody = Buffer.from(
+      Buffer.from(body, "base64url")
+        .toString()
+        .replace(/\|HD\|/, "|4K|"),
+    ).toString("base64url");
+    const tampered = [
+      `${body}.${mac.slice(0, -1)}${flip(mac.slice(-1))}`, // one MAC character changed
+      `${body}.${mac}A`, // a longer MAC
+      `${body}.${mac.slice(0, -2)}`, // a shorter one
+      `${body}.${mac}!`, // a character base64 decoding would skip
+      `${token}.extra`, // a third part
+      `${otherBody}.${mac}`, // another quality under the same MAC
+      `${body}.`,
+      `.${mac}`,
+      "",
+    ];
+    for (const t of tampered) {
+      expect(commerce.library.verifyGrant(t), t).toBeNull();
+      await expect(commerce.library.playbackStarted(t, "p1")).rejects.toMatchObject({ status: 401 });
+    }
+    clock.advanceMinutes(11); // grants last 10 minutes
+    expect(commerce.library.verifyGrant(token)).toBeNull();
+    await expect(commerce.library.playbackStarted(token, "p1")).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("playback of a title that is not published answers 404 to anyone who did not buy it", async () => {
+    const s = await viewer(commerce, "studio-p");
+    await commerce.selling.becomeSeller(s.viewer, "Studio P");
+    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const { title_id: draft } = await commerce.selling.createTitle(seller, {
+      title: "Unreleased",
+      year: 2026,
+      runtime_min: 90,
+      age_rating: "G",
+    });
+    await commerce.selling.setOffers(seller, draft, [{ kind: "buy", quality: "HD", price_minor: 900 }]);
+    const { viewer: v } = await viewer(commerce);
+    // Another seller's draft is as unknown as a title that never existed.
+    await expect(commerce.library.authorizePlayback(v, draft)).rejects.toMatchObject({ status: 404 });
+    await expect(commerce.library.authorizePlayback(v, "no-such-title")).rejects.toMatchObject({ status: 404 });
+    // A published title not bought is 403 (its page is public); bought then withdrawn still plays.
+    await env.pg.db.update(titles).set({ status: "published" }).where(eq(titles.id, draft));
+    await expect(commerce.library.authorizePlayback(v, draft)).rejects.toMatchObject({ status: 403 });
+    const co = await commerce.checkout.create(v, { items: [{ title_id: draft, kind: "buy", quality: "HD" }] }, URLS);
+    await gateway.pay(sessionOf(co.checkout_url));
+    await env.pg.db.update(titles).set({ status: "withdrawn" }).where(eq(titles.id, draft));
+    await expect(commerce.library.authorizePlayback(v, draft)).resolves.toMatchObject({ kind: "own" });
+    const { viewer: w } = await viewer(commerce);
+    await expect(commerce.library.authorizePlayback(w, draft)).rejects.toMatchObject({ status: 404 });
   });
 }
 

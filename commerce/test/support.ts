@@ -48,6 +48,9 @@ export class TestClock {
   advanceHours(h: number) {
     this.current = new Date(this.current.getTime() + h * 3_600_000);
   }
+  advanceMinutes(m: number) {
+    this.current = new Date(this.current.getTime() + m * 60_000);
+  }
 }
 
 export const WEBHOOK_SECRET = "whsec_test_local_secret_0123456789";
