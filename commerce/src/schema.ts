@@ -415,6 +415,8 @@ export const localCheckoutSessions = pgTable("local_checkout_sessions", {
   cancelUrl: text("cancel_url").notNull(),
   refundedMinor: integer("refunded_minor").notNull().default(0),
   createdAt: ts("created_at").notNull().defaultNow(),
+  /** When an open session stops taking payment (Stripe's `expires_at`); null: 24 h after creation. */
+  expiresAt: ts("expires_at"),
 });
 
 // ─── Viewer lists ───────────────────────────────────────────────────────────────────────
@@ -445,6 +447,38 @@ export const watchProgress = pgTable(
   (t) => [primaryKey({ columns: [t.profileId, t.titleId] })],
 );
 
+// ─── Review ──────────────────────────────────────────────────────────────────────────────
+
+/**
+ * A seller's edit to a title a reviewer approved, waiting for review. The title row keeps the
+ * approved version live, exactly as approved, until an admin approves the revision (which
+ * applies it) or sends it back; one pending revision per title, replaced by a newer edit.
+ */
+export const titleRevisions = pgTable(
+  "title_revisions",
+  {
+    id: text("id").primaryKey(),
+    titleId: text("title_id")
+      .notNull()
+      .references(() => titles.id, { onDelete: "cascade" }),
+    /** pending → approved | sent_back | discarded (the title was withdrawn meanwhile). */
+    status: text("status").notNull().default("pending"),
+    /** The whole proposed metadata, as the seller's draft (`TitleDraft`, validated). */
+    draft: jsonb("draft").$type<Record<string, unknown>>().notNull(),
+    submittedBy: text("submitted_by").notNull(),
+    submittedAt: ts("submitted_at").notNull().defaultNow(),
+    decidedBy: text("decided_by"),
+    decidedAt: ts("decided_at"),
+    /** The reviewer's note when sent back. */
+    reviewNote: text("review_note"),
+  },
+  (t) => [
+    uniqueIndex("title_revisions_pending_idx").on(t.titleId).where(sql`${t.status} = 'pending'`),
+    index("title_revisions_title_idx").on(t.titleId, t.submittedAt),
+    check("title_revisions_status_check", sql`${t.status} in ('pending','approved','sent_back','discarded')`),
+  ],
+);
+
 export const schema = {
   titles,
   offers,
@@ -465,5 +499,6 @@ export const schema = {
   localCheckoutSessions,
   watchlist,
   watchProgress,
+  titleRevisions,
 };
 export type CommerceSchema = typeof schema;
