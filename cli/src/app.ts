@@ -7,32 +7,31 @@ import {
   COMMERCE_MIGRATIONS,
   Commerce,
   schema as commerceSchema,
-  LocalGateway,
-  type PaymentGateway,
-  StripeGateway,
+  createPaymentGateway,
 } from "@marquee/commerce";
 import { commerceApiRoutes } from "@marquee/commerce/http";
+import { readCookie, sessionCookieFor } from "@marquee/commerce/session-cookie";
 import { TOPICS } from "@marquee/contracts";
 import { OnlineFeatures } from "@marquee/feature-store";
 import { collectorRoutes, OutboxRelay, startLoader } from "@marquee/ingest";
 import {
   type ClickHouseHandle,
   type Config,
+  createBus,
   createClickHouse,
   createLogger,
   createMetricsRegistry,
+  createOnlineStore,
   createPostgres,
   type EventBus,
   httpErrorHandler,
-  InProcessBus,
-  KafkaBus,
   type Logger,
   ModelStore,
   modeOf,
   type PostgresHandle,
   resolveSecrets,
 } from "@marquee/runtime";
-import { ModelHub, Recommender, servingRoutes } from "@marquee/serving";
+import { ModelHub, Recommender, type ServingAuthenticator, servingRoutes } from "@marquee/serving";
 import { STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
 import {
   DEFAULT_RETRAIN_CRON,
@@ -45,7 +44,6 @@ import {
 import type { ServerBuild } from "@remix-run/node";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { authRateLimit } from "./auth-rate-limit.ts";
-import { createOnlineStore } from "./loader-process.ts";
 import { remixRoutes } from "./remix-handler.ts";
 import { seedIfEmpty } from "./seed-store.ts";
 
@@ -96,20 +94,14 @@ export async function createMarquee(
   // Known before listening only when PUBLIC_URL is set; else read from the server once it listens.
   let app: FastifyInstance | undefined;
   const publicUrl = () => config.PUBLIC_URL ?? ownUrl(config, app);
-  const gateway: PaymentGateway =
-    config.STRIPE_SECRET_KEY && config.STRIPE_WEBHOOK_SECRET
-      ? new StripeGateway({
-          secretKey: config.STRIPE_SECRET_KEY,
-          webhookSecret: config.STRIPE_WEBHOOK_SECRET,
-          ...(config.STRIPE_API_URL ? { apiUrl: config.STRIPE_API_URL } : {}),
-        })
-      : new LocalGateway(postgres.db, {
-          webhookSecret: secrets.localWebhookSecret,
-          // A getter: the local page's address follows the port the server ends up on.
-          get baseUrl() {
-            return publicUrl();
-          },
-        });
+  const gateway = createPaymentGateway({
+    db: postgres.db,
+    stripeSecretKey: config.STRIPE_SECRET_KEY,
+    stripeWebhookSecret: config.STRIPE_WEBHOOK_SECRET,
+    stripeApiUrl: config.STRIPE_API_URL,
+    localWebhookSecret: secrets.localWebhookSecret,
+    publicUrl,
+  });
   const commerce = new Commerce({
     db: postgres.db,
     gateway,
@@ -137,20 +129,15 @@ export async function createMarquee(
 
   // Kafka when KAFKA_BROKERS is set (the loader here joins the group; `marquee loader` adds
   // more members), else in-process. Redis for online features when REDIS_URL is set.
-  const bus: EventBus = config.KAFKA_BROKERS
-    ? await KafkaBus.connect({
-        brokers: config.KAFKA_BROKERS,
-        clientId: config.KAFKA_CLIENT_ID,
-        logger: logger.child({ component: "kafka" }),
-        compression: config.KAFKA_COMPRESSION,
-        // The broker does not create topics on first use: every topic the outbox publishes to
-        // (commerce's catalogue changes) is created here with the events topic.
-        topics: [
-          { name: config.KAFKA_EVENTS_TOPIC, partitions: config.KAFKA_PARTITIONS },
-          { name: TOPICS.catalogTitles, partitions: config.KAFKA_PARTITIONS },
-        ],
-      })
-    : new InProcessBus({ lingerMs: 2 });
+  const bus = await createBus(config, {
+    logger: logger.child({ component: "bus" }),
+    // The broker does not create topics on first use: every topic the outbox publishes to
+    // (commerce's catalogue changes) is created here with the events topic.
+    topics: [
+      { name: config.KAFKA_EVENTS_TOPIC, partitions: config.KAFKA_PARTITIONS },
+      { name: TOPICS.catalogTitles, partitions: config.KAFKA_PARTITIONS },
+    ],
+  });
   const online = await createOnlineStore(config);
   await startLoader(
     bus,
@@ -227,8 +214,13 @@ export async function createMarquee(
     topic: config.KAFKA_EVENTS_TOPIC,
     corsOrigins: config.CORS_ORIGINS,
     rateLimitPerMinute: config.COLLECTOR_RATE_LIMIT,
+    maxEventAgeDays: config.COLLECTOR_MAX_EVENT_AGE_DAYS,
   });
-  await app.register(servingRoutes, { serving: recommender });
+  await app.register(servingRoutes, {
+    serving: recommender,
+    apiKey: config.SERVING_API_KEY,
+    authenticate: servingAuthenticator(commerce, publicUrl),
+  });
   // /api/v1 for apps and other clients, the Stripe webhook, and (without Stripe keys) the
   // local test checkout pages.
   await app.register(commerceApiRoutes, { commerce, publicUrl });
@@ -303,6 +295,24 @@ function ownUrl(config: Config, app: FastifyInstance | undefined): string {
   const local = ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost"].includes(config.HOST);
   const host = local ? "localhost" : config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
   return `http://${host}:${port}`;
+}
+
+/**
+ * Serving's view of sign-in: a bearer token or the store's session cookie (the one name the
+ * public address allows, as the JSON API reads it) → the account and profile whose rows the
+ * caller may read, and the signed-in profile's audience.
+ */
+function servingAuthenticator(commerce: Commerce, publicUrl: () => string): ServingAuthenticator {
+  return async ({ bearer, cookie }) => {
+    const token = bearer ?? readCookie(cookie, sessionCookieFor(publicUrl()).name);
+    if (!token) return null;
+    const viewer = await commerce.accounts.authenticate(token);
+    if (!viewer) return null;
+    return {
+      actorIds: [viewer.userId, viewer.profile.id],
+      audience: { maxAgeRating: viewer.profile.max_age_rating, region: viewer.region },
+    };
+  };
 }
 
 function versions(models: ModelHub): Record<string, string | null> {

@@ -3,29 +3,21 @@ import { type EventLoader, type LoaderOptions, startLoader } from "@marquee/inge
 import {
   type ClickHouseHandle,
   type Config,
+  createBus,
   createClickHouse,
-  KafkaBus,
+  createOnlineStore,
+  type EventBus,
   type Logger,
-  MemoryOnlineStore,
   type OnlineStore,
-  RedisOnlineStore,
 } from "@marquee/runtime";
 
 export interface LoaderProcess {
   loader: EventLoader;
-  bus: KafkaBus;
+  bus: EventBus;
   clickhouse: ClickHouseHandle;
   online: OnlineStore;
   /** Graceful: stop fetching, let in-flight batches insert and commit, then close the stores. */
   close(): Promise<void>;
-}
-
-/** The online store the configuration asks for: Redis when REDIS_URL is set, else memory. */
-export async function createOnlineStore(config: Config): Promise<OnlineStore> {
-  if (!config.REDIS_URL) return new MemoryOnlineStore({ capacity: 100 });
-  const redis = new RedisOnlineStore(config.REDIS_URL, { capacity: 100 });
-  await redis.ping();
-  return redis;
 }
 
 /**
@@ -43,11 +35,9 @@ export async function startLoaderProcess(
   const clickhouse = await createClickHouse(config);
   await migrateClickHouse(clickhouse.client);
   const online = await createOnlineStore(config);
-  const bus = await KafkaBus.connect({
-    brokers: config.KAFKA_BROKERS,
+  const bus = await createBus(config, {
     clientId: `${config.KAFKA_CLIENT_ID}-loader`,
     logger: logger.child({ component: "kafka" }),
-    compression: config.KAFKA_COMPRESSION,
     topics: [{ name: config.KAFKA_EVENTS_TOPIC, partitions: config.KAFKA_PARTITIONS }],
   });
   const loader = await startLoader(

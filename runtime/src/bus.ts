@@ -1,7 +1,11 @@
+import type { Config } from "./config.ts";
+import { KafkaBus, type KafkaTopicSpec } from "./kafka/kafka-bus.ts";
+import type { Logger } from "./logger.ts";
+
 /**
  * The event bus: the one seam between producers (collector, outbox relay) and consumers
- * (loader). In embedded mode it is in-process; in scaled mode it is Kafka (step 2), with
- * the same interface and the same guarantees a caller can rely on:
+ * (loader, catalogue loader). In embedded mode it is in-process; in scaled mode it is Kafka,
+ * with the same interface and the same guarantees a caller can rely on:
  *  - `publish` resolves only once every subscriber group has handled the batch (in-process)
  *    or the broker has acknowledged it (Kafka), so a resolved publish is never lost;
  *  - per key, messages reach a subscriber in publish order;
@@ -31,12 +35,43 @@ export interface PublishOptions {
   pack?: boolean;
 }
 
+/**
+ * How a subscriber wants its messages. Every bus honours `decode`; the rest are tuning that
+ * only a bus with a broker in between uses (the in-process bus hands each publish's batch over
+ * as it is published), so a subscriber passes the same options whatever the mode.
+ */
+export interface SubscribeOptions<T> {
+  /**
+   * Turn a message's value (JSON as published) into T, or throw (a PoisonMessageError says
+   * why): that message is dead-lettered (Kafka: `<topic>.dlq` with its original bytes and
+   * where it came from; in-process: logged and left out) and its neighbours go on.
+   */
+  decode?: (value: unknown) => T;
+  /** Most messages per handler call (a fetched batch is cut into slices of this size). */
+  maxBatchMessages?: number;
+  /** How long the broker may hold a fetch to fill it (ms): the "or T ms" of batching. */
+  maxWaitMs?: number;
+  /** Partitions handled at the same time, over all of this subscription's consumers. */
+  concurrency?: number;
+  /**
+   * Consumers this subscription runs in its group (default 1). kafkajs fetches again only once
+   * every batch of its last fetch was handled; with two, one decodes while the other's
+   * handler waits on I/O.
+   */
+  consumers?: number;
+}
+
 export interface EventBus {
   readonly kind: "in-process" | "kafka";
   publish<T>(topic: string, messages: BusMessage<T>[], options?: PublishOptions): Promise<void>;
   /** Register a consumer group; one handler per group and topic. */
-  subscribe<T>(topic: string, group: string, handler: BatchHandler<T>): Promise<void>;
+  subscribe<T>(topic: string, group: string, handler: BatchHandler<T>, options?: SubscribeOptions<T>): Promise<void>;
   close(): Promise<void>;
+}
+
+interface Subscriber {
+  handler: BatchHandler;
+  decode?: (value: unknown) => unknown;
 }
 
 interface Pending {
@@ -53,12 +88,12 @@ interface Pending {
  */
 export class InProcessBus implements EventBus {
   readonly kind = "in-process" as const;
-  private readonly groups = new Map<string, Map<string, BatchHandler>>();
+  private readonly groups = new Map<string, Map<string, Subscriber>>();
   private readonly queues = new Map<string, Pending[]>();
   private readonly draining = new Map<string, Promise<void>>();
   private closed = false;
 
-  constructor(private readonly options: { lingerMs?: number; maxBatch?: number } = {}) {}
+  constructor(private readonly options: { lingerMs?: number; maxBatch?: number; logger?: Logger } = {}) {}
 
   async publish<T>(topic: string, messages: BusMessage<T>[], _options?: PublishOptions): Promise<void> {
     if (this.closed) throw new Error("bus is closed");
@@ -71,11 +106,16 @@ export class InProcessBus implements EventBus {
     });
   }
 
-  async subscribe<T>(topic: string, group: string, handler: BatchHandler<T>): Promise<void> {
-    const byGroup = this.groups.get(topic) ?? new Map<string, BatchHandler>();
+  async subscribe<T>(
+    topic: string,
+    group: string,
+    handler: BatchHandler<T>,
+    options: SubscribeOptions<T> = {},
+  ): Promise<void> {
+    const byGroup = this.groups.get(topic) ?? new Map<string, Subscriber>();
     this.groups.set(topic, byGroup);
     if (byGroup.has(group)) throw new Error(`group ${group} already subscribed to ${topic}`);
-    byGroup.set(group, handler as BatchHandler);
+    byGroup.set(group, { handler: handler as BatchHandler, ...(options.decode ? { decode: options.decode } : {}) });
   }
 
   /** Resolves once everything published so far has been delivered. */
@@ -86,6 +126,30 @@ export class InProcessBus implements EventBus {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+  }
+
+  /**
+   * The batch as one subscriber decodes it. A message its decoder refuses is left out (and
+   * logged): there is no DLQ in-process, and failing the publish would make its producer
+   * retry a message that can never be handled.
+   */
+  private decoded(batch: BusBatch, subscriber: Subscriber): BusBatch {
+    const decode = subscriber.decode;
+    if (!decode) return batch;
+    const messages: BusMessage[] = [];
+    for (const m of batch.messages) {
+      try {
+        // The value as published, not a copy (the collector's 50k events/s): decoders read it
+        // and must not change it, since other groups see the same object.
+        messages.push({ ...m, value: decode(m.value) });
+      } catch (e) {
+        this.options.logger?.warn(
+          { topic: batch.topic, key: m.key, err: e instanceof Error ? e.message : String(e) },
+          "undecodable message left out",
+        );
+      }
+    }
+    return { topic: batch.topic, messages };
   }
 
   private schedule(topic: string): void {
@@ -106,8 +170,8 @@ export class InProcessBus implements EventBus {
         }
         const batch: BusBatch = { topic, messages: take.flatMap((p) => p.messages) };
         try {
-          const handlers = [...(this.groups.get(topic)?.values() ?? [])];
-          await Promise.all(handlers.map((h) => h(batch)));
+          const subscribers = [...(this.groups.get(topic)?.values() ?? [])];
+          await Promise.all(subscribers.map((s) => s.handler(this.decoded(batch, s))));
           for (const p of take) p.resolve();
         } catch (e) {
           for (const p of take) p.reject(e);
@@ -120,4 +184,30 @@ export class InProcessBus implements EventBus {
     });
     this.draining.set(topic, run);
   }
+}
+
+/**
+ * The bus the configuration asks for: Kafka when KAFKA_BROKERS is set (topics in `topics`
+ * created if missing: the broker does not create them on first use), else in-process. Callers
+ * get an EventBus either way and never ask which.
+ */
+export async function createBus(
+  config: Pick<Config, "KAFKA_BROKERS" | "KAFKA_CLIENT_ID" | "KAFKA_COMPRESSION">,
+  deps: {
+    logger: Logger;
+    topics?: KafkaTopicSpec[];
+    /** Default KAFKA_CLIENT_ID; e.g. `${KAFKA_CLIENT_ID}-loader` for a loader process. */
+    clientId?: string;
+    /** The in-process bus's publish window (ms). */
+    lingerMs?: number;
+  },
+): Promise<EventBus> {
+  if (!config.KAFKA_BROKERS) return new InProcessBus({ lingerMs: deps.lingerMs ?? 2, logger: deps.logger });
+  return KafkaBus.connect({
+    brokers: config.KAFKA_BROKERS,
+    clientId: deps.clientId ?? config.KAFKA_CLIENT_ID,
+    logger: deps.logger,
+    compression: config.KAFKA_COMPRESSION,
+    ...(deps.topics ? { topics: deps.topics } : {}),
+  });
 }

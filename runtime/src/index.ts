@@ -13,3 +13,4 @@ export * from "./model-store.ts";
 export * from "./online-store.ts";
 export * from "./postgres.ts";
 export * from "./redis-online-store.ts";
+export * from "./top-picks.ts";

@@ -1,6 +1,6 @@
 import { Partitioners } from "kafkajs";
 import { describe, expect, it } from "vitest";
-import { mergePacked, type OutRecord, PACKED_CONTENT_TYPE, partitionOf } from "./kafka-bus.ts";
+import { mergePacked, type OutRecord, PACKED_CONTENT_TYPE, partitionOf } from "./kafka/index.ts";
 
 describe("partitionOf", () => {
   it("gives every key the partition kafkajs's default (Java-compatible) partitioner gives it", () => {

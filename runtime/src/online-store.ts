@@ -1,3 +1,6 @@
+import type { Config } from "./config.ts";
+import { RedisOnlineStore } from "./redis-online-store.ts";
+
 /**
  * Online features: each actor's most recent interactions, newest first, read by serving on
  * every request. Memory in embedded mode; Redis in scaled mode (step 2) behind this interface.
@@ -65,4 +68,19 @@ export class MemoryOnlineStore implements OnlineStore {
   async close(): Promise<void> {
     this.byActor.clear();
   }
+}
+
+/**
+ * The online store the configuration asks for: Redis when REDIS_URL is set (reached before this
+ * resolves, so a wrong URL fails the start, not the first request), else memory.
+ */
+export async function createOnlineStore(
+  config: Pick<Config, "REDIS_URL">,
+  options: { capacity?: number } = {},
+): Promise<OnlineStore> {
+  const capacity = options.capacity ?? 100;
+  if (!config.REDIS_URL) return new MemoryOnlineStore({ capacity });
+  const redis = new RedisOnlineStore(config.REDIS_URL, { capacity });
+  await redis.ping();
+  return redis;
 }

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { MemoryOnlineStore, type OnlineStore } from "./online-store.ts";
+import { createOnlineStore, MemoryOnlineStore, type OnlineStore } from "./online-store.ts";
 import { RedisOnlineStore } from "./redis-online-store.ts";
 import { serviceSuite } from "./testing.ts";
 
@@ -51,6 +51,15 @@ serviceSuite("Redis online store", process.env.TEST_REDIS_URL, (url) => {
       const recent = await redis.recent(`a${a}`);
       expect(recent).toHaveLength(5);
       expect(recent.every((r) => r.at % 20 === a)).toBe(true);
+    }
+  });
+
+  it("is what createOnlineStore gives when REDIS_URL is set", async () => {
+    const store = await createOnlineStore({ REDIS_URL: url });
+    try {
+      expect(store.kind).toBe("redis");
+    } finally {
+      await store.close();
     }
   });
 });

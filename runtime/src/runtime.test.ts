@@ -2,11 +2,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { InProcessBus } from "./bus.ts";
+import { createBus, InProcessBus } from "./bus.ts";
 import { loadConfig } from "./config.ts";
 import { AppError, toErrorResponse } from "./errors.ts";
+import { PoisonMessageError } from "./kafka/index.ts";
+import { createLogger } from "./logger.ts";
 import { ModelStore } from "./model-store.ts";
-import { MemoryOnlineStore } from "./online-store.ts";
+import { createOnlineStore, MemoryOnlineStore } from "./online-store.ts";
 
 describe("config", () => {
   it("has working defaults for embedded mode", () => {
@@ -70,6 +72,42 @@ describe("in-process bus", () => {
     await expect(bus.publish("t", [{ key: "k", value: 1 }])).rejects.toThrow("down");
     fail = false;
     await expect(bus.publish("t", [{ key: "k", value: 2 }])).resolves.toBeUndefined();
+  });
+});
+
+describe("in-process bus decode", () => {
+  it("hands each group its own decoded batch and leaves out what its decoder refuses", async () => {
+    const bus = new InProcessBus({ lingerMs: 0 });
+    const decoded: number[][] = [];
+    const plain: unknown[][] = [];
+    await bus.subscribe<number>("t", "numbers", async (b) => void decoded.push(b.messages.map((m) => m.value)), {
+      decode: (v) => {
+        if (typeof (v as { n?: unknown }).n !== "number") throw new PoisonMessageError("n: must be a number");
+        return (v as { n: number }).n * 10;
+      },
+      // Tuning for a broker: accepted, and meaningless here.
+      maxBatchMessages: 1,
+      consumers: 2,
+    });
+    await bus.subscribe("t", "raw", async (b) => void plain.push(b.messages.map((m) => m.value)));
+    await bus.publish("t", [
+      { key: "a", value: { n: 1 } },
+      { key: "b", value: { n: "x" } },
+      { key: "c", value: { n: 3 } },
+    ]);
+    expect(decoded).toEqual([[10, 30]]);
+    expect(plain).toEqual([[{ n: 1 }, { n: "x" }, { n: 3 }]]);
+  });
+});
+
+describe("mode switch", () => {
+  it("gives the in-process bus and the memory store without KAFKA_BROKERS and REDIS_URL", async () => {
+    const config = loadConfig({});
+    const bus = await createBus(config, { logger: createLogger({ service: "test", level: "silent" }) });
+    expect(bus.kind).toBe("in-process");
+    await bus.close();
+    const online = await createOnlineStore(config);
+    expect(online.kind).toBe("memory");
   });
 });
 
