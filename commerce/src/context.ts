@@ -1,6 +1,5 @@
-import { TOPICS } from "@marquee/contracts";
+import { TOPICS, uuidV7At } from "@marquee/contracts";
 import type { Logger } from "@marquee/runtime";
-import { v7 as uuidv7 } from "uuid";
 import type { Accounts } from "./accounts.ts";
 import type { CommerceDb } from "./catalog.ts";
 import type { OutboxEvent } from "./outbox.ts";
@@ -25,7 +24,7 @@ export function businessEvent(
   payload: Record<string, unknown>,
   at: Date,
 ): OutboxEvent {
-  const id = uuidv7({ msecs: at.getTime() });
+  const id = uuidV7At(at.getTime());
   return {
     id,
     topic: TOPICS.events,
@@ -47,7 +46,7 @@ export function businessEvent(
 
 /** A catalogue change (publish, withdraw) for catalog.titles.v1, keyed by the title. */
 export function titleEvent(type: "published" | "withdrawn", titleId: string, by: string, at: Date): OutboxEvent {
-  const id = uuidv7({ msecs: at.getTime() });
+  const id = uuidV7At(at.getTime());
   return {
     id,
     topic: TOPICS.catalogTitles,

@@ -6,3 +6,4 @@ export * from "./events.ts";
 export * from "./ids.ts";
 export * from "./models.ts";
 export * from "./topics.ts";
+export * from "./uuid-v7.ts";

@@ -1,10 +1,16 @@
-import type { CollectedEvent, EventContext, EventOf, EventType, Quality } from "@marquee/contracts";
+import {
+  type CollectedEvent,
+  type EventContext,
+  type EventOf,
+  type EventType,
+  type Quality,
+  uuidV7At,
+} from "@marquee/contracts";
 import { GENRES, genreSlug } from "./genres.ts";
 import { isoTime } from "./iso-time.ts";
 import { createRng, type Rng, WeightedSampler } from "./rng.ts";
 import { genreIndexes, type SeedTitle } from "./titles.ts";
 import { SEED_DEVICES, type SeedDevice, type SeedUser } from "./users.ts";
-import { uuidV7 } from "./uuid-v7.ts";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -538,7 +544,7 @@ class HistoryBuilder {
     const event =
       item === undefined
         ? {
-            event_id: uuidV7(this.t, rng),
+            event_id: uuidV7At(this.t, rng),
             type,
             occurred_at: isoTime(this.t),
             user_id: this.user.id,
@@ -548,7 +554,7 @@ class HistoryBuilder {
             received_at: isoTime(this.t + delay),
           }
         : {
-            event_id: uuidV7(this.t, rng),
+            event_id: uuidV7At(this.t, rng),
             type,
             occurred_at: isoTime(this.t),
             user_id: this.user.id,

@@ -49,7 +49,6 @@ export {
   type SeedUser,
   userId,
 } from "./users.ts";
-export { uuidV7, uuidV7Time } from "./uuid-v7.ts";
 export {
   DEFAULT_SEED,
   type EventStream,

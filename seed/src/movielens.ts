@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
-import type { CollectedEvent } from "@marquee/contracts";
+import { type CollectedEvent, uuidV7At } from "@marquee/contracts";
 import { CsvError, parseCsv } from "./csv.ts";
 import type { Genre } from "./genres.ts";
 import { isoTime } from "./iso-time.ts";
@@ -10,7 +10,6 @@ import { makeOffers } from "./offers.ts";
 import { posterSvg } from "./poster.ts";
 import { createRng, type Rng } from "./rng.ts";
 import { type SeedTitle, typicalAgeRating, typicalRuntime } from "./titles.ts";
-import { uuidV7 } from "./uuid-v7.ts";
 
 /**
  * MovieLens files (GroupLens), so a store can start from real ratings:
@@ -345,7 +344,7 @@ export function movieLensTitle(movie: MovieLensMovie, options: MovieLensTitleOpt
 export function movieLensRatingEvent(r: MovieLensRating, rng: Rng): CollectedEvent {
   const ms = r.timestamp * 1000;
   return {
-    event_id: uuidV7(ms, rng),
+    event_id: uuidV7At(ms, rng),
     type: "rating",
     occurred_at: isoTime(ms),
     user_id: `mlu${r.userId}`,

@@ -1,17 +1,5 @@
-import { UuidV7Schema } from "@marquee/contracts";
 import { describe, expect, it } from "vitest";
-import { detectDevice, uuidv7 } from "./track.client";
-
-describe("uuidv7", () => {
-  it("mints ids the collector accepts, ordered by time", () => {
-    const a = uuidv7(1_700_000_000_000);
-    const b = uuidv7(1_700_000_000_001);
-    expect(UuidV7Schema.safeParse(a).success).toBe(true);
-    expect(UuidV7Schema.safeParse(b).success).toBe(true);
-    expect(a < b).toBe(true);
-    expect(new Set(Array.from({ length: 1000 }, () => uuidv7())).size).toBe(1000);
-  });
-});
+import { detectDevice } from "./track.client";
 
 describe("detectDevice", () => {
   const cases: Array<[string, number, boolean, string]> = [

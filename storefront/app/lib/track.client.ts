@@ -7,6 +7,8 @@
  * a client-minted UUIDv7 so a batch that is sent twice can be deduplicated downstream.
  */
 import type { DeviceKind, EventContext, MarqueeEvent } from "@marquee/contracts";
+// The subpath, not the package: the client bundle takes this one file, without zod.
+import { newUuidV7 } from "@marquee/contracts/uuid-v7";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -51,14 +53,6 @@ let seen = new Set<string>();
 function randomBase36(n: number): string {
   const bytes = crypto.getRandomValues(new Uint8Array(n));
   return Array.from(bytes, (b) => (b % 36).toString(36)).join("");
-}
-
-/** RFC 9562 UUIDv7: 48-bit Unix milliseconds, version 7, variant 10, then random bits. */
-export function uuidv7(now = Date.now()): string {
-  const ts = now.toString(16).padStart(12, "0");
-  const r = Array.from(crypto.getRandomValues(new Uint8Array(10)), (b) => b.toString(16).padStart(2, "0")).join("");
-  const variant = ((Number.parseInt(r.charAt(3), 16) & 0x3) | 0x8).toString(16);
-  return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-7${r.slice(0, 3)}-${variant}${r.slice(4, 7)}-${r.slice(7, 19)}`;
 }
 
 function getSessionId(): string {
@@ -149,7 +143,7 @@ export function track(input: TrackInput, options: { flush?: boolean } = {}): voi
   if (!anonymousId) return;
   const event = {
     ...input,
-    event_id: uuidv7(),
+    event_id: newUuidV7(),
     occurred_at: new Date().toISOString(),
     ...(config?.userId ? { user_id: config.userId } : {}),
     anonymous_id: anonymousId,
