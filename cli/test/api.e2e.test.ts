@@ -144,6 +144,65 @@ describe("the /api/v1 store in embedded mode", () => {
   });
 });
 
+describe("serving's rows behind the store's sign-in", () => {
+  let dataDir: string;
+  let marquee: Marquee | undefined;
+  const apiKey = "s".repeat(40);
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), "marquee-rows-auth-"));
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      SEED_SCALE: "tiny",
+      MODEL_REFRESH_SECONDS: "0",
+      PORT: "0",
+      SERVING_API_KEY: apiKey,
+    });
+    marquee = await createMarquee(config, {
+      logger: createLogger({ service: "rows-auth", level: "silent" }),
+      storefront: false,
+    });
+  });
+  afterAll(async () => {
+    await marquee?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("serves an account's rows only to its own session (cookie or bearer) or the server key", async () => {
+    const m = marquee as Marquee;
+    const alice = await m.commerce.accounts.signUp({
+      email: "rows-alice@example.com",
+      password: "a long enough passphrase",
+    });
+    const bob = await m.commerce.accounts.signUp({
+      email: "rows-bob@example.com",
+      password: "a long enough passphrase",
+    });
+    const rows = (id: string, headers: Record<string, string> = {}) =>
+      m.app.inject({ method: "GET", url: `/v1/users/${id}/rows`, headers });
+    const aliceId = alice.viewer.userId;
+
+    const none = await rows(aliceId);
+    expect(none.statusCode).toBe(401);
+    expect(none.json().error.code).toBe("unauthorized");
+    expect((await rows(aliceId, { authorization: `Bearer ${alice.token}` })).statusCode).toBe(200);
+    // The store's own session cookie (plain name on an http store) works the same way.
+    expect((await rows(aliceId, { cookie: `mq_session=${alice.token}` })).statusCode).toBe(200);
+    expect((await rows(alice.viewer.profile.id, { authorization: `Bearer ${alice.token}` })).statusCode).toBe(200);
+    const other = await rows(aliceId, { authorization: `Bearer ${bob.token}` });
+    expect(other.statusCode).toBe(403);
+    expect(other.json().error.code).toBe("forbidden");
+    expect((await rows(aliceId, { "x-api-key": apiKey })).statusCode).toBe(200);
+    expect((await rows("a_0123456789abcdefghij")).statusCode).toBe(200);
+
+    const similar = (query: string, headers: Record<string, string> = {}) =>
+      m.app.inject({ method: "GET", url: `/v1/items/any-title/similar?${query}`, headers });
+    expect((await similar(`user_id=${aliceId}`)).statusCode).toBe(401);
+    expect((await similar(`user_id=${aliceId}`, { authorization: `Bearer ${bob.token}` })).statusCode).toBe(403);
+    expect((await similar(`user_id=${aliceId}`, { authorization: `Bearer ${alice.token}` })).statusCode).toBe(200);
+  });
+});
+
 describe("commerce configuration", () => {
   it("wants both Stripe secrets or neither", () => {
     expect(() => loadConfig({ STRIPE_SECRET_KEY: "sk_test_123" })).toThrow(/set both/);

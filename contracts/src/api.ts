@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AgeRatingSchema } from "./catalog.ts";
 import { IdSchema } from "./ids.ts";
 
 /** One ranked title in a row; score is the model's, comparable only within the row. */
@@ -25,6 +26,25 @@ export const SimilarResponseSchema = z.object({
   model_version: z.string(),
 });
 export type SimilarResponse = z.infer<typeof SimilarResponseSchema>;
+
+/**
+ * Who rows are ranked for: a kids' profile's age limit and the viewer's region. Nothing above
+ * `maxAgeRating` appears anywhere in a response (items, headings, reasons); a region, when
+ * given, hides titles not sold there. Commerce's `Audience` has this shape.
+ */
+export interface ViewerAudience {
+  maxAgeRating?: string | null;
+  region?: string | null;
+}
+
+/** The audience as query parameters (`max_age_rating`, `region`), for callers of the HTTP API. */
+export const AudienceQuerySchema = z.object({
+  max_age_rating: AgeRatingSchema.optional(),
+  region: z
+    .string()
+    .regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as US")
+    .optional(),
+});
 
 export const RowsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),

@@ -139,6 +139,12 @@ export const ConfigSchema = z.object({
   PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1500),
   /** Signs playback grants (media origin checks them). Unset: generated once into $DATA_DIR/secrets.json. */
   PLAYBACK_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, "must be at least 32 characters").optional()),
+  /**
+   * The serving API's server key, for trusted backends: `Authorization: Bearer <key>` or
+   * `x-api-key: <key>` reads any viewer's rows. Unset: only viewers' own sessions (and
+   * anonymous ids) are accepted.
+   */
+  SERVING_API_KEY: z.preprocess(emptyToUndefined, z.string().min(32, "must be at least 32 characters").optional()),
   /** Signs the local test checkout's events. Unset: generated once into $DATA_DIR/secrets.json. */
   LOCAL_WEBHOOK_SECRET: z.preprocess(emptyToUndefined, z.string().min(16, "must be at least 16 characters").optional()),
 });

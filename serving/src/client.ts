@@ -6,14 +6,29 @@ import type { ServingApi } from "./recommender.ts";
  * The typed HTTP client of the serving API, for the storefront in scaled mode and for other
  * clients. Times out quickly: a slow recommendation must not hold up a page.
  */
-export function createServingClient(baseUrl: string, options: { timeoutMs?: number } = {}): ServingApi {
+export function createServingClient(
+  baseUrl: string,
+  options: {
+    timeoutMs?: number /** SERVING_API_KEY: a trusted backend reads any viewer's rows. */;
+    apiKey?: string;
+  } = {},
+): ServingApi {
   const timeout = options.timeoutMs ?? 500;
+  const headers: Record<string, string> = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
   const get = async (path: string): Promise<unknown> => {
-    const res = await fetch(new URL(path, baseUrl), { signal: AbortSignal.timeout(timeout) });
+    const res = await fetch(new URL(path, baseUrl), { headers, signal: AbortSignal.timeout(timeout) });
     if (!res.ok) {
       const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
       throw new AppError(
-        res.status === 404 ? "not_found" : res.status < 500 ? "bad_request" : "unavailable",
+        res.status === 404
+          ? "not_found"
+          : res.status === 401
+            ? "unauthorized"
+            : res.status === 403
+              ? "forbidden"
+              : res.status < 500
+                ? "bad_request"
+                : "unavailable",
         body?.error?.message ?? `serving answered ${res.status}`,
       );
     }

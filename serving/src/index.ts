@@ -1,3 +1,4 @@
+export * from "./access.ts";
 export * from "./client.ts";
 export * from "./models.ts";
 export * from "./recommender.ts";

@@ -1,4 +1,4 @@
-import { ID_PATTERN } from "@marquee/contracts";
+import { ANONYMOUS_ID_PATTERN } from "@marquee/contracts";
 import type { AppLoadContext } from "@remix-run/node";
 
 /** The anonymous visitor's id, readable by the client tracker (so not HttpOnly). */
@@ -16,7 +16,10 @@ export interface Actor {
 /** Ids minted on a first visit, keyed by the per-request load context (see context.ts). */
 const minted = new WeakMap<AppLoadContext, string>();
 
-/** `a_` + 20 random base36 characters (~103 bits): matches contracts' IdSchema. */
+/**
+ * `a_` + 20 random base36 characters (~103 bits; contracts' ANONYMOUS_ID_PATTERN): unguessable,
+ * and never of an account id's shape, so serving can tell the two apart by the id alone.
+ */
 export function newAnonymousId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(20));
   let id = "a_";
@@ -56,7 +59,9 @@ export function anonCookie(id: string, secure: boolean): string {
  */
 export function getActor(request: Request, context: AppLoadContext): Actor {
   const fromCookie = readCookie(request.headers.get("cookie"), ANON_COOKIE);
-  if (fromCookie && ID_PATTERN.test(fromCookie)) return { id: fromCookie, setCookie: null };
+  // Only an id of the minted shape: a cookie naming an account (`u_…`) would otherwise have
+  // the page rank that account's rows for whoever planted it.
+  if (fromCookie && ANONYMOUS_ID_PATTERN.test(fromCookie)) return { id: fromCookie, setCookie: null };
   let id = minted.get(context);
   if (id === undefined) {
     id = newAnonymousId();
