@@ -3,8 +3,10 @@ import { serviceSuite } from "@marquee/runtime/testing";
 import { and, eq } from "drizzle-orm";
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import type { Commerce } from "../src/commerce.ts";
 import { commerceApiRoutes } from "../src/http/api.ts";
+import { ANONYMOUS, ApiRouter } from "../src/http/api-router.ts";
 import { openApiPath } from "../src/http/openapi.ts";
 import type { LocalGateway } from "../src/payments/local-gateway.ts";
 import { entitlements, localCheckoutSessions } from "../src/schema.ts";
@@ -21,7 +23,10 @@ interface Api {
   routes: string[];
 }
 
-/** The API as cli/src/app.ts mounts it: the shared error handler at the root, the plugin below. */
+/**
+ * The API as cli/src/app.ts mounts it: the shared error handler at the root, the plugin below;
+ * every JSON answer is checked against its route's response schema (a mismatch is a 500).
+ */
 async function buildApi(pg: Db, clock: TestClock): Promise<Api> {
   const { commerce, gateway } = localStore(pg, clock);
   const app = Fastify({ logger: false });
@@ -30,7 +35,7 @@ async function buildApi(pg: Db, clock: TestClock): Promise<Api> {
   app.addHook("onRoute", (r) => {
     for (const m of [r.method].flat()) routes.push(`${m} ${r.url}`);
   });
-  await app.register(commerceApiRoutes, { commerce, publicUrl: BASE, now: clock.now });
+  await app.register(commerceApiRoutes, { commerce, publicUrl: BASE, now: clock.now, validateResponses: true });
   await app.ready();
   return { app, commerce, gateway: gateway as LocalGateway, routes };
 }
@@ -649,5 +654,35 @@ describe("/api/v1 security and validation (PGlite)", () => {
       return op(method.toLowerCase(), path).operationId;
     });
     expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe("response validation (validateResponses)", () => {
+  const guard = { authenticate: async () => ANONYMOUS, checkUnsafe() {} };
+  async function serve(validateResponses: boolean) {
+    const app = Fastify({ logger: false });
+    app.setErrorHandler(httpErrorHandler);
+    const api = new ApiRouter("/v", guard, { validateResponses });
+    api.route(app, {
+      method: "GET",
+      path: "/drifted",
+      operationId: "drifted",
+      summary: "answers a number where its schema says a string",
+      tag: "test",
+      auth: "none",
+      response: { description: "x", schema: z.object({ id: z.string() }) },
+      handler: async () => ({ id: 7 }),
+    });
+    await app.ready();
+    return app;
+  }
+
+  it("answers 500 naming the route when an answer does not match its schema, and passes it through when off", async () => {
+    const strict = await serve(true);
+    const res = await strict.inject({ method: "GET", url: "/v/drifted" });
+    expect(res.statusCode).toBe(500);
+    const loose = await serve(false);
+    expect((await loose.inject({ method: "GET", url: "/v/drifted" })).json()).toEqual({ id: 7 });
+    await Promise.all([strict.close(), loose.close()]);
   });
 });

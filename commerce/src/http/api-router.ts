@@ -51,6 +51,10 @@ export interface RouteSpec<
   query?: QS;
   /** Keep the body as the raw bytes (a Buffer) for signature checks: not parsed, not validated. */
   rawBody?: boolean;
+  /**
+   * What a 2xx answer looks like. The schema documents it and, with `validateResponses`, is
+   * checked against every answer; views build answers typed by the same schemas (see views.ts).
+   */
   response: { status?: number; description: string; schema?: z.ZodType; contentType?: string };
   /** Error statuses worth documenting beyond those implied by auth and validation. */
   errors?: number[];
@@ -75,6 +79,7 @@ export class ApiRouter {
   constructor(
     readonly prefix: string,
     private readonly guard: Guard,
+    private readonly options: { validateResponses?: boolean } = {},
   ) {}
 
   route<A extends AuthLevel, BS extends z.ZodType = z.ZodUnknown, QS extends z.ZodType = z.ZodUnknown>(
@@ -116,6 +121,7 @@ export class ApiRouter {
         if (reply.sent) return reply;
         const status = spec.response.status ?? 200;
         if (result === undefined) return reply.code(status).send();
+        if (this.options.validateResponses && spec.response.schema) checkResponse(spec, result);
         return reply.code(status).send(result);
       },
     });
@@ -138,4 +144,14 @@ function validate<S extends z.ZodType>(schema: S, value: unknown, where: string)
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new AppError("bad_request", `${where}: ${firstIssue(parsed.error)}`);
   return parsed.data;
+}
+
+/** The answer as a client will parse it (after JSON), held to the route's documented schema. */
+function checkResponse(spec: RouteSpec, result: unknown) {
+  const parsed = spec.response.schema?.safeParse(JSON.parse(JSON.stringify(result)));
+  if (parsed && !parsed.success)
+    throw new AppError(
+      "internal",
+      `the answer of ${spec.operationId} does not match its schema: ${firstIssue(parsed.error)}`,
+    );
 }

@@ -4,7 +4,8 @@ import { OfferInputSchema } from "../selling.ts";
 
 /**
  * Request shapes of /api/v1 that the commerce layer does not already export, and the answers'
- * shapes for the OpenAPI document (answers are not re-validated at run time).
+ * shapes: the OpenAPI document, the views' types (`z.infer` of each, see views.ts) and, with
+ * the API's `validateResponses` (on in tests), a check of every answer.
  */
 
 const Region = z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as US");
@@ -148,10 +149,27 @@ export const PlaybackGrantSchema = z.object({
   title_id: IdSchema,
   kind: z.enum(["own", "rent"]),
   quality: QualitySchema,
-  expires_at: Instant.nullable().describe("A started rental's end"),
+  expires_at: Instant.nullable().describe("A started rental's end; null until playback really starts"),
+  watch_window_hours: z
+    .number()
+    .int()
+    .nullable()
+    .describe("Rentals: how long the watch window lasts once playback starts (at the first key request)"),
   token: z.string().describe("Signed grant for the media origin"),
   token_expires_at: Instant,
   resume_at_s: z.number(),
+});
+
+export const PlaybackStartRequestSchema = z.object({
+  token: z.string().min(1).max(500).describe("The playback grant's token"),
+});
+
+export const PlaybackStartSchema = z.object({
+  entitlement_id: IdSchema,
+  title_id: IdSchema,
+  kind: z.enum(["own", "rent"]),
+  started_at: Instant.describe("When playback first started; a repeat answers the same instant"),
+  expires_at: Instant.nullable().describe("A rental's end, counted from started_at; null for purchases"),
 });
 
 const CheckoutLineSchema = z.object({
@@ -280,3 +298,53 @@ export const SalesReportSchema = z.object({
 });
 
 export const ItemsOf = <S extends z.ZodType>(item: S) => z.object({ items: z.array(item) });
+
+export const SearchResultSchema = CardsSchema.extend({ query: z.string() });
+
+export const SellerTitleSummarySchema = SellerTitleSchema.pick({
+  id: true,
+  title: true,
+  status: true,
+  year: true,
+  age_rating: true,
+  review_note: true,
+  updated_at: true,
+});
+
+export const SellerAccountSchema = z.object({
+  onboarded: z.boolean(),
+  charges_enabled: z.boolean(),
+  payouts_enabled: z.boolean(),
+});
+
+export const PayoutSchema = z.object({
+  id: z.string(),
+  amount_minor: z.number().int(),
+  currency: z.string(),
+  status: z.string(),
+  arrival_date: z.string(),
+});
+
+export const ReviewItemSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  seller: z.string(),
+  age_rating: z.string(),
+  submitted_at: Instant.nullable(),
+});
+
+export const DecisionSchema = z.object({ title_id: z.string(), status: z.string() });
+
+export const WebhookReceivedSchema = z.object({ received: z.literal(true), result: z.string() });
+
+// ─── Answer types: derived from the schemas above, so a view cannot drift from its document ──
+
+export type User = z.infer<typeof UserSchema>;
+export type Session = z.infer<typeof SessionSchema>;
+export type Me = z.infer<typeof MeSchema>;
+export type TitleCardView = z.infer<typeof TitleCardSchema>;
+export type SellerOfferView = z.infer<typeof SellerOfferSchema>;
+export type SellerTitle = z.infer<typeof SellerTitleSchema>;
+export type SellerTitleSummary = z.infer<typeof SellerTitleSummarySchema>;
+export type Promo = z.infer<typeof PromoSchema>;
+export type ReviewItem = z.infer<typeof ReviewItemSchema>;

@@ -1,3 +1,4 @@
+import type { SellerOfferView } from "@marquee/commerce/views";
 import { moneyInput, utcInput } from "../lib/money";
 import { AGE_RATINGS } from "../lib/ratings";
 import { Field, SelectField } from "./form";
@@ -71,18 +72,8 @@ export function TitleFields({ values }: { values?: Partial<TitleValues> | undefi
   );
 }
 
-/** One stored offer, as commerce's `getTitle` returns it. */
-export interface OfferValues {
-  kind: string;
-  quality: string;
-  priceMinor: number;
-  currency: string;
-  rentStartWindowDays: number;
-  rentWatchWindowHours: number;
-  salePriceMinor: number | null;
-  saleStartsAt: string | Date | null;
-  saleEndsAt: string | Date | null;
-}
+/** One stored offer, as commerce's seller title view (`sellerTitleView`) shows it. */
+export type OfferValues = SellerOfferView;
 
 const SLOTS = [
   ["rent", "SD"],
@@ -121,20 +112,25 @@ export function OffersEditor({ offers }: { offers: OfferValues[] }) {
               <label className="check">
                 <input type="checkbox" name={`${key}_on`} defaultChecked={Boolean(o)} /> Sell {label.toLowerCase()}
               </label>
-              <Field label="Price" name={`${key}_price`} inputMode="decimal" defaultValue={moneyInput(o?.priceMinor)} />
+              <Field
+                label="Price"
+                name={`${key}_price`}
+                inputMode="decimal"
+                defaultValue={moneyInput(o?.price_minor)}
+              />
               {kind === "rent" ? (
                 <div className="field-row">
                   <Field
                     label="Days to start"
                     name={`${key}_start_days`}
                     inputMode="numeric"
-                    defaultValue={String(o?.rentStartWindowDays ?? 30)}
+                    defaultValue={String(o?.rent_start_window_days ?? 30)}
                   />
                   <Field
                     label="Hours to finish"
                     name={`${key}_watch_hours`}
                     inputMode="numeric"
-                    defaultValue={String(o?.rentWatchWindowHours ?? 48)}
+                    defaultValue={String(o?.rent_watch_window_hours ?? 48)}
                   />
                 </div>
               ) : null}
@@ -142,7 +138,7 @@ export function OffersEditor({ offers }: { offers: OfferValues[] }) {
                 label="Sale price"
                 name={`${key}_sale_price`}
                 inputMode="decimal"
-                defaultValue={moneyInput(o?.salePriceMinor)}
+                defaultValue={moneyInput(o?.sale_price_minor)}
                 hint="Optional; below the price."
               />
               <div className="field-row">
@@ -150,13 +146,13 @@ export function OffersEditor({ offers }: { offers: OfferValues[] }) {
                   label="Sale starts (UTC)"
                   name={`${key}_sale_starts`}
                   type="datetime-local"
-                  defaultValue={utcInput(o?.saleStartsAt)}
+                  defaultValue={utcInput(o?.sale_starts_at)}
                 />
                 <Field
                   label="Sale ends (UTC)"
                   name={`${key}_sale_ends`}
                   type="datetime-local"
-                  defaultValue={utcInput(o?.saleEndsAt)}
+                  defaultValue={utcInput(o?.sale_ends_at)}
                 />
               </div>
             </fieldset>

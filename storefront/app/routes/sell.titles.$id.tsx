@@ -1,3 +1,4 @@
+import { sellerTitleView } from "@marquee/commerce/views";
 import { ID_PATTERN } from "@marquee/contracts";
 import { type ActionFunctionArgs, data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
@@ -23,34 +24,8 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   if (!ID_PATTERN.test(id)) throw data("Title not found", { status: 404 });
   // Another seller's title is reported as missing.
   const t = await orRespond(() => context.services.commerce.selling.getTitle(viewer, id));
-  return {
-    title: {
-      id: t.id,
-      title: t.title,
-      year: t.year,
-      genres: t.genres,
-      runtime_min: t.runtimeMin,
-      age_rating: t.ageRating,
-      synopsis: t.synopsis,
-      cast: t.cast,
-      director: t.director,
-      regions: t.regions,
-      release_date: t.releaseDate,
-      status: t.status,
-      review_note: t.reviewNote,
-    },
-    offers: t.offers.map((o) => ({
-      kind: o.kind,
-      quality: o.quality,
-      priceMinor: o.priceMinor,
-      currency: o.currency,
-      rentStartWindowDays: o.rentStartWindowDays,
-      rentWatchWindowHours: o.rentWatchWindowHours,
-      salePriceMinor: o.salePriceMinor,
-      saleStartsAt: o.saleStartsAt ? new Date(o.saleStartsAt).toISOString() : null,
-      saleEndsAt: o.saleEndsAt ? new Date(o.saleEndsAt).toISOString() : null,
-    })),
-  };
+  const { offers, ...title } = sellerTitleView(t);
+  return { title, offers };
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
