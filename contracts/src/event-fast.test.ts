@@ -104,6 +104,12 @@ const ODD: unknown[] = [
   "2026-11-25T18:00:00",
   "2026-11-25T24:00:00Z",
   "2026-11-25 18:00:00Z",
+  "0000-01-01T00:00:00Z",
+  "1969-12-31T23:59:59.999Z",
+  "1970-01-01T00:00:00+01:00",
+  "2199-12-31T23:59:59-05:00",
+  "2200-01-01T00:00:00Z",
+  "9999-12-31T23:59:59Z",
   "01936d3e-7a2b-6c3d-8e4f-0123456789ab",
   "__proto__",
   "constructor",
@@ -221,5 +227,28 @@ describe("parseEventFast", () => {
     expect(parseEventFast({ ...base, type: "rating", item_id: "t1", payload: { value: 4.25 } })).toBeUndefined();
     expect(parseEventFast({ ...base, type: "toString", item_id: "t1" })).toBeUndefined();
     expect(parseEventFast([base])).toBeUndefined();
+  });
+
+  it("refuses the years ClickHouse cannot hold, on both paths", () => {
+    const at = (occurred_at: string) => ({
+      event_id: "01936d3e-7a2b-7c3d-8e4f-0123456789ab",
+      occurred_at,
+      type: "impression",
+      user_id: "u1",
+      item_id: "t1",
+    });
+    for (const bad of [
+      "0000-01-01T00:00:00Z",
+      "1899-12-31T23:59:59Z",
+      "2300-01-01T00:00:00Z",
+      "9999-12-31T23:59:59Z",
+    ]) {
+      expect(parseEventFast(at(bad)), bad).toBeUndefined();
+      const zod = EventSchema.safeParse(at(bad));
+      expect(zod.success, bad).toBe(false);
+      expect(zod.error?.issues[0]?.message, bad).toMatch(/years 1970–2199/);
+    }
+    expect(parseEventFast(at("1970-01-01T00:00:00Z"))).toBeDefined();
+    expect(EventSchema.safeParse(at("2199-12-31T23:59:59Z")).success).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DEVICE_KINDS, type EventType, type MarqueeEvent, QUALITIES } from "./events.ts";
+import { DEVICE_KINDS, type EventType, isEventYear, type MarqueeEvent, QUALITIES } from "./events.ts";
 import { ID_PATTERN } from "./ids.ts";
 
 /**
@@ -36,7 +36,7 @@ let lastTimestamp = "";
 function isTimestamp(v: unknown): boolean {
   if (typeof v !== "string") return false;
   if (v === lastTimestamp) return true;
-  if (!TIMESTAMP.test(v)) return false;
+  if (!TIMESTAMP.test(v) || !isEventYear(v)) return false;
   lastTimestamp = v;
   return true;
 }

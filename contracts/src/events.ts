@@ -56,8 +56,25 @@ const MoneyMinor = z.number().int().min(0).max(100_000_000);
 const Currency = z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD");
 const OrderId = IdSchema;
 
+/**
+ * Years a timestamp may name. ClickHouse's DateTime64 holds 1900–2299 and quietly stores
+ * something else for a year outside it (the year 0000 came back as another date), so anything
+ * outside is refused, with a margin for offsets. How old an event may be relative to now is the
+ * collector's rule (INGEST_MAX_EVENT_AGE_DAYS); this one holds wherever an event comes from.
+ */
+export const MIN_EVENT_YEAR = 1970;
+export const MAX_EVENT_YEAR = 2199;
+
+/** The year of a timestamp that matched the ISO pattern (its first four characters). */
+export const isEventYear = (timestamp: string): boolean => {
+  const year = Number(timestamp.slice(0, 4));
+  return year >= MIN_EVENT_YEAR && year <= MAX_EVENT_YEAR;
+};
+
 /** ISO 8601 timestamp with a zone (Z or an offset); kept as the string the client sent. */
-const Timestamp = z.iso.datetime({ offset: true, message: "must be an ISO 8601 timestamp with a zone" });
+const Timestamp = z.iso
+  .datetime({ offset: true, message: "must be an ISO 8601 timestamp with a zone", abort: true })
+  .refine(isEventYear, `must be in the years ${MIN_EVENT_YEAR}–${MAX_EVENT_YEAR}`);
 
 const common = {
   event_id: UuidV7Schema,
@@ -188,14 +205,6 @@ export const IngestResultSchema = z.object({
   rejected: z.array(z.object({ index: z.number().int().min(0), reason: z.string() })),
 });
 export type IngestResult = z.infer<typeof IngestResultSchema>;
-
-/** Turn zod issues into one readable reason: "payload.value: must be in steps of 0.5". */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((i) => (i.path.length > 0 ? `${i.path.join(".")}: ${i.message}` : i.message))
-    .join("; ");
-}
 
 /** An event as it travels on the bus: validated, with the server's receive time beside the client's. */
 export type CollectedEvent = MarqueeEvent & { received_at: string };

@@ -36,7 +36,7 @@ describe("validateBatch", () => {
         click({ event_id: "1234" }),
         click({ event_id: id }),
         click({ event_id: id }),
-        click({ occurred_at: "2999-01-01T00:00:00Z" }),
+        click({ occurred_at: "2099-01-01T00:00:00Z" }),
         { type: "search", anonymous_id: "a1", payload: { query: "heat" }, item_id: "t1" },
         click({ context: { device: "toaster" } }),
       ],
@@ -78,6 +78,39 @@ describe("validateBatch", () => {
       expect(r.reason).toMatch(/^type: (purchase|rental_start|refund) events are recorded by the store/);
     // The list the collector refuses is every type commerce's outbox writes.
     expect([...COMMERCE_EVENT_TYPES].sort()).toEqual(["purchase", "refund", "rental_start"]);
+  });
+
+  it("refuses occurred_at older than the allowed age (30 days unless configured) and the year 0000", () => {
+    const now = new Date("2026-11-25T12:00:00Z");
+    const batch = {
+      events: [
+        click({ occurred_at: "2026-10-27T12:00:00Z" }), // 29 days
+        click({ occurred_at: "2026-10-20T12:00:00Z" }), // 36 days
+        click({ occurred_at: "0000-01-01T00:00:00Z" }),
+        click({ occurred_at: "1999-03-01T00:00:00Z" }),
+        click({ occurred_at: "2026-11-25T12:05:00Z" }), // within the clock skew allowed
+      ],
+    };
+    const { result } = validateBatch(structuredClone(batch), now);
+    expect(result.accepted).toBe(2);
+    const reasons = Object.fromEntries(result.rejected.map((r) => [r.index, r.reason]));
+    expect(reasons[1]).toBe("occurred_at: is more than 30 days in the past");
+    expect(reasons[2]).toMatch(/^occurred_at: must be in the years 1970–2199/);
+    expect(reasons[3]).toBe("occurred_at: is more than 30 days in the past");
+    const wider = validateBatch(structuredClone(batch), now, { maxEventAgeDays: 60 });
+    expect(wider.result.rejected.map((r) => r.index)).toEqual([2, 3]);
+  });
+
+  it("one request cannot spread its events over more than a couple of monthly partitions", () => {
+    const now = new Date("2026-11-25T12:00:00Z");
+    // 120 events a month apart: what made ClickHouse refuse the whole insert, and with it
+    // every other request's events batched into it.
+    const events = Array.from({ length: 120 }, (_, m) =>
+      click({ occurred_at: new Date(Date.UTC(2026, 10 - m, 1)).toISOString() }),
+    );
+    const { events: accepted } = validateBatch({ events }, now);
+    const months = new Set(accepted.map((e) => e.occurred_at.slice(0, 7)));
+    expect(months.size).toBeLessThanOrEqual(2);
   });
 
   it("rejects bodies that are not a batch", () => {

@@ -15,8 +15,20 @@ import { newEventId } from "./event-id.ts";
 
 /** How far ahead of the server clock an event may claim to have happened. */
 const MAX_CLOCK_SKEW_MS = 10 * 60_000;
+/** How far back an event may claim to have happened, unless configured (INGEST_MAX_EVENT_AGE_DAYS). */
+export const DEFAULT_MAX_EVENT_AGE_DAYS = 30;
+const DAY_MS = 24 * 3600_000;
 /** Purchases, rentals and refunds come from commerce's outbox only, never from a client. */
 const COMMERCE_TYPES = new Set<unknown>(COMMERCE_EVENT_TYPES);
+
+export interface CollectLimits {
+  /**
+   * Oldest occurred_at accepted, in days before the receive time. Bounded so that one request
+   * cannot spread its events over years: ClickHouse refuses an insert that touches more than
+   * 100 monthly partitions, and the events of many requests go into one insert.
+   */
+  maxEventAgeDays?: number;
+}
 
 export interface CollectOutcome {
   result: IngestResult;
@@ -28,7 +40,7 @@ export interface CollectOutcome {
  * The collector fills what a client may leave out: a UUIDv7 event id and the occurrence time.
  * Pure: no I/O, so it is tested without a server.
  */
-export function validateBatch(body: unknown, now = new Date()): CollectOutcome {
+export function validateBatch(body: unknown, now = new Date(), limits: CollectLimits = {}): CollectOutcome {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new AppError("bad_request", 'body must be a JSON object: {"events":[...]}');
   }
@@ -42,6 +54,9 @@ export function validateBatch(body: unknown, now = new Date()): CollectOutcome {
     );
   }
   const receivedAt = now.toISOString();
+  const nowMs = now.getTime();
+  const maxAgeDays = limits.maxEventAgeDays ?? DEFAULT_MAX_EVENT_AGE_DAYS;
+  const oldestMs = nowMs - maxAgeDays * DAY_MS;
   const accepted: CollectedEvent[] = [];
   const rejected: IngestResult["rejected"] = [];
   const seen = new Set<string>();
@@ -74,9 +89,16 @@ export function validateBatch(body: unknown, now = new Date()): CollectOutcome {
       e = parsed.data;
     }
     // (An occurred_at filled in above is the receive time: no need to read it back.)
-    if (e.occurred_at !== receivedAt && Date.parse(e.occurred_at) - now.getTime() > MAX_CLOCK_SKEW_MS) {
-      rejected.push({ index, reason: "occurred_at: is more than 10 minutes in the future" });
-      return;
+    if (e.occurred_at !== receivedAt) {
+      const at = Date.parse(e.occurred_at);
+      if (at - nowMs > MAX_CLOCK_SKEW_MS) {
+        rejected.push({ index, reason: "occurred_at: is more than 10 minutes in the future" });
+        return;
+      }
+      if (at < oldestMs) {
+        rejected.push({ index, reason: `occurred_at: is more than ${maxAgeDays} days in the past` });
+        return;
+      }
     }
     if (seen.has(e.event_id)) {
       rejected.push({ index, reason: "event_id: duplicates an earlier event in this batch" });

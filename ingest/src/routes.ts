@@ -17,6 +17,8 @@ export interface CollectorOptions {
    * served from another host). Same-origin posts and sendBeacon need no CORS.
    */
   corsOrigins?: readonly string[];
+  /** Oldest occurred_at accepted, in days before the receive time (default 30). */
+  maxEventAgeDays?: number;
   /** Requests per client IP per minute; 0 or unset: no limit. Over it: 429 with Retry-After. */
   rateLimitPerMinute?: number;
   logger: Logger;
@@ -56,6 +58,7 @@ function collectorMetrics(registry: Registry | undefined): CollectorMetrics {
  */
 export async function collectorRoutes(app: FastifyInstance, options: CollectorOptions): Promise<void> {
   const metrics = collectorMetrics(options.metrics);
+  const limits = { maxEventAgeDays: options.maxEventAgeDays };
   // Both plugins apply to this plugin's routes only (Fastify encapsulation).
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     await app.register(cors, {
@@ -90,7 +93,7 @@ export async function collectorRoutes(app: FastifyInstance, options: CollectorOp
   };
   app.post("/v1/events", routeOptions, async (request, reply) => {
     const started = performance.now();
-    const { result, events } = validateBatch(request.body);
+    const { result, events } = validateBatch(request.body, new Date(), limits);
     // From here the request needs counts only. Under load dozens of requests wait for Kafka's
     // acknowledgement at once; letting go of their parsed bodies now (the bus has what it needs
     // once publish returns its promise) keeps those objects out of the old generation.

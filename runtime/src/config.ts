@@ -101,6 +101,12 @@ export const ConfigSchema = z.object({
   REDIS_URL: optionalUrl(["redis", "rediss"]),
   /** Collector requests per client (IP) per minute; 0 turns the limit off. */
   COLLECTOR_RATE_LIMIT: z.coerce.number().int().min(0).default(6000),
+  /**
+   * The collector refuses events whose occurred_at is more than this many days before it
+   * received them (a per-event reason): one request must not reach back over years of
+   * ClickHouse's monthly partitions. Raise it for apps that send long offline backlogs.
+   */
+  COLLECTOR_MAX_EVENT_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Sign-up and sign-in attempts per client (IP) per minute, API and storefront together; 0 = no limit. */
   AUTH_RATE_LIMIT: z.coerce.number().int().min(0).default(30),
   /**
