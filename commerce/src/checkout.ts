@@ -6,6 +6,7 @@ import { firstIssue, type Viewer } from "./accounts.ts";
 import type { CommerceContext } from "./context.ts";
 import type { Fulfilment } from "./fulfilment.ts";
 import { newId, sha256Hex } from "./ids.ts";
+import { expirePendingOrders, PROMO_HOLD_MINUTES, PROMO_HOLD_SESSION_MS } from "./order-expiry.ts";
 import {
   DAY_MS,
   effectivePrice,
@@ -65,8 +66,16 @@ export interface CheckoutResult {
   lines: CheckoutLineView[];
 }
 
+/** What cancelling a checkout did: `expired` (nothing charged, any promo use given back) or `paid`. */
+export interface CancelResult {
+  order_id: string;
+  status: "expired" | "paid" | "refunded" | "partially_refunded" | "pending";
+}
+
 /** How long a pending order (and its Stripe session) is reused for the same cart. */
 const PENDING_REUSE_MS = 23 * 3600_000;
+/** The same for an order holding a limited promo code: well inside its session's life. */
+const PROMO_PENDING_REUSE_MS = (PROMO_HOLD_MINUTES - 5) * 60_000;
 
 /**
  * Turns a cart into an order and a payment session. Prices, sales, promo codes, rent-to-own
@@ -158,6 +167,8 @@ export class Checkout {
         successUrl: urls.successUrl.replace("{ORDER_ID}", order.id),
         cancelUrl: urls.cancelUrl.replace("{ORDER_ID}", order.id),
         ...(destination ? { destination } : {}),
+        // A limited promo code's use is held only briefly: an abandoned checkout gives it back.
+        ...(priced.promoLimited ? { expiresAt: new Date(order.createdAt.getTime() + PROMO_HOLD_SESSION_MS) } : {}),
       },
       order.idempotencyKey,
     );
@@ -167,6 +178,30 @@ export class Checkout {
         .set({ checkoutSessionId: session.id, checkoutUrl: session.url })
         .where(and(eq(orders.id, order.id), isNull(orders.checkoutSessionId)));
     return result("pending", session.url);
+  }
+
+  /**
+   * The viewer gave up on paying (Stripe's or the local page's back link lands here): the
+   * payment session is expired at the provider first, so it can no longer be paid, then the
+   * order expires and a promo code use it reserved is available again at once. Idempotent; an
+   * order paid meanwhile stays paid.
+   */
+  async cancel(viewer: Viewer, orderId: string): Promise<CancelResult> {
+    const [order] = await this.ctx.db
+      .select()
+      .from(orders)
+      .where(and(eq(orders.id, orderId), eq(orders.userId, viewer.userId)));
+    if (!order) throw new AppError("not_found", "no such order");
+    if (order.status !== "pending") return { order_id: order.id, status: order.status as CancelResult["status"] };
+    if (order.checkoutSessionId) {
+      await this.ctx.gateway.expireCheckoutSession(order.checkoutSessionId);
+      const session = await this.ctx.gateway.retrieveCheckoutSession(order.checkoutSessionId);
+      // Paid just before the cancel: its event grants it; nothing is given back.
+      if (session.status === "complete") return { order_id: order.id, status: "pending" };
+    }
+    await expirePendingOrders(this.ctx.db, { orderId: order.id });
+    const [now] = await this.ctx.db.select({ status: orders.status }).from(orders).where(eq(orders.id, order.id));
+    return { order_id: order.id, status: (now?.status ?? "expired") as CancelResult["status"] };
   }
 
   /**
@@ -247,7 +282,8 @@ export class Checkout {
       // With a promo code, the order and its redemption commit together or not at all: a cart
       // that lost the race to a concurrent checkout reserves nothing.
       const promoId = order.promoCodeId;
-      placed = await this.ctx.db.transaction(async (tx) => {
+      const usedUp = new Error("promo used up");
+      const placing = this.ctx.db.transaction(async (tx) => {
         const [r] = rowsOf<{ placed: number }>(await tx.execute(place));
         if (!(Number(r?.placed) > 0)) return false;
         const reserved = await tx
@@ -260,8 +296,13 @@ export class Checkout {
             ),
           )
           .returning({ id: promoCodes.id });
-        if (reserved.length === 0) throw new AppError("conflict", "this promo code has been used up");
+        if (reserved.length === 0) throw usedUp; // rolls the order back
         return true;
+      });
+      // Why it is used up is read after the rollback, outside the transaction.
+      placed = await placing.catch(async (err: unknown) => {
+        if (err === usedUp) throw new AppError("conflict", await this.usedUp(promoId));
+        throw err;
       });
     } else {
       const [r] = await runStatement<{ placed: number }>(this.ctx.db, place);
@@ -272,16 +313,18 @@ export class Checkout {
       .select()
       .from(orders)
       .where(and(eq(orders.userId, viewer.userId), eq(orders.cartKey, cartKey), eq(orders.status, "pending")));
-    if (existing && existing.createdAt.getTime() >= now.getTime() - PENDING_REUSE_MS) {
+    const reuseMs = priced.promoLimited ? PROMO_PENDING_REUSE_MS : PENDING_REUSE_MS;
+    if (existing && existing.createdAt.getTime() >= now.getTime() - reuseMs) {
       const items = await this.ctx.db.select().from(orderItems).where(eq(orderItems.orderId, existing.id));
       return { order: existing, items };
     }
     if (attempt > 0) return null;
-    if (existing)
-      await this.ctx.db
-        .update(orders)
-        .set({ status: "expired" })
-        .where(and(eq(orders.id, existing.id), eq(orders.status, "pending")));
+    if (existing) {
+      // Abandoned: its session is expired at the provider (so it cannot be paid behind the
+      // new order's back) and the order with it, giving back any promo use it held.
+      if (existing.checkoutSessionId) await this.ctx.gateway.expireCheckoutSession(existing.checkoutSessionId);
+      await expirePendingOrders(this.ctx.db, { orderId: existing.id });
+    }
     return this.place(viewer, priced, cartKey, attempt + 1);
   }
 
@@ -453,6 +496,7 @@ export class Checkout {
     });
 
     let promoId: string | null = null;
+    let promoLimited = false;
     if (input.promo_code) {
       const [promo] = sellerId
         ? await this.ctx.db
@@ -462,7 +506,13 @@ export class Checkout {
         : [];
       if (!promo) throw new AppError("bad_request", "unknown promo code");
       const problem = promoProblem(promo, now);
-      if (problem) throw new AppError("bad_request", problem);
+      if (problem)
+        throw new AppError(
+          "bad_request",
+          promo.maxRedemptions !== null && promo.redemptions >= promo.maxRedemptions
+            ? await this.usedUp(promo.id)
+            : problem,
+        );
       const discounts = promoDiscounts(
         promo,
         lines.map((l) => ({
@@ -478,6 +528,7 @@ export class Checkout {
         l.view.discount_minor = discounts[i] ?? 0;
       });
       promoId = promo.id;
+      promoLimited = promo.maxRedemptions !== null;
     }
 
     const feeBps = sellerId ? (rows.find((r) => r.t.sellerId === sellerId)?.feeBps ?? this.ctx.platformFeeBps) : 0;
@@ -504,7 +555,22 @@ export class Checkout {
       total,
       fee,
       promoId,
+      promoLimited,
     };
+  }
+
+  /**
+   * Why a limited promo code cannot be used: all its uses are paid for, or some are held by
+   * checkouts not yet paid (which give them back if they are not paid in time).
+   */
+  private async usedUp(promoId: string): Promise<string> {
+    const [held] = await this.ctx.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(orders)
+      .where(and(eq(orders.promoCodeId, promoId), eq(orders.status, "pending")));
+    return held && held.n > 0
+      ? `this promo code's remaining uses are held by checkouts in progress; a use comes back if one is not paid within ${PROMO_HOLD_MINUTES} minutes`
+      : "this promo code has been used up";
   }
 }
 

@@ -3,11 +3,12 @@ import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { CommerceDb } from "./catalog.ts";
 import { businessEvent, type CommerceContext } from "./context.ts";
 import { newId } from "./ids.ts";
+import { expirePendingOrders } from "./order-expiry.ts";
 import type { OutboxEvent } from "./outbox.ts";
 import { type WebhookEvent, WebhookSignatureError } from "./payments/gateway.ts";
 import { openRefund, recordRefund } from "./refund-records.ts";
 import { DAY_MS, platformFee } from "./rules.ts";
-import { entitlements, orderItems, orders, processedWebhookEvents, promoCodes, refunds, sellers } from "./schema.ts";
+import { entitlements, orderItems, orders, processedWebhookEvents, refunds, sellers } from "./schema.ts";
 import { runStatement } from "./statements.ts";
 
 export type WebhookOutcome =
@@ -241,19 +242,10 @@ export class Fulfilment {
   private async expireSession(event: WebhookEvent, sessionId: string): Promise<WebhookOutcome> {
     return this.ctx.db.transaction(async (tx): Promise<WebhookOutcome> => {
       if (!(await this.remember(event, tx))) return { result: "already_processed", event_id: event.id };
-      // Only a pending order expires: a late "expired" after "completed" changes nothing.
-      const [order] = await tx
-        .update(orders)
-        .set({ status: "expired" })
-        .where(and(eq(orders.checkoutSessionId, sessionId), eq(orders.status, "pending")))
-        .returning();
+      // Only a pending order expires: a late "expired" after "completed" changes nothing. Its
+      // promo redemption, if any, is given back with it.
+      const [order] = await expirePendingOrders(tx, { checkoutSessionId: sessionId });
       if (!order) return { result: "no_change", reason: "no pending order for this session" };
-      if (order.promoCodeId) {
-        await tx
-          .update(promoCodes)
-          .set({ redemptions: sql`greatest(${promoCodes.redemptions} - 1, 0)` })
-          .where(eq(promoCodes.id, order.promoCodeId));
-      }
       return { result: "expired", order_id: order.id };
     });
   }
@@ -311,10 +303,16 @@ export class Fulfilment {
                 on conflict do nothing returning event_id`
             : sql`select 'none'::text as event_id`
         }
+      ), before as (
+        select status from orders where id = ${order.id}
       ), o as (
         update orders set status = 'paid', paid_at = ${ts(now)}, payment_intent_id = ${payment.paymentIntent}
         where id = ${order.id} and status in ('pending', 'expired') and exists (select 1 from ev)
-        returning id
+        returning id, promo_code_id
+      ), pr as (
+        -- Paid after it expired: the promo redemption given back at expiry is used after all.
+        update promo_codes set redemptions = promo_codes.redemptions + 1
+        from o where promo_codes.id = o.promo_code_id and (select status from before) = 'expired'
       ), p as (
         insert into payments (id, order_id, provider, payment_intent_id, amount_minor, currency, status, created_at)
         select ${newId("pay")}, o.id, ${payment.provider}, ${payment.paymentIntent}, ${payment.amountMinor}::int,

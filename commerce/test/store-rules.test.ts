@@ -403,7 +403,7 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     expect(row?.charges_enabled).toBe(true);
   });
 
-  it("an unpaid local checkout expires after 24 hours, releasing its promo redemption and its cart", async () => {
+  it("an unpaid checkout holding a promo code's last use gives it back: 30 minutes after it was abandoned, at once when cancelled", async () => {
     const s = await viewer(commerce, "studio-f");
     await commerce.selling.becomeSeller(s.viewer, "Studio F");
     const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
@@ -415,22 +415,76 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     });
     await commerce.selling.setOffers(seller, title_id, [{ kind: "rent", quality: "HD", price_minor: 500 }]);
     await env.pg.db.update(titles).set({ status: "published" }).where(eq(titles.id, title_id));
-    await commerce.selling.createPromo(seller, { code: "ONCE", amount_off_minor: 100, max_redemptions: 1 });
-    const { viewer: v } = await viewer(commerce);
+    const { promo_id } = await commerce.selling.createPromo(seller, {
+      code: "ONCE",
+      amount_off_minor: 100,
+      max_redemptions: 1,
+    });
+    const redemptions = async () =>
+      (
+        await env.pg.db
+          .execute(sql`select redemptions from promo_codes where id = ${promo_id}`)
+          .then((r) => rowsOf<{ redemptions: number }>(r))
+      )[0]?.redemptions;
+    const statusOf = async (id: string) => (await env.pg.db.select().from(orders).where(eq(orders.id, id)))[0]?.status;
     const cart = { items: [{ title_id, kind: "rent" as const, quality: "HD" as const }], promo_code: "ONCE" };
+    const { viewer: v } = await viewer(commerce);
+    const { viewer: w } = await viewer(commerce);
     const first = await commerce.checkout.create(v, cart, URLS);
     expect(first.total_minor).toBe(400);
+    expect(await redemptions()).toBe(1);
+    // While v's checkout holds the last use, w is told it is held, not that it is gone.
+    await expect(commerce.checkout.create(w, cart, URLS)).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining("held by checkouts in progress"),
+    });
+
+    // Abandoned (the tab closed): the session and its hold expire after 30 minutes, not 24 hours.
+    clock.advanceMinutes(29);
+    await commerce.sweep();
+    expect(await statusOf(first.order_id)).toBe("pending");
+    clock.advanceMinutes(3);
+    expect((await commerce.sweep()).expiredCheckouts).toBeGreaterThanOrEqual(1);
+    expect(await statusOf(first.order_id)).toBe("expired");
+    expect(await redemptions()).toBe(0);
+    await expect(gateway.pay(sessionOf(first.checkout_url))).rejects.toMatchObject({ status: 409 });
+
+    // The last use is available again; w takes it, then cancels on the payment page.
+    const second = await commerce.checkout.create(w, cart, URLS);
+    expect(second.total_minor).toBe(400);
+    await expect(commerce.checkout.cancel(v, second.order_id)).rejects.toMatchObject({ status: 404 });
+    await expect(commerce.checkout.cancel(w, second.order_id)).resolves.toEqual({
+      order_id: second.order_id,
+      status: "expired",
+    });
+    await expect(commerce.checkout.cancel(w, second.order_id)).resolves.toMatchObject({ status: "expired" });
+    expect(await redemptions()).toBe(0);
+    await expect(gateway.pay(sessionOf(second.checkout_url))).rejects.toMatchObject({ status: 409 });
+    // Given back at once: v can use it again now, and paying it spends it for good.
+    const third = await commerce.checkout.create(v, cart, URLS);
+    expect(third.order_id).not.toBe(first.order_id);
+    await gateway.pay(sessionOf(third.checkout_url));
+    expect(await redemptions()).toBe(1);
+    await expect(commerce.checkout.cancel(v, third.order_id)).resolves.toMatchObject({ status: "paid" });
+    await expect(commerce.checkout.create(w, cart, URLS)).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining("used up"),
+    });
+  });
+
+  it("an unpaid checkout without a limited promo code stays payable for 24 hours", async () => {
+    const { viewer: v } = await viewer(commerce);
+    const co = await commerce.checkout.create(v, { items: [{ title_id: "f4", kind: "buy", quality: "HD" }] }, URLS);
     clock.advanceHours(23);
-    expect((await commerce.sweep()).expiredCheckouts).toBe(0);
+    await commerce.sweep();
+    const statusOf = async () => (await env.pg.db.select().from(orders).where(eq(orders.id, co.order_id)))[0]?.status;
+    expect(await statusOf()).toBe("pending");
     clock.advanceHours(2);
     expect((await commerce.sweep()).expiredCheckouts).toBeGreaterThanOrEqual(1);
-    const [order] = await env.pg.db.select().from(orders).where(eq(orders.id, first.order_id));
-    expect(order?.status).toBe("expired");
-    await expect(gateway.pay(sessionOf(first.checkout_url))).rejects.toMatchObject({ status: 409 });
-    // The redemption came back: the same viewer can check out again with the code.
-    const again = await commerce.checkout.create(v, cart, URLS);
-    expect(again.order_id).not.toBe(first.order_id);
-    expect(again.total_minor).toBe(400);
+    expect(await statusOf()).toBe("expired");
+    // The cart starts over with a new order.
+    const again = await commerce.checkout.create(v, { items: [{ title_id: "f4", kind: "buy", quality: "HD" }] }, URLS);
+    expect(again.order_id).not.toBe(co.order_id);
   });
 
   it("two concurrent checkouts of one cart with a promo code reserve one redemption", async () => {

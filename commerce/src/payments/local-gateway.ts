@@ -1,5 +1,5 @@
 import { AppError } from "@marquee/runtime";
-import { and, eq, lt, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, lt, lte, or, sql } from "drizzle-orm";
 import Stripe from "stripe";
 import type { CommerceDb } from "../catalog.ts";
 import { newId } from "../ids.ts";
@@ -24,6 +24,9 @@ export interface LocalGatewayOptions {
   baseUrl: string;
   now?: () => Date;
 }
+
+/** How long a session takes payment when the checkout asks for no expiry (Stripe's default). */
+const DEFAULT_SESSION_MS = 24 * 3_600_000;
 
 /**
  * Embedded mode's Stripe: sessions live in Postgres, the viewer pays on a local test page
@@ -67,6 +70,7 @@ export class LocalGateway implements PaymentGateway, LocalCheckoutPages {
       cancelUrl: input.cancelUrl,
       createdAt: this.now(),
     };
+    const expiresAt = input.expiresAt ?? new Date(session.createdAt.getTime() + DEFAULT_SESSION_MS);
     // Store the session and record it on its order in one statement (one commit, not two):
     // the order's checkout_session_id is set only while still empty, as Checkout would.
     const [counts] = await runStatement<{ created: number; recorded: number }>(
@@ -74,10 +78,11 @@ export class LocalGateway implements PaymentGateway, LocalCheckoutPages {
       sql`
       with s as (
         insert into local_checkout_sessions (id, idempotency_key, amount_total, currency, payment_intent, metadata,
-                                             line_items, success_url, cancel_url, created_at)
+                                             line_items, success_url, cancel_url, created_at, expires_at)
         values (${session.id}, ${idempotencyKey}, ${amountTotal}::int, ${session.currency}, ${session.paymentIntent},
                 ${JSON.stringify(session.metadata)}::jsonb, ${JSON.stringify(session.lineItems)}::jsonb,
-                ${session.successUrl}, ${session.cancelUrl}, ${session.createdAt.toISOString()}::timestamptz)
+                ${session.successUrl}, ${session.cancelUrl}, ${session.createdAt.toISOString()}::timestamptz,
+                ${expiresAt.toISOString()}::timestamptz)
         on conflict (idempotency_key) do nothing
         returning id
       ), o as (
@@ -89,7 +94,7 @@ export class LocalGateway implements PaymentGateway, LocalCheckoutPages {
     );
     const created =
       Number(counts?.created) > 0
-        ? { ...session, status: "open", paymentStatus: "unpaid", refundedMinor: 0 }
+        ? { ...session, status: "open", paymentStatus: "unpaid", refundedMinor: 0, expiresAt }
         : undefined;
     if (created) return { ...this.toSession(created), recordedOnOrder: Number(counts?.recorded) > 0 };
 
@@ -130,11 +135,23 @@ export class LocalGateway implements PaymentGateway, LocalCheckoutPages {
    * signed `checkout.session.completed`. Returns where the browser goes next.
    */
   async pay(id: string): Promise<string> {
+    const now = this.now();
     const paid = await this.db
       .update(localCheckoutSessions)
       .set({ status: "complete", paymentStatus: "paid" })
-      .where(and(eq(localCheckoutSessions.id, id), eq(localCheckoutSessions.status, "open")))
+      .where(
+        and(
+          eq(localCheckoutSessions.id, id),
+          eq(localCheckoutSessions.status, "open"),
+          // As on Stripe, a session past its expiry takes no payment, swept or not.
+          or(isNull(localCheckoutSessions.expiresAt), gt(localCheckoutSessions.expiresAt, now)),
+        ),
+      )
       .returning();
+    if (!paid[0]) {
+      const open = await this.page(id);
+      if (open?.status === "open") await this.expire(id);
+    }
     const row = paid[0] ?? (await this.page(id));
     if (!row) throw new AppError("not_found", `no such checkout session: ${id}`);
     if (row.status === "expired") throw new AppError("conflict", "this checkout session has expired");
@@ -156,15 +173,25 @@ export class LocalGateway implements PaymentGateway, LocalCheckoutPages {
     return this.expire(id);
   }
 
-  /** Expire every open session older than `maxAgeMs` (Stripe's are good for 24 hours). */
-  async expireStale(maxAgeMs = 24 * 3_600_000): Promise<number> {
+  /**
+   * Expire every open session whose time is up, as Stripe does: its own `expires_at`, else
+   * `maxAgeMs` after creation (Stripe's default is 24 hours).
+   */
+  async expireStale(maxAgeMs = DEFAULT_SESSION_MS): Promise<number> {
+    const now = this.now();
     const stale = await this.db
       .select({ id: localCheckoutSessions.id })
       .from(localCheckoutSessions)
       .where(
         and(
           eq(localCheckoutSessions.status, "open"),
-          lt(localCheckoutSessions.createdAt, new Date(this.now().getTime() - maxAgeMs)),
+          or(
+            lte(localCheckoutSessions.expiresAt, now),
+            and(
+              isNull(localCheckoutSessions.expiresAt),
+              lt(localCheckoutSessions.createdAt, new Date(now.getTime() - maxAgeMs)),
+            ),
+          ),
         ),
       )
       .limit(1000);
