@@ -45,6 +45,23 @@ serviceSuite("stripe-mock", process.env.TEST_STRIPE_API_URL, (apiUrl) => {
     expect(["paid", "unpaid", "no_payment_required"]).toContain(again.paymentStatus);
   });
 
+  it("creates a session that expires early (a held promo code) and expires it on cancel", async () => {
+    const gw = gateway();
+    const session = await gw.createCheckoutSession(
+      {
+        orderId: "ord_test_2",
+        currency: "USD",
+        lines: [{ name: "Film — buy HD", amountMinor: 999 }],
+        successUrl: "http://store.test/orders/ord_test_2",
+        cancelUrl: "http://store.test/checkout?cancelled=1&order=ord_test_2",
+        expiresAt: new Date(Date.now() + 31 * 60_000),
+      },
+      "checkout-ord_test_2",
+    );
+    expect(session.id).toMatch(/^cs_/);
+    await expect(gw.expireCheckoutSession(session.id)).resolves.toBeUndefined();
+  });
+
   it("refunds, onboards a Connect account, links it and lists its payouts", async () => {
     const gw = gateway();
     const refund = await gw.refund(
