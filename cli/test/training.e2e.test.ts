@@ -37,6 +37,10 @@ describe("personal model retraining, end to end", () => {
     expect(meta?.git_sha).toBe("abc123");
     expect(meta?.data_until).toBeTruthy();
     expect(meta?.metrics.holdout_ndcg_at_10).toBeGreaterThan(meta?.metrics.popularity_ndcg_at_10 ?? 1);
+    // The gate's figure is the one stored: the served (pruned) form's, with the dense one beside it.
+    expect(first.decision?.candidate_value).toBe(meta?.metrics.holdout_ndcg_at_10);
+    expect(meta?.metrics.holdout_dense_ndcg_at_10).toBeGreaterThan(0);
+    expect(meta?.params.k).toBe(200);
     expect(await store.currentVersion(MODEL_NAMES.personal)).toBe(meta?.version);
 
     await marquee.models.reload();

@@ -1,13 +1,21 @@
 import { Worker } from "node:worker_threads";
 import { MODEL_NAMES, type ModelItems, PERSONAL_FILES } from "@marquee/contracts";
 import { loadInteractions, loadTitleFeatures } from "@marquee/feature-store";
-import { type ClickHouseClient, type Logger, type ModelMeta, ModelStore } from "@marquee/runtime";
+import {
+  type ClickHouseClient,
+  type Logger,
+  type ModelMeta,
+  ModelStore,
+  parseNeighbourArtifact,
+  readNeighbourArtifact,
+} from "@marquee/runtime";
 import { fromInteractionMatrix, fromTriples, type Interactions } from "./dataset.ts";
 import { evaluateRanking, type RankingMetrics, type Scorer, topK } from "./eval/metrics.ts";
 import { randomSplit, timeCutSplit } from "./eval/split.ts";
 import { PopularityScorer } from "./models/popularity-scorer.ts";
 import { type PromotionDecision, promoteIfNotWorse } from "./registry.ts";
 import { type FittedModel, fitChosenModelAsync } from "./select.ts";
+import { historyPopularity, rankableNeighbours, servedScorer } from "./served-scorer.ts";
 import { loadTf } from "./tf-backend.ts";
 
 /** Neighbours kept per title in the stored personal model. */
@@ -28,8 +36,9 @@ export interface RetrainResult {
  *  2. holdout: the events since the current version's data snapshot (a clean "next days"
  *     test neither model has seen), or, with no current version or too little new data, a
  *     per-user random 25 % (seed 42);
- *  3. fit the candidate on the holdout's training part; score it and the current version's
- *     stored weights on the same test part; popularity beside them;
+ *  3. fit the candidate on the holdout's training part; score it and the current version on
+ *     the same test part as serving would rank them: from their pruned files (what the
+ *     registry stores and serving loads) through serving's own ranking; popularity beside;
  *  4. refit on everything up to `now`, store the version with metrics, backend, data time and
  *     git sha, and promote it only if it is not worse than current (decision recorded).
  */
@@ -85,14 +94,17 @@ export async function retrainPersonal(options: {
       backend: out.backend,
       git_sha: options.gitSha ?? null,
       metrics: {
+        // The served form's figures: what the gate compared and what viewers get.
         ...prefixed("holdout_", out.metrics),
+        // EASE's dense weights on the same holdout, for reference only: never served.
+        holdout_dense_ndcg_at_10: out.denseMetrics.ndcg_at_10,
         popularity_ndcg_at_10: out.popularity.ndcg_at_10,
         users: data.nUsers,
         items: data.nItems,
         interactions: data.items.length,
         fit_seconds: Math.round(out.fitSeconds * 1000) / 1000,
       },
-      params: { ...out.params, k: PERSONAL_K, holdout: out.holdout },
+      params: { ...out.params, holdout: out.holdout },
     },
     out.files,
   );
@@ -198,46 +210,6 @@ export function personalFiles(model: FittedModel, items: ModelItems, k: number):
   };
 }
 
-/** A stored personal version as a scorer over `itemIds`' index space, reading `history`. */
-export async function loadPersonalScorer(
-  store: ModelStore,
-  version: string,
-  itemIds: readonly string[],
-  history: Interactions,
-): Promise<Scorer> {
-  const name = MODEL_NAMES.personal;
-  const meta = await store.meta(name, version);
-  const k = Number(meta.params.k);
-  const items = JSON.parse((await store.readFile(name, version, PERSONAL_FILES.items)).toString()) as ModelItems;
-  const nb = await store.readFile(name, version, PERSONAL_FILES.neighbors);
-  const wt = await store.readFile(name, version, PERSONAL_FILES.weights);
-  const neighbors = new Int32Array(nb.byteLength / 4);
-  new Uint8Array(neighbors.buffer).set(nb);
-  const weights = new Float32Array(wt.byteLength / 4);
-  new Uint8Array(weights.buffer).set(wt);
-  const index = new Map(itemIds.map((id, i) => [id, i]));
-  const toHere = Int32Array.from(items, (t) => index.get(t.id) ?? -1);
-  const fromHere = new Int32Array(itemIds.length).fill(-1);
-  toHere.forEach((h, i) => {
-    if (h >= 0) fromHere[h] = i;
-  });
-  return {
-    scoreUser(user: number, out: Float32Array) {
-      out.fill(0);
-      for (let p = history.indptr[user] as number; p < (history.indptr[user + 1] as number); p++) {
-        const i = fromHere[history.items[p] as number] as number;
-        if (i < 0) continue;
-        for (let r = 0; r < k; r++) {
-          const j = neighbors[i * k + r] as number;
-          if (j < 0) break;
-          const h = toHere[j] as number;
-          if (h >= 0) out[h] = (out[h] as number) + (weights[i * k + r] as number);
-        }
-      }
-    },
-  };
-}
-
 export interface PersonalInput {
   data: Interactions;
   /**
@@ -251,11 +223,16 @@ export interface PersonalInput {
   storeRoot: string;
   current: { version: string; meta: ModelMeta } | null;
   now: string;
+  /** Neighbours kept per title in the stored files (default PERSONAL_K). */
+  k?: number;
 }
 
 export interface PersonalOutput {
   holdout: string;
+  /** The candidate as it would be served (its pruned files, serving's ranking): what the gate compares. */
   metrics: RankingMetrics;
+  /** The candidate's dense model on the same holdout; reference only. */
+  denseMetrics: RankingMetrics;
   popularity: RankingMetrics;
   currentValue: number | null;
   fitSeconds: number;
@@ -285,23 +262,51 @@ export async function computePersonal(
   }
   progress("2/4 holdout", { holdout, test: split.test.items.length, backend: handle.backend });
 
+  const k = input.k ?? PERSONAL_K;
   const fitStarted = performance.now();
   const candidate = await fitChosenModelAsync(handle, split.train, { allowAls: false });
   const fitSeconds = (performance.now() - fitStarted) / 1000;
-  const metrics = evaluateRanking(candidate, split.train, split.test);
+  const denseMetrics = evaluateRanking(candidate, split.train, split.test);
+  // Both versions are judged as viewers would meet them: their pruned, positive-only files
+  // read back by the registry's reader, ranked by serving's Top-picks ranking with one
+  // popularity prior, on one holdout. (The dense EASE model scores higher or lower than its
+  // served form depending on what pruning drops; it is never served.)
+  const prior = historyPopularity(input.items, split.train);
+  const served = (files: Record<string, Uint8Array | string>, label: string, kept: number) =>
+    servedScorer(
+      rankableNeighbours(parseNeighbourArtifact(MODEL_NAMES.personal, label, kept, files)),
+      input.items,
+      split.train,
+      prior,
+    );
+  const metrics = evaluateRanking(
+    served(personalFiles(candidate, input.items, k), "candidate", k),
+    split.train,
+    split.test,
+  );
   const popularity = evaluateRanking(new PopularityScorer(split.train), split.train, split.test);
   let currentValue: number | null = null;
   if (current) {
     try {
-      // On a fresh time-cut holdout the stored weights are scored as they are: neither model
+      // On a fresh time-cut holdout the stored files are scored as they are: neither model
       // saw those events. On a random holdout the stored model has seen the test part, so the
-      // current version's recipe (its λ) is refitted on the same training part instead.
-      const scorer = freshHoldout
-        ? await loadPersonalScorer(new ModelStore(input.storeRoot), current.version, input.itemIds, split.train)
-        : await fitChosenModelAsync(handle, split.train, {
-            allowAls: false,
-            lambda: Number(current.meta.params.lambda ?? candidate.params.lambda),
-          });
+      // current version's recipe (its λ and k) is refitted on the same training part instead.
+      let scorer: Scorer;
+      if (freshHoldout) {
+        const artifact = await readNeighbourArtifact(
+          new ModelStore(input.storeRoot),
+          MODEL_NAMES.personal,
+          current.version,
+        );
+        scorer = servedScorer(rankableNeighbours(artifact), input.items, split.train, prior);
+      } else {
+        const currentK = Number(current.meta.params.k ?? k);
+        const refit = await fitChosenModelAsync(handle, split.train, {
+          allowAls: false,
+          lambda: Number(current.meta.params.lambda ?? candidate.params.lambda),
+        });
+        scorer = served(personalFiles(refit, input.items, currentK), current.version, currentK);
+      }
       currentValue = evaluateRanking(scorer, split.train, split.test).ndcg_at_10;
     } catch (err) {
       progress("3/4 current version could not be scored", { error: String(err) });
@@ -309,6 +314,7 @@ export async function computePersonal(
   }
   progress("3/4 evaluated", {
     ndcg_at_10: metrics.ndcg_at_10,
+    dense_ndcg_at_10: denseMetrics.ndcg_at_10,
     current_ndcg_at_10: currentValue,
     popularity_ndcg_at_10: popularity.ndcg_at_10,
     eta_seconds: Math.round(fitSeconds * 10) / 10,
@@ -317,12 +323,13 @@ export async function computePersonal(
   return {
     holdout,
     metrics,
+    denseMetrics,
     popularity,
     currentValue,
     fitSeconds,
     backend: full.backend,
-    params: { algorithm: full.name, ...full.params },
-    files: personalFiles(full, input.items, PERSONAL_K),
+    params: { algorithm: full.name, ...full.params, k },
+    files: personalFiles(full, input.items, k),
   };
 }
 

@@ -1,5 +1,6 @@
-import { ITEM_TO_ITEM_FILES, type ModelItems } from "@marquee/contracts";
+import { MODEL_NAMES, type ModelItems } from "@marquee/contracts";
 import type { InteractionMatrix } from "@marquee/feature-store";
+import { parseNeighbourArtifact } from "@marquee/runtime";
 import { fromTriples, type Interactions } from "../dataset.ts";
 import { topK } from "../eval/metrics.ts";
 import {
@@ -42,17 +43,6 @@ function f32(data: string | Uint8Array): Float32Array {
   const out = new Float32Array(data.byteLength / 4);
   new Uint8Array(out.buffer).set(data);
   return out;
-}
-
-function i32(data: string | Uint8Array): Int32Array {
-  if (typeof data === "string") throw new Error("expected a binary file");
-  const out = new Int32Array(data.byteLength / 4);
-  new Uint8Array(out.buffer).set(data);
-  return out;
-}
-
-function text(data: string | Uint8Array): string {
-  return typeof data === "string" ? data : new TextDecoder().decode(data);
 }
 
 /** The k best of `scores` other than `self`, best first (the scores are overwritten at `self`). */
@@ -192,12 +182,9 @@ export class ItemToItemRecommender implements RecommenderModel {
 
   static load(files: ModelFiles, meta: Meta): ItemToItemRecommender {
     const m = new ItemToItemRecommender(meta.params as Partial<ItemToItemParams>);
-    m.model = {
-      items: JSON.parse(text(file(files, ITEM_TO_ITEM_FILES.items))) as ModelItems,
-      k: Number(meta.params.k),
-      neighbors: i32(file(files, ITEM_TO_ITEM_FILES.neighbors)),
-      similarity: f32(file(files, ITEM_TO_ITEM_FILES.similarity)),
-    };
+    // The registry's one reader of this layout (serving loads item-to-item through it too).
+    const a = parseNeighbourArtifact(MODEL_NAMES.itemToItem, "saved", meta.params.k, files);
+    m.model = { items: a.items, k: a.k, neighbors: a.neighbors, similarity: a.weights };
     return m;
   }
 }
