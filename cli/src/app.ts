@@ -15,6 +15,7 @@ import { TOPICS } from "@marquee/contracts";
 import { OnlineFeatures } from "@marquee/feature-store";
 import { collectorRoutes, OutboxRelay, startLoader } from "@marquee/ingest";
 import {
+  checkReadiness,
   type ClickHouseHandle,
   type Config,
   createBus,
@@ -30,6 +31,7 @@ import {
   modeOf,
   type PostgresHandle,
   resolveSecrets,
+  sql,
 } from "@marquee/runtime";
 import { ModelHub, Recommender, type ServingAuthenticator, servingRoutes } from "@marquee/serving";
 import { STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
@@ -205,7 +207,24 @@ export async function createMarquee(
   });
   app.setErrorHandler(httpErrorHandler);
   authRateLimit(app, config.AUTH_RATE_LIMIT);
-  app.get("/health", async () => ({ status: "ok", mode, models: versions(models) }));
+  // Liveness: answers while the process runs, checks nothing (a restart cures no database).
+  app.get("/health", async () => ({ status: "ok", mode, models: models.versions() }));
+  // Readiness: every dependency a request needs, each bounded by a timeout; 503 names the
+  // ones that failed, so a load balancer stops sending traffic and an operator sees why.
+  app.get("/ready", async (_request, reply) => {
+    const report = await checkReadiness({
+      postgres: () => postgres.db.execute(sql`select 1`),
+      clickhouse: async () => (await clickhouse.client.query({ query: "SELECT 1", format: "JSON" })).json(),
+      bus: async () => bus.health?.(),
+      models: async () => {
+        if (!models.ready()) throw new Error("no popularity model loaded yet");
+      },
+    });
+    return reply
+      .code(report.status === "ok" ? 200 : 503)
+      .header("cache-control", "no-store")
+      .send(report);
+  });
   app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   await app.register(collectorRoutes, {
     bus,
@@ -313,11 +332,6 @@ function servingAuthenticator(commerce: Commerce, publicUrl: () => string): Serv
       audience: { maxAgeRating: viewer.profile.max_age_rating, region: viewer.region },
     };
   };
-}
-
-function versions(models: ModelHub): Record<string, string | null> {
-  const { popularity, itemToItem } = models.current;
-  return { popularity: popularity?.version ?? null, "item-to-item": itemToItem?.version ?? null };
 }
 
 /**

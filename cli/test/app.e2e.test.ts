@@ -126,4 +126,24 @@ describe("Marquee embedded, end to end", () => {
     expect(html).toContain("Trending now");
     expect(html).toContain("Top picks for you");
   });
+
+  // Last: it breaks the bus of the shared app.
+  it("is ready with every dependency up, and answers 503 naming the bus once it is down; still alive", async () => {
+    const ready = await fetch(`${base}/ready`);
+    expect(ready.status).toBe(200);
+    const body = await ready.json();
+    expect(body).toMatchObject({ status: "ok", failed: [] });
+    for (const name of ["postgres", "clickhouse", "bus", "models"]) {
+      expect(body.checks[name]).toMatchObject({ ok: true, ms: expect.any(Number) });
+    }
+
+    await marquee.bus.close();
+    const down = await fetch(`${base}/ready`);
+    expect(down.status).toBe(503);
+    const report = await down.json();
+    expect(report).toMatchObject({ status: "unavailable", failed: ["bus"], checks: { bus: { ok: false } } });
+    expect(report.checks.bus.error).toMatch(/closed/);
+    expect(report.checks.postgres.ok).toBe(true);
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+  });
 });

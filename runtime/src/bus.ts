@@ -66,6 +66,8 @@ export interface EventBus {
   publish<T>(topic: string, messages: BusMessage<T>[], options?: PublishOptions): Promise<void>;
   /** Register a consumer group; one handler per group and topic. */
   subscribe<T>(topic: string, group: string, handler: BatchHandler<T>, options?: SubscribeOptions<T>): Promise<void>;
+  /** Readiness: resolves when the bus can take publishes now, throws why not. */
+  health?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -116,6 +118,10 @@ export class InProcessBus implements EventBus {
     this.groups.set(topic, byGroup);
     if (byGroup.has(group)) throw new Error(`group ${group} already subscribed to ${topic}`);
     byGroup.set(group, { handler: handler as BatchHandler, ...(options.decode ? { decode: options.decode } : {}) });
+  }
+
+  async health(): Promise<void> {
+    if (this.closed) throw new Error("bus is closed");
   }
 
   /** Resolves once everything published so far has been delivered. */

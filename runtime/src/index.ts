@@ -12,5 +12,6 @@ export * from "./model-artifacts.ts";
 export * from "./model-store.ts";
 export * from "./online-store.ts";
 export * from "./postgres.ts";
+export * from "./readiness.ts";
 export * from "./redis-online-store.ts";
 export * from "./top-picks.ts";

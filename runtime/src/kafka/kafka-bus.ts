@@ -34,6 +34,7 @@ export class KafkaBus implements EventBus {
   private readonly producer: KafkaProducer;
   private readonly consumers: Consumer[] = [];
   private closed = false;
+  private healthAdmin: Promise<Admin> | null = null;
 
   private constructor(private readonly options: KafkaBusOptions) {
     this.kafka = createKafkaClient(options);
@@ -130,10 +131,33 @@ export class KafkaBus implements EventBus {
     await this.producer.publishRaw(dlqTopic(topic), deadLetterRecords(topic, partition, dead));
   }
 
+  /**
+   * Readiness: the cluster answers a metadata request (one admin connection, kept for the
+   * next probe; dropped after a failure so the next probe reconnects).
+   */
+  async health(): Promise<void> {
+    if (this.closed) throw new Error("bus is closed");
+    this.healthAdmin ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    try {
+      const { brokers } = await (await this.healthAdmin).describeCluster();
+      if (brokers.length === 0) throw new Error("kafka cluster lists no brokers");
+    } catch (err) {
+      const admin = this.healthAdmin;
+      this.healthAdmin = null;
+      void admin?.then((a) => a.disconnect()).catch(() => undefined);
+      throw err;
+    }
+  }
+
   /** Wait for queued publishes, then stop consumers (after their in-flight batch) and the producer. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.healthAdmin?.then((a) => a.disconnect()).catch(() => undefined);
     await this.producer.flushAndStop();
     // consumer.disconnect() waits for the running eachBatch to finish (and commit) first.
     await Promise.allSettled(this.consumers.map((c) => c.disconnect()));
