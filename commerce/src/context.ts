@@ -44,14 +44,23 @@ export function businessEvent(
   };
 }
 
-/** A catalogue change (publish, withdraw) for catalog.titles.v1, keyed by the title. */
-export function titleEvent(type: "published" | "withdrawn", titleId: string, by: string, at: Date): OutboxEvent {
+/**
+ * A catalogue change for catalog.titles.v1, keyed by the title: published, withdrawn, or
+ * updated (a reviewed revision of a published title applied; `changed` names its fields).
+ */
+export function titleEvent(
+  type: "published" | "withdrawn" | "updated",
+  titleId: string,
+  by: string,
+  at: Date,
+  extra: { changed?: string[] } = {},
+): OutboxEvent {
   const id = uuidV7At(at.getTime());
   return {
     id,
     topic: TOPICS.catalogTitles,
     key: titleId,
-    payload: { event_id: id, occurred_at: at.toISOString(), type, title_id: titleId, by },
+    payload: { event_id: id, occurred_at: at.toISOString(), type, title_id: titleId, by, ...extra },
     headers: { source: "commerce" },
   };
 }

@@ -6,7 +6,7 @@ import { firstIssue, requireRole, type Viewer } from "./accounts.ts";
 import { type CommerceContext, titleEvent } from "./context.ts";
 import { newId } from "./ids.ts";
 import { enqueueOutbox } from "./outbox.ts";
-import { ledgerEntries, offers, orderItems, promoCodes, sellers, titles } from "./schema.ts";
+import { ledgerEntries, offers, orderItems, promoCodes, sellers, titleRevisions, titles } from "./schema.ts";
 
 const Region = z.string().regex(/^[A-Z]{2}$/, "regions are ISO 3166-1 alpha-2 codes such as US");
 
@@ -71,6 +71,41 @@ export const PromoInputSchema = z
   });
 export type PromoInput = z.input<typeof PromoInputSchema>;
 
+/** The metadata a reviewer approves: a validated draft, in the API's shape. */
+export type TitleMetadata = z.output<typeof TitleDraftSchema>;
+
+/** One field a revision changes, from the approved value to the proposed one. */
+export interface TitleChange {
+  field: keyof TitleMetadata;
+  from: unknown;
+  to: unknown;
+}
+
+/**
+ * A seller's edit to a published title: waiting for review, or sent back with the reviewer's
+ * note (until the seller edits again). The approved version stays live meanwhile.
+ */
+export interface TitleRevisionView {
+  id: string;
+  status: "pending" | "sent_back";
+  submitted_at: Date;
+  review_note: string | null;
+  changes: TitleChange[];
+  draft: TitleMetadata;
+}
+
+/** What a reviewer decides on: a new title in review, or a published title's revision. */
+export interface ReviewQueueItem {
+  id: string;
+  title: string;
+  seller: string;
+  age_rating: string;
+  submitted_at: Date | null;
+  kind: "new" | "revision";
+  revision_id: string | null;
+  changes: TitleChange[];
+}
+
 export interface SalesReport {
   seller_id: string;
   currency: string;
@@ -106,6 +141,18 @@ export class Selling {
     return { seller_id: s.id };
   }
 
+  /**
+   * The share of each sale Marquee keeps, in basis points: the seller's own rate once they are
+   * one (it can differ per seller), else the rate a new seller would get (PLATFORM_FEE_BPS).
+   */
+  async feeTerms(viewer: Viewer): Promise<{ fee_bps: number; own: boolean }> {
+    const [s] = await this.ctx.db
+      .select({ feeBps: sellers.feeBps })
+      .from(sellers)
+      .where(eq(sellers.userId, viewer.userId));
+    return s ? { fee_bps: s.feeBps, own: true } : { fee_bps: this.ctx.platformFeeBps, own: false };
+  }
+
   async listTitles(viewer: Viewer) {
     const seller = await this.sellerOf(viewer);
     return this.ctx.db
@@ -123,11 +170,12 @@ export class Selling {
       .orderBy(desc(titles.updatedAt));
   }
 
+  /** The title as approved (what viewers see), its offers, and a revision waiting for review. */
   async getTitle(viewer: Viewer, titleId: string) {
     const seller = await this.sellerOf(viewer);
     const t = await this.ownTitle(seller.id, titleId);
     const os = await this.ctx.db.select().from(offers).where(eq(offers.titleId, titleId));
-    return { ...t, offers: os };
+    return { ...t, offers: os, revision: await this.openRevision(t) };
   }
 
   async createTitle(viewer: Viewer, draft: TitleDraft): Promise<{ title_id: string }> {
@@ -143,20 +191,47 @@ export class Selling {
     return { title_id: id };
   }
 
-  /** Edit metadata. A published title stays published; a withdrawn one must be resubmitted. */
-  async updateTitle(viewer: Viewer, titleId: string, draft: TitleDraft): Promise<void> {
+  /**
+   * Edit metadata. A draft or withdrawn title changes at once (it is reviewed when submitted).
+   * A published title's edit is a revision: the approved version stays live, exactly as
+   * approved, until an admin approves the edit (which applies it) or sends it back. Editing
+   * again replaces the waiting revision; editing back to the approved values withdraws it.
+   * Prices and offers are not reviewed (`setOffers`).
+   */
+  async updateTitle(viewer: Viewer, titleId: string, draft: TitleDraft): Promise<{ review: boolean }> {
     const seller = await this.sellerOf(viewer);
     const t = await this.ownTitle(seller.id, titleId);
     if (t.status === "in_review")
       throw new AppError("conflict", "a title in review cannot be edited until it is decided");
     const d = parse(TitleDraftSchema, draft);
-    await this.ctx.db
-      .update(titles)
-      .set({
-        ...titleColumns(d),
-        updatedAt: this.ctx.now(),
-      })
-      .where(eq(titles.id, titleId));
+    const now = this.ctx.now();
+    if (t.status !== "published") {
+      await this.ctx.db
+        .update(titles)
+        .set({ ...titleColumns(d), updatedAt: now })
+        .where(eq(titles.id, titleId));
+      return { review: false };
+    }
+    const changed = changesOf(metadataOf(t), d).length > 0;
+    await this.ctx.db.transaction(async (tx) => {
+      // The waiting revision (if any) is replaced, not edited in place: a reviewer who opened
+      // it decides on exactly what they saw (approve names the revision).
+      await tx
+        .update(titleRevisions)
+        .set({ status: "discarded", decidedAt: now, decidedBy: viewer.userId })
+        .where(and(eq(titleRevisions.titleId, titleId), eq(titleRevisions.status, "pending")));
+      if (changed)
+        await tx.insert(titleRevisions).values({
+          id: newId("rev"),
+          titleId,
+          status: "pending",
+          draft: d,
+          submittedBy: viewer.userId,
+          submittedAt: now,
+        });
+      await tx.update(titles).set({ updatedAt: now }).where(eq(titles.id, titleId));
+    });
+    return { review: changed };
   }
 
   /** Replace the title's offers (prices, rental windows, timed sales) in one transaction. */
@@ -326,9 +401,10 @@ export class Selling {
 
   // ─── Admin ──────────────────────────────────────────────────────────────────────────
 
-  async reviewQueue(viewer: Viewer) {
+  /** New titles in review and published titles' waiting revisions (with what changed), oldest first. */
+  async reviewQueue(viewer: Viewer): Promise<ReviewQueueItem[]> {
     requireRole(viewer, "admin");
-    return this.ctx.db
+    const fresh = await this.ctx.db
       .select({
         id: titles.id,
         title: titles.title,
@@ -338,25 +414,139 @@ export class Selling {
       })
       .from(titles)
       .innerJoin(sellers, eq(sellers.id, titles.sellerId))
-      .where(eq(titles.status, "in_review"))
-      .orderBy(titles.submittedAt);
+      .where(eq(titles.status, "in_review"));
+    const revised = await this.ctx.db
+      .select({ t: titles, seller: sellers.displayName, r: titleRevisions })
+      .from(titleRevisions)
+      .innerJoin(titles, eq(titles.id, titleRevisions.titleId))
+      .innerJoin(sellers, eq(sellers.id, titles.sellerId))
+      .where(and(eq(titleRevisions.status, "pending"), eq(titles.status, "published")));
+    const items: ReviewQueueItem[] = [
+      ...fresh.map((t) => ({ ...t, kind: "new" as const, revision_id: null, changes: [] })),
+      ...revised.map(({ t, seller, r }) => ({
+        id: t.id,
+        title: t.title,
+        seller,
+        age_rating: t.ageRating,
+        submitted_at: r.submittedAt,
+        kind: "revision" as const,
+        revision_id: r.id,
+        changes: changesOf(metadataOf(t), r.draft as TitleMetadata),
+      })),
+    ];
+    return items.sort((a, b) => (a.submitted_at?.getTime() ?? 0) - (b.submitted_at?.getTime() ?? 0));
   }
 
-  async approve(viewer: Viewer, titleId: string): Promise<void> {
+  /**
+   * Publish a title in review, or apply a published title's waiting revision (`revisionId`,
+   * when given, must be the one waiting: a reviewer approves what they saw, not a newer edit).
+   */
+  async approve(
+    viewer: Viewer,
+    titleId: string,
+    revisionId?: string,
+  ): Promise<{ status: "published"; revision: boolean }> {
     requireRole(viewer, "admin");
+    const [t] = await this.ctx.db.select({ status: titles.status }).from(titles).where(eq(titles.id, titleId));
+    if (t?.status === "published") {
+      await this.decideRevision(viewer, titleId, revisionId, { approve: true });
+      return { status: "published", revision: true };
+    }
     await this.transition(viewer, titleId, "in_review", "published", null);
+    return { status: "published", revision: false };
   }
 
-  async reject(viewer: Viewer, titleId: string, note: string): Promise<void> {
+  /** Send a title in review back to draft, or a published title's revision back to its seller. */
+  async reject(viewer: Viewer, titleId: string, note: string, revisionId?: string): Promise<{ status: string }> {
     requireRole(viewer, "admin");
     if (!note.trim()) throw new AppError("bad_request", "say what the seller must change");
+    const [t] = await this.ctx.db.select({ status: titles.status }).from(titles).where(eq(titles.id, titleId));
+    if (t?.status === "published") {
+      await this.decideRevision(viewer, titleId, revisionId, { approve: false, note: note.trim().slice(0, 1000) });
+      return { status: "published" };
+    }
     await this.transition(viewer, titleId, "in_review", "draft", note.trim().slice(0, 1000));
+    return { status: "draft" };
   }
 
-  /** Take a title off sale. Buyers keep what they bought: entitlements are not touched. */
+  /**
+   * Take a title off sale. Buyers keep what they bought: entitlements are not touched. A
+   * revision waiting for review is discarded: a withdrawn title is edited and resubmitted whole.
+   */
   async withdraw(viewer: Viewer, titleId: string, note: string): Promise<void> {
     requireRole(viewer, "admin");
     await this.transition(viewer, titleId, "published", "withdrawn", note.trim().slice(0, 1000) || null);
+  }
+
+  /** Approve (apply) or send back the revision waiting on a published title, in one transaction. */
+  private async decideRevision(
+    viewer: Viewer,
+    titleId: string,
+    revisionId: string | undefined,
+    decision: { approve: true } | { approve: false; note: string },
+  ): Promise<void> {
+    const now = this.ctx.now();
+    await this.ctx.db.transaction(async (tx) => {
+      const [r] = await tx
+        .update(titleRevisions)
+        .set({
+          status: decision.approve ? "approved" : "sent_back",
+          decidedAt: now,
+          decidedBy: viewer.userId,
+          reviewNote: decision.approve ? null : decision.note,
+        })
+        .where(
+          and(
+            eq(titleRevisions.titleId, titleId),
+            eq(titleRevisions.status, "pending"),
+            ...(revisionId ? [eq(titleRevisions.id, revisionId)] : []),
+          ),
+        )
+        .returning();
+      if (!r) {
+        const [waiting] = await tx
+          .select({ id: titleRevisions.id })
+          .from(titleRevisions)
+          .where(and(eq(titleRevisions.titleId, titleId), eq(titleRevisions.status, "pending")));
+        throw new AppError(
+          "conflict",
+          waiting
+            ? "the seller changed this title again since you opened it: review the latest changes"
+            : "this title is published with no changes waiting for review",
+        );
+      }
+      if (!decision.approve) return;
+      const d = parse(TitleDraftSchema, r.draft);
+      const [before] = await tx.select().from(titles).where(eq(titles.id, titleId));
+      await tx
+        .update(titles)
+        .set({ ...titleColumns(d), reviewNote: null, updatedAt: now })
+        .where(and(eq(titles.id, titleId), eq(titles.status, "published")));
+      const changed = before ? changesOf(metadataOf(before), d).map((c) => c.field) : [];
+      await enqueueOutbox(tx, [titleEvent("updated", titleId, viewer.userId, now, { changed })]);
+    });
+  }
+
+  /** The revision a seller should see: one waiting for review, or the last one sent back. */
+  private async openRevision(t: typeof titles.$inferSelect): Promise<TitleRevisionView | null> {
+    if (t.status !== "published") return null;
+    const [r] = await this.ctx.db
+      .select()
+      .from(titleRevisions)
+      .where(eq(titleRevisions.titleId, t.id))
+      .orderBy(desc(titleRevisions.submittedAt))
+      .limit(1);
+    // Approved (applied) or discarded (withdrawn, reverted): nothing left to show.
+    if (!r || (r.status !== "pending" && r.status !== "sent_back")) return null;
+    const draft = r.draft as TitleMetadata;
+    return {
+      id: r.id,
+      status: r.status as TitleRevisionView["status"],
+      submitted_at: r.submittedAt,
+      review_note: r.reviewNote,
+      changes: changesOf(metadataOf(t), draft),
+      draft,
+    };
   }
 
   private async transition(viewer: Viewer, titleId: string, from: string, to: string, note: string | null) {
@@ -374,6 +564,11 @@ export class Selling {
       }
       if (to === "published" || to === "withdrawn")
         await enqueueOutbox(tx, [titleEvent(to, titleId, viewer.userId, now)]);
+      if (to === "withdrawn")
+        await tx
+          .update(titleRevisions)
+          .set({ status: "discarded", decidedAt: now, decidedBy: viewer.userId })
+          .where(and(eq(titleRevisions.titleId, titleId), eq(titleRevisions.status, "pending")));
     });
   }
 
@@ -399,6 +594,44 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const r = schema.safeParse(value);
   if (!r.success) throw new AppError("bad_request", firstIssue(r.error));
   return r.data;
+}
+
+/** A title row's reviewed metadata, in the draft's shape, to compare a revision with. */
+function metadataOf(t: typeof titles.$inferSelect): TitleMetadata {
+  return {
+    title: t.title,
+    year: t.year,
+    genres: t.genres,
+    runtime_min: t.runtimeMin,
+    age_rating: t.ageRating as TitleMetadata["age_rating"],
+    synopsis: t.synopsis,
+    cast: t.cast,
+    director: t.director,
+    regions: t.regions,
+    release_date: t.releaseDate ?? null,
+  };
+}
+
+const METADATA_FIELDS = [
+  "title",
+  "year",
+  "genres",
+  "runtime_min",
+  "age_rating",
+  "synopsis",
+  "cast",
+  "director",
+  "regions",
+  "release_date",
+] as const satisfies readonly (keyof TitleMetadata)[];
+
+/** What a draft changes from the approved metadata, field by field. */
+function changesOf(approved: TitleMetadata, draft: TitleMetadata): TitleChange[] {
+  return METADATA_FIELDS.flatMap((field) => {
+    const from = approved[field] ?? null;
+    const to = draft[field] ?? null;
+    return JSON.stringify(from) === JSON.stringify(to) ? [] : [{ field, from, to }];
+  });
 }
 
 /** A validated draft as the titles table's columns. */

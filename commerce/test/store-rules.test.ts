@@ -723,6 +723,97 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     const { viewer: w } = await viewer(commerce);
     await expect(commerce.library.authorizePlayback(w, draft)).rejects.toMatchObject({ status: 404 });
   });
+
+  it("an edit to a published title waits for review; the approved version stays live until it is approved", async () => {
+    const s = await viewer(commerce, "studio-r");
+    await commerce.selling.becomeSeller(s.viewer, "Studio R");
+    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const approved = {
+      title: "After Dark",
+      year: 2024,
+      runtime_min: 110,
+      age_rating: "NC-17" as const,
+      synopsis: "Not for children.",
+      genres: ["Thriller"],
+    };
+    const { title_id } = await commerce.selling.createTitle(seller, approved);
+    await commerce.selling.setOffers(seller, title_id, [{ kind: "buy", quality: "HD", price_minor: 1500 }]);
+    await commerce.selling.submitForReview(seller, title_id);
+    const adminUser = await viewer(commerce, "admin-r");
+    await commerce.accounts.grantRole(adminUser.viewer.userId, "admin");
+    const admin = (await commerce.accounts.authenticate(adminUser.token)) as Viewer;
+    await commerce.selling.approve(admin, title_id);
+    const kids = { maxAgeRating: "PG" };
+    expect(await commerce.catalog.title(title_id, kids)).toBeNull();
+    const catalogueEvents = async () =>
+      (await env.pg.db.select().from(outbox)).filter(
+        (e) => e.topic === "catalog.titles.v1" && (e.payload as { title_id: string }).title_id === title_id,
+      );
+    expect(await catalogueEvents()).toHaveLength(1);
+
+    // The seller relabels it G with a family synopsis: nothing live changes, kids still see nothing.
+    const relabelled = { ...approved, title: "Family Night", age_rating: "G" as const, synopsis: "Fun for all." };
+    await expect(commerce.selling.updateTitle(seller, title_id, relabelled)).resolves.toEqual({ review: true });
+    expect(await commerce.catalog.title(title_id, kids)).toBeNull();
+    expect(await commerce.catalog.cards([title_id], kids)).toEqual([]);
+    expect(await commerce.catalog.search("Family Night", { audience: kids })).toEqual([]);
+    expect(await commerce.catalog.title(title_id)).toMatchObject({
+      title: "After Dark",
+      age_rating: "NC-17",
+      synopsis: "Not for children.",
+    });
+    const mine = await commerce.selling.getTitle(seller, title_id);
+    expect(mine).toMatchObject({ status: "published", title: "After Dark", ageRating: "NC-17" });
+    expect(mine.revision).toMatchObject({ status: "pending", review_note: null, draft: { age_rating: "G" } });
+    expect(mine.revision?.changes).toEqual([
+      { field: "title", from: "After Dark", to: "Family Night" },
+      { field: "age_rating", from: "NC-17", to: "G" },
+      { field: "synopsis", from: "Not for children.", to: "Fun for all." },
+    ]);
+    // Prices stay the seller's to change at once.
+    await commerce.selling.setOffers(seller, title_id, [{ kind: "buy", quality: "HD", price_minor: 1200 }]);
+    expect((await commerce.catalog.title(title_id))?.offers[0]?.price_minor).toBe(1200);
+
+    // The queue shows the revision with what changed; sending it back keeps the approved version.
+    const queued = (await commerce.selling.reviewQueue(admin)).find((q) => q.id === title_id);
+    expect(queued).toMatchObject({ kind: "revision", age_rating: "NC-17", revision_id: mine.revision?.id });
+    expect(queued?.changes.map((c) => c.field)).toEqual(["title", "age_rating", "synopsis"]);
+    await commerce.selling.reject(admin, title_id, "This film is not suitable for a G rating.");
+    const sentBack = await commerce.selling.getTitle(seller, title_id);
+    expect(sentBack).toMatchObject({ status: "published", ageRating: "NC-17" });
+    expect(sentBack.revision).toMatchObject({ status: "sent_back", review_note: expect.stringContaining("G rating") });
+    expect((await commerce.selling.reviewQueue(admin)).map((q) => q.id)).not.toContain(title_id);
+    await expect(commerce.selling.approve(admin, title_id)).rejects.toMatchObject({ status: 409 });
+
+    // A second edit replaces what a reviewer had open: approving the older one is refused.
+    const fixed = { ...approved, title: "After Dark (Director's Cut)", runtime_min: 125 };
+    await commerce.selling.updateTitle(seller, title_id, { ...fixed, runtime_min: 120 });
+    const opened = (await commerce.selling.reviewQueue(admin)).find((q) => q.id === title_id);
+    await commerce.selling.updateTitle(seller, title_id, fixed);
+    await expect(commerce.selling.approve(admin, title_id, opened?.revision_id ?? "")).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining("changed this title again"),
+    });
+    expect((await commerce.catalog.title(title_id))?.title).toBe("After Dark");
+    const latest = (await commerce.selling.reviewQueue(admin)).find((q) => q.id === title_id);
+    await expect(commerce.selling.approve(admin, title_id, latest?.revision_id ?? "")).resolves.toMatchObject({
+      revision: true,
+    });
+    expect(await commerce.catalog.title(title_id)).toMatchObject({
+      title: "After Dark (Director's Cut)",
+      runtime_min: 125,
+      age_rating: "NC-17",
+    });
+    expect((await commerce.selling.getTitle(seller, title_id)).revision).toBeNull();
+    const events = await catalogueEvents();
+    expect(events.map((e) => (e.payload as { type: string }).type)).toEqual(["published", "updated"]);
+    const updated = events[1]?.payload as { changed?: string[] } | undefined;
+    expect(updated?.changed).toEqual(["title", "runtime_min"]);
+    // Editing back to the approved values leaves nothing to review.
+    await commerce.selling.updateTitle(seller, title_id, { ...fixed, synopsis: "Longer." });
+    await expect(commerce.selling.updateTitle(seller, title_id, fixed)).resolves.toEqual({ review: false });
+    expect((await commerce.selling.reviewQueue(admin)).map((q) => q.id)).not.toContain(title_id);
+  });
 }
 
 describe("store rules on PGlite", () => {
