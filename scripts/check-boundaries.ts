@@ -22,7 +22,7 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[] | "*">> 
   ingest: ["contracts", "runtime"],
   analytics: ["contracts", "runtime"],
   "feature-store": ["contracts", "runtime", "analytics"],
-  training: ["contracts", "runtime", "feature-store"],
+  training: ["contracts", "runtime", "feature-store", "seed"],
   serving: ["contracts", "runtime", "feature-store"],
   storefront: ["contracts", "runtime", "commerce", "media", "serving"],
   infra: [],

@@ -8,10 +8,13 @@
  */
 import { execFileSync } from "node:child_process";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { createClickHouse, createLogger, loadConfig, ModelStore } from "@marquee/runtime";
-import { DEFAULT_RETRAIN_CRON, RetrainScheduler, refreshFastModels, retrainPersonal } from "@marquee/training";
-import { runMain } from "./recommend-offline.ts";
+import { refreshFastModels } from "../refresh.ts";
+import { retrainPersonal } from "../retrain.ts";
+import { DEFAULT_RETRAIN_CRON, RetrainScheduler } from "../scheduler.ts";
+import { runMain } from "./offline-tools.ts";
 
 export function gitSha(): string | null {
   try {
@@ -72,4 +75,4 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-runMain(main);
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) runMain(main);

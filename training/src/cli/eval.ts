@@ -9,16 +9,14 @@
  */
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import {
-  evaluateRanking,
-  fitBpr,
-  fitChosenModel,
-  loadTf,
-  PopularityScorer,
-  randomSplit,
-  temporalSplit,
-} from "@marquee/training";
-import { parseFormat, progress, readRatingsFile, runMain, UsageError } from "./recommend-offline.ts";
+import { evaluateRanking } from "../eval/metrics.ts";
+import { randomSplit, temporalSplit } from "../eval/split.ts";
+import { fitBpr } from "../models/bpr.ts";
+import { PopularityScorer } from "../models/popularity-scorer.ts";
+import { fitChosenModel } from "../select.ts";
+import { loadTf } from "../tf-backend.ts";
+import { progress, runMain, UsageError } from "./offline-tools.ts";
+import { parseFormat, readRatingsFile } from "./ratings-file.ts";
 
 async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({

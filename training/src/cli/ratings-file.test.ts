@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readRatingsFile } from "./recommend-offline.ts";
+import { readRatingsFile } from "./ratings-file.ts";
 
 const dir = await mkdtemp(path.join(tmpdir(), "marquee-ratings-"));
 afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -4,11 +4,12 @@
  * `<name>/decisions.jsonl` beside the gated decisions of scheduled retraining.
  */
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { MODEL_NAMES } from "@marquee/contracts";
 import { loadConfig, ModelStore } from "@marquee/runtime";
-import { listVersions, promoteManually, rollback } from "@marquee/training";
-import { runMain, UsageError } from "./recommend-offline.ts";
+import { listVersions, promoteManually, rollback } from "../registry.ts";
+import { runMain, UsageError } from "./offline-tools.ts";
 
 const USAGE = "usage: npm run models -- list [NAME] | promote NAME VERSION | rollback NAME  [--dir DIR]";
 
@@ -61,4 +62,4 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-runMain(main);
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) runMain(main);

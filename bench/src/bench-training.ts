@@ -17,7 +17,14 @@ import {
   randomSplit,
   syntheticInteractions,
 } from "@marquee/training";
-import { progress, runMain } from "./recommend-offline.ts";
+
+/** Progress on stderr: stdout carries only the JSON lines. */
+function progress(msg: string, fields: Record<string, unknown> = {}): void {
+  const extra = Object.entries(fields)
+    .map(([k, v]) => `${k}=${typeof v === "number" ? Math.round(v * 1000) / 1000 : JSON.stringify(v)}`)
+    .join(" ");
+  process.stderr.write(`[${new Date().toISOString()}] ${msg}${extra ? ` ${extra}` : ""}\n`);
+}
 
 async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -95,4 +102,10 @@ async function main(argv: string[]): Promise<void> {
   line(chosen.name, chosen.backend, seconds, metrics.ndcg_at_10, pop);
 }
 
-runMain(main);
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
