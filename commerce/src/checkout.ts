@@ -64,6 +64,11 @@ export interface CheckoutResult {
   credit_minor: number;
   total_minor: number;
   lines: CheckoutLineView[];
+  /**
+   * With a promo code of limited uses: how long an unpaid checkout holds its use (then, or on
+   * cancel, it is given back). Null when nothing scarce is held.
+   */
+  promo_hold_minutes: number | null;
 }
 
 /** What cancelling a checkout did: `expired` (nothing charged, any promo use given back) or `paid`. */
@@ -104,6 +109,7 @@ export class Checkout {
       credit_minor: credit,
       total_minor: total,
       lines: lines.map((l) => l.view),
+      promo_hold_minutes: priced.promoLimited ? PROMO_HOLD_MINUTES : null,
     };
   }
 
@@ -142,6 +148,7 @@ export class Checkout {
       credit_minor: order.creditMinor,
       total_minor: order.totalMinor,
       lines,
+      promo_hold_minutes: priced.promoLimited && status === "pending" ? PROMO_HOLD_MINUTES : null,
     });
 
     if (order.totalMinor === 0) {

@@ -6,6 +6,7 @@
 import type { Viewer } from "./accounts.ts";
 import type { Promo, ReviewItem, SellerTitle, SellerTitleSummary, User } from "./http/schemas.ts";
 import type { offers, promoCodes, titles } from "./schema.ts";
+import type { ReviewQueueItem, TitleRevisionView } from "./selling.ts";
 
 export type {
   Promo,
@@ -16,8 +17,11 @@ export type {
   User,
 } from "./http/schemas.ts";
 
-/** A title as `Selling.getTitle` returns it: the row and its offers. */
-export type SellerTitleRecord = typeof titles.$inferSelect & { offers: (typeof offers.$inferSelect)[] };
+/** A title as `Selling.getTitle` returns it: the row (as approved), its offers, an edit waiting for review. */
+export type SellerTitleRecord = typeof titles.$inferSelect & {
+  offers: (typeof offers.$inferSelect)[];
+  revision?: TitleRevisionView | null;
+};
 
 // Text columns whose values the database's check constraints hold to these enums.
 type TitleStatus = SellerTitle["status"];
@@ -67,6 +71,13 @@ export function sellerTitleView(t: SellerTitleRecord): SellerTitle {
       sale_starts_at: iso(o.saleStartsAt),
       sale_ends_at: iso(o.saleEndsAt),
     })),
+    revision: t.revision
+      ? {
+          ...t.revision,
+          submitted_at: new Date(t.revision.submitted_at).toISOString(),
+          draft: { ...t.revision.draft, age_rating: t.revision.draft.age_rating as AgeRating },
+        }
+      : null,
   };
 }
 
@@ -106,6 +117,6 @@ export function promoView(p: typeof promoCodes.$inferSelect): Promo {
 }
 
 /** A row of `Selling.reviewQueue`. */
-export function reviewItemView(t: Omit<ReviewItem, "submitted_at"> & { submitted_at: Date | null }): ReviewItem {
+export function reviewItemView(t: ReviewQueueItem): ReviewItem {
   return { ...t, submitted_at: iso(t.submitted_at) };
 }

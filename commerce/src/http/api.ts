@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { SignedIn, Viewer } from "../accounts.ts";
 import type { Audience } from "../catalog.ts";
 import type { Commerce } from "../commerce.ts";
-import { LocalGateway } from "../payments/local-gateway.ts";
+import type { LocalCheckoutPages } from "../payments/gateway.ts";
 import { userView } from "../views.ts";
 import { ANONYMOUS, ApiRouter, type Guard } from "./api-router.ts";
 import { firstHeader, refuseCrossSite } from "./cross-site.ts";
@@ -56,8 +56,8 @@ export interface CommerceApiOptions {
    * when the address is known only once the server listens (port 0).
    */
   publicUrl: string | (() => string);
-  /** Serve the local test checkout pages; default: when `commerce.gateway` is the local one. */
-  localGateway?: LocalGateway;
+  /** Serve the local test checkout pages; default: when `commerce.gateway` has them (`localCheckout`). */
+  localGateway?: LocalCheckoutPages;
   /** The clock Commerce runs on (cookie lifetimes follow the sessions'). */
   now?: () => Date;
   /**
@@ -79,7 +79,8 @@ export async function commerceApiRoutes(app: FastifyInstance, options: CommerceA
   const configured = options.publicUrl;
   const publicUrl = typeof configured === "function" ? configured : () => configured;
   const cookie = sessionCookieFor(publicUrl());
-  const local = options.localGateway ?? (commerce.gateway instanceof LocalGateway ? commerce.gateway : undefined);
+  // A provider without a hosted page of its own (the local test checkout) says so.
+  const local = options.localGateway ?? commerce.gateway.localCheckout;
 
   app.setErrorHandler(apiErrorHandler);
   // An empty JSON body (a bodiless POST from a client that always sends the header) is no body.

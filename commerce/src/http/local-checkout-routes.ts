@@ -1,7 +1,7 @@
 import { IdSchema } from "@marquee/contracts";
 import { isAppError } from "@marquee/runtime";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { LocalGateway } from "../payments/local-gateway.ts";
+import type { LocalCheckoutPages } from "../payments/gateway.ts";
 import { originOf, refuseCrossSite } from "./cross-site.ts";
 import { pageHeaders, renderLocalCheckoutPage, renderMessagePage } from "./local-checkout-page.ts";
 
@@ -13,7 +13,7 @@ import { pageHeaders, renderLocalCheckoutPage, renderMessagePage } from "./local
  */
 export async function localCheckoutRoutes(
   app: FastifyInstance,
-  options: { gateway: LocalGateway; publicUrl: () => string },
+  options: { gateway: LocalCheckoutPages; publicUrl: () => string },
 ): Promise<void> {
   const { gateway } = options;
   const send = (reply: FastifyReply, status: number, html: string, redirectTargets: string[] = []) =>
@@ -49,7 +49,8 @@ export async function localCheckoutRoutes(
     }
   });
 
-  // Like Stripe's back link: the session stays open (and the order pending) until it expires.
+  // Like Stripe's back link: back to the store's cancel address, which gives the order up
+  // (`Checkout.cancel`: the session expires and a promo code use it held is free again).
   app.post("/checkout/local/:id/cancel", async (request, reply) => {
     refuseCrossSite(request, options.publicUrl());
     const id = sessionId(request);

@@ -68,6 +68,13 @@ export const OffersBodySchema = z.object({
 
 export const RejectSchema = z.object({
   note: z.string().trim().min(1, "say what the seller must change").max(1000),
+  revision_id: IdSchema.optional().describe("A published title's revision: the one the reviewer saw"),
+});
+
+export const ApproveSchema = z.object({
+  revision_id: IdSchema.optional().describe(
+    "A published title's revision: the one the reviewer saw (refused with 409 if the seller changed it since)",
+  ),
 });
 
 export const WithdrawSchema = z.object({
@@ -192,6 +199,20 @@ export const QuoteSchema = z.object({
   credit_minor: z.number().int(),
   total_minor: z.number().int(),
   lines: z.array(CheckoutLineSchema),
+  promo_hold_minutes: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      "A promo code with limited uses: an unpaid checkout holds one this long, then (or on cancel) gives it back",
+    ),
+});
+
+export const CancelResultSchema = z.object({
+  order_id: IdSchema,
+  status: z
+    .enum(["expired", "paid", "refunded", "partially_refunded", "pending"])
+    .describe("expired: nothing charged, any promo use given back; pending: paid just now, being granted"),
 });
 
 export const CheckoutResultSchema = QuoteSchema.extend({
@@ -243,6 +264,38 @@ export const SellerOfferSchema = OfferSchema.pick({
   sale_ends_at: Instant.nullable(),
 });
 
+export const TitleChangeSchema = z.object({
+  field: z.string(),
+  from: z.unknown().describe("The approved value"),
+  to: z.unknown().describe("The proposed value"),
+});
+
+export const TitleRevisionSchema = z
+  .object({
+    id: IdSchema,
+    status: z.enum(["pending", "sent_back"]),
+    submitted_at: Instant,
+    review_note: z.string().nullable(),
+    changes: z.array(TitleChangeSchema),
+    draft: z
+      .object({
+        title: z.string(),
+        year: z.number().int(),
+        genres: z.array(z.string()),
+        runtime_min: z.number().int(),
+        age_rating: AgeRatingSchema,
+        synopsis: z.string(),
+        cast: z.array(z.string()),
+        director: z.string(),
+        regions: z.array(z.string()),
+        release_date: z.string().nullable().optional(),
+      })
+      .describe("The proposed metadata, whole"),
+  })
+  .describe(
+    "An edit to a published title: waiting for review (the approved version stays live), or sent back with a note",
+  );
+
 export const SellerTitleSchema = z.object({
   id: IdSchema,
   title: z.string(),
@@ -260,6 +313,7 @@ export const SellerTitleSchema = z.object({
   submitted_at: Instant.nullable(),
   updated_at: Instant,
   offers: z.array(SellerOfferSchema),
+  revision: TitleRevisionSchema.nullable().describe("Metadata above is the approved version; this is the edit"),
 });
 
 export const PromoSchema = z.object({
@@ -327,10 +381,13 @@ export const PayoutSchema = z.object({
 
 export const ReviewItemSchema = z.object({
   id: z.string(),
-  title: z.string(),
+  title: z.string().describe("As approved (for a revision, the live title)"),
   seller: z.string(),
-  age_rating: z.string(),
+  age_rating: z.string().describe("As approved (for a revision, the live rating)"),
   submitted_at: Instant.nullable(),
+  kind: z.enum(["new", "revision"]).describe("new: a title in review; revision: an edit to a published title"),
+  revision_id: IdSchema.nullable(),
+  changes: z.array(TitleChangeSchema).describe("A revision's changes from the approved version"),
 });
 
 export const DecisionSchema = z.object({ title_id: z.string(), status: z.string() });

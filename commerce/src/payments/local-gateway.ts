@@ -20,7 +20,7 @@ import { verifyStripeEvent } from "./stripe-gateway.ts";
 export interface LocalGatewayOptions {
   /** Signs and verifies the local events (whsec_… style; any string of 16+ characters). */
   webhookSecret: string;
-  /** Where the store is served, for the local checkout page's address. */
+  /** Where the store is served: the local checkout page's address when a session's own return origin is unreadable. */
   baseUrl: string;
   now?: () => Date;
 }
@@ -86,7 +86,7 @@ export class LocalGateway implements PaymentGateway, LocalCheckoutPages {
         on conflict (idempotency_key) do nothing
         returning id
       ), o as (
-        update orders set checkout_session_id = s.id, checkout_url = ${`${this.options.baseUrl}/checkout/local/${id}`}
+        update orders set checkout_session_id = s.id, checkout_url = ${this.pageUrl(id, input.successUrl)}
         from s where orders.id = ${input.orderId} and orders.checkout_session_id is null
         returning orders.id
       )
@@ -257,10 +257,25 @@ export class LocalGateway implements PaymentGateway, LocalCheckoutPages {
     return [];
   }
 
+  /**
+   * The test page's address: on the store origin the viewer returns to (the checkout built its
+   * success address from the origin they use), so the whole round trip stays on one host name;
+   * the configured address when that cannot be read.
+   */
+  private pageUrl(id: string, successUrl: string): string {
+    let origin: string;
+    try {
+      origin = new URL(successUrl).origin;
+    } catch {
+      origin = this.options.baseUrl;
+    }
+    return `${origin === "null" ? this.options.baseUrl : origin}/checkout/local/${id}`;
+  }
+
   private toSession(row: typeof localCheckoutSessions.$inferSelect): CheckoutSession {
     return {
       id: row.id,
-      url: `${this.options.baseUrl}/checkout/local/${row.id}`,
+      url: this.pageUrl(row.id, row.successUrl),
       status: row.status as CheckoutSession["status"],
       paymentStatus: row.paymentStatus as CheckoutSession["paymentStatus"],
       amountTotal: row.amountTotal,

@@ -1,6 +1,6 @@
 import { reviewItemView } from "../../views.ts";
 import type { RouteContext } from "../route-context.ts";
-import { DecisionSchema, ItemsOf, RejectSchema, ReviewItemSchema, WithdrawSchema } from "../schemas.ts";
+import { ApproveSchema, DecisionSchema, ItemsOf, RejectSchema, ReviewItemSchema, WithdrawSchema } from "../schemas.ts";
 
 /** Title review: the queue, approve, send back, withdraw. */
 export function adminRoutes({ app, api, commerce }: RouteContext): void {
@@ -8,7 +8,7 @@ export function adminRoutes({ app, api, commerce }: RouteContext): void {
     method: "GET",
     path: "/admin/review",
     operationId: "reviewQueue",
-    summary: "Titles waiting for review, oldest first",
+    summary: "Titles waiting for review, oldest first: new titles, and published titles' edits with what changed",
     tag: "admin",
     role: "admin",
     auth: "viewer",
@@ -19,22 +19,26 @@ export function adminRoutes({ app, api, commerce }: RouteContext): void {
     method: "POST",
     path: "/admin/titles/:id/approve",
     operationId: "approveTitle",
-    summary: "Publish a title in review",
+    summary: "Publish a title in review, or apply a published title's edit (its revision_id)",
+    description:
+      "For a revision, the edit replaces the live metadata and a catalogue 'updated' event is announced; naming revision_id makes sure it is the edit the reviewer saw (409 if the seller changed it since).",
     tag: "admin",
     role: "admin",
     auth: "viewer",
+    body: ApproveSchema,
     response: { description: "Published", schema: DecisionSchema },
     errors: [404, 409],
-    handler: async ({ viewer, param }) => {
-      await commerce.selling.approve(viewer, param("id"));
-      return { title_id: param("id"), status: "published" };
+    handler: async ({ viewer, body, param }) => {
+      const decided = await commerce.selling.approve(viewer, param("id"), body.revision_id);
+      return { title_id: param("id"), status: decided.status };
     },
   });
   api.route(app, {
     method: "POST",
     path: "/admin/titles/:id/reject",
     operationId: "rejectTitle",
-    summary: "Send a title in review back to its seller as a draft, with a note",
+    summary: "Send a title in review back to draft, or a published title's edit back, with a note",
+    description: "A published title's edit is discarded from review; the approved version stays live and published.",
     tag: "admin",
     role: "admin",
     auth: "viewer",
@@ -42,8 +46,8 @@ export function adminRoutes({ app, api, commerce }: RouteContext): void {
     response: { description: "Back to draft", schema: DecisionSchema },
     errors: [404, 409],
     handler: async ({ viewer, body, param }) => {
-      await commerce.selling.reject(viewer, param("id"), body.note);
-      return { title_id: param("id"), status: "draft" };
+      const decided = await commerce.selling.reject(viewer, param("id"), body.note, body.revision_id);
+      return { title_id: param("id"), status: decided.status };
     },
   });
   api.route(app, {

@@ -68,7 +68,9 @@ export function sellerRoutes({ app, api, commerce, base }: RouteContext): void {
     method: "PUT",
     path: "/seller/titles/:id",
     operationId: "updateSellerTitle",
-    summary: "Replace a title's metadata (not while in review)",
+    summary: "Replace a title's metadata (not while in review); a published title's edit waits for review",
+    description:
+      "A draft or withdrawn title changes at once. A published title keeps its approved metadata live; the edit becomes its `revision`, listed in the admin review queue, applied when approved. Offers are not reviewed.",
     tag: "seller",
     role: "seller",
     auth: "viewer",
