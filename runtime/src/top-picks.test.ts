@@ -105,7 +105,7 @@ function reference(
   ranked.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
   ranked.length = Math.min(ranked.length, limit);
   const seen = new Set(ranked.map((r) => r.id));
-  for (const i of popularity?.byPopular ?? []) {
+  for (const i of Array.from(popularity?.byPopular ?? [])) {
     if (ranked.length >= limit) break;
     const id = popularity?.items[i]?.id as string;
     if (!seen.has(id) && !skip(id)) ranked.push({ id, score: round(POPULARITY_PRIOR * (popularity?.popular[i] ?? 0)) });
