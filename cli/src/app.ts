@@ -12,12 +12,12 @@ import {
 import { commerceApiRoutes } from "@marquee/commerce/http";
 import { readCookie, sessionCookieFor } from "@marquee/commerce/session-cookie";
 import { TOPICS } from "@marquee/contracts";
-import { OnlineFeatures } from "@marquee/feature-store";
+import { loadServingTitles, OnlineFeatures } from "@marquee/feature-store";
 import { collectorRoutes, OutboxRelay, startLoader } from "@marquee/ingest";
 import {
-  checkReadiness,
   type ClickHouseHandle,
   type Config,
+  checkReadiness,
   createBus,
   createClickHouse,
   createLogger,
@@ -33,7 +33,7 @@ import {
   resolveSecrets,
   sql,
 } from "@marquee/runtime";
-import { ModelHub, Recommender, type ServingAuthenticator, servingRoutes } from "@marquee/serving";
+import { ModelHub, Recommender, type ServingAuthenticator, servingRoutes, TitleIndex } from "@marquee/serving";
 import { STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
 import {
   DEFAULT_RETRAIN_CRON,
@@ -62,6 +62,8 @@ export interface Marquee {
   /** Where viewers reach the store (PUBLIC_URL, else this server's own address). */
   publicUrl(): string;
   models: ModelHub;
+  /** The published catalogue serving's rows are filtered by (re-read every 15 s). */
+  titles: TitleIndex;
   refresh: SingleFlightSchedule<RefreshResult>;
   close(): Promise<void>;
 }
@@ -197,7 +199,12 @@ export async function createMarquee(
       retrain.runNow("retrain-personal").catch((err) => logger.error({ err }, "first personal model failed"));
   }
 
-  const recommender = new Recommender(models, new OnlineFeatures(online, clickhouse.client));
+  // Rows show only published titles, each audience only what it may see: the catalogue's
+  // ClickHouse dimension, re-read every 15 s, so an approval or a withdrawal shows within that.
+  const titles = new TitleIndex(() => loadServingTitles(clickhouse.client), logger.child({ component: "serving" }));
+  await titles.refresh();
+  titles.watch();
+  const recommender = new Recommender(models, new OnlineFeatures(online, clickhouse.client), { titles });
   const metrics = createMetricsRegistry();
 
   app = Fastify({
@@ -218,6 +225,9 @@ export async function createMarquee(
       bus: async () => bus.health?.(),
       models: async () => {
         if (!models.ready()) throw new Error("no popularity model loaded yet");
+      },
+      catalogue: async () => {
+        if (!titles.ready) throw new Error("the published catalogue has not been read yet");
       },
     });
     return reply
@@ -287,6 +297,7 @@ export async function createMarquee(
     catalog,
     publicUrl,
     models,
+    titles,
     refresh,
     async close() {
       if (closed) return;
@@ -296,6 +307,7 @@ export async function createMarquee(
       await refresh.stop();
       await retrain.stop();
       models.stop();
+      titles.stop();
       await bus.close();
       await online.close();
       await clickhouse.close();

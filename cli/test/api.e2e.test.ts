@@ -203,6 +203,87 @@ describe("serving's rows behind the store's sign-in", () => {
   });
 });
 
+describe("a kids' profile's rows, over the serving API", () => {
+  let dataDir: string;
+  let marquee: Marquee | undefined;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), "marquee-kids-rows-"));
+    const config = loadConfig({ DATA_DIR: dataDir, SEED_SCALE: "tiny", MODEL_REFRESH_SECONDS: "0", PORT: "0" });
+    marquee = await createMarquee(config, {
+      logger: createLogger({ service: "kids-rows", level: "silent" }),
+      storefront: false,
+    });
+  });
+  afterAll(async () => {
+    await marquee?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("names no title above the profile's limit anywhere, though the account's history has an R title", async () => {
+    const m = marquee as Marquee;
+    const parent = await m.commerce.accounts.signUp({
+      email: "kids-rows@example.com",
+      password: "a long enough passphrase",
+    });
+    const parentId = parent.viewer.userId;
+    // Titles above PG, from the catalogue serving reads; the history's R title is one the
+    // item-to-item model knows (so it would anchor "Because you watched") with a distinctive name.
+    const rs = await m.clickhouse.client.query({
+      query:
+        "SELECT id, argMax(title, updated_at) AS title, argMax(age_rating, updated_at) AS r FROM titles GROUP BY id",
+      format: "JSONEachRow",
+    });
+    const all = await rs.json<{ id: string; title: string; r: string }>();
+    const above = all.filter((t) => ["PG-13", "R", "NC-17"].includes(t.r));
+    const i2i = m.models.current.itemToItem;
+    const rated = above.find(
+      (t) =>
+        t.r === "R" &&
+        (i2i?.neighbors[(i2i.index.get(t.id) ?? -1) * i2i.k] ?? -1) >= 0 &&
+        !all.some((o) => o.id !== t.id && o.title.includes(t.title)),
+    );
+    expect(rated).toBeTruthy();
+    const r = rated as { id: string; title: string };
+
+    const posted = await m.app.inject({
+      method: "POST",
+      url: "/v1/events",
+      payload: { events: [{ type: "play_start", user_id: parentId, item_id: r.id, payload: { quality: "HD" } }] },
+    });
+    expect(posted.json().accepted).toBe(1);
+    const rows = (token: string) =>
+      m.app.inject({ method: "GET", url: `/v1/users/${parentId}/rows`, headers: { authorization: `Bearer ${token}` } });
+
+    // The parent's own profile: "Because you watched <the R title>".
+    const own = await rows(parent.token);
+    expect(own.statusCode).toBe(200);
+    expect(own.body).toContain(r.title);
+
+    const kids = await m.commerce.accounts.createProfile(parent.viewer, {
+      name: "Kids",
+      kind: "kids",
+      max_age_rating: "PG",
+      pin: "1234",
+    });
+    await m.commerce.accounts.selectProfile(parent.viewer, kids.id);
+    const res = await rows(parent.token);
+    expect(res.statusCode).toBe(200);
+    const body = res.body;
+    expect(body).not.toContain(r.title);
+    const ids = new Set(res.json().rows.flatMap((row: { items: { id: string }[] }) => row.items.map((i) => i.id)));
+    for (const t of above) expect(ids.has(t.id), `${t.id} (${t.r}) in a kids' row`).toBe(false);
+    expect(ids.size).toBeGreaterThan(0);
+    // Asking for a looser limit changes nothing: the profile's own limit applies.
+    const loose = await m.app.inject({
+      method: "GET",
+      url: `/v1/users/${parentId}/rows?max_age_rating=NC-17`,
+      headers: { authorization: `Bearer ${parent.token}` },
+    });
+    expect(loose.body).not.toContain(r.title);
+  });
+});
+
 describe("commerce configuration", () => {
   it("wants both Stripe secrets or neither", () => {
     expect(() => loadConfig({ STRIPE_SECRET_KEY: "sk_test_123" })).toThrow(/set both/);

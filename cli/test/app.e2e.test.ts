@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { upsertTitleDimension } from "@marquee/analytics";
 import type { RowsResponse } from "@marquee/contracts";
 import { createLogger, loadConfig } from "@marquee/runtime";
 import { STOREFRONT_BUILD } from "@marquee/storefront";
@@ -127,13 +128,33 @@ describe("Marquee embedded, end to end", () => {
     expect(html).toContain("Top picks for you");
   });
 
+  it("shows a title once it is published in New releases, and drops it from every row once withdrawn", async () => {
+    const fresh = { id: `t_e2efresh${Date.now().toString(36)}`, title: "Fresh Off The Press", genres: ["Drama"] };
+    await upsertTitleDimension(marquee.clickhouse.client, [
+      { ...fresh, year: 1988, age_rating: "PG", status: "published" },
+    ]);
+    await marquee.titles.refresh();
+    const shown = await rows("a_catalogueviewer01");
+    expect(row(shown, "new-releases")?.items[0]?.id).toBe(fresh.id);
+
+    await upsertTitleDimension(
+      marquee.clickhouse.client,
+      [{ ...fresh, year: 1988, age_rating: "PG", status: "withdrawn" }],
+      new Date(Date.now() + 1000),
+    );
+    await marquee.titles.refresh();
+    const gone = await rows("a_catalogueviewer01");
+    expect(JSON.stringify(gone)).not.toContain(fresh.id);
+    expect(row(gone, "new-releases")?.items.length).toBeGreaterThan(0);
+  });
+
   // Last: it breaks the bus of the shared app.
   it("is ready with every dependency up, and answers 503 naming the bus once it is down; still alive", async () => {
     const ready = await fetch(`${base}/ready`);
     expect(ready.status).toBe(200);
     const body = await ready.json();
     expect(body).toMatchObject({ status: "ok", failed: [] });
-    for (const name of ["postgres", "clickhouse", "bus", "models"]) {
+    for (const name of ["postgres", "clickhouse", "bus", "models", "catalogue"]) {
       expect(body.checks[name]).toMatchObject({ ok: true, ms: expect.any(Number) });
     }
 

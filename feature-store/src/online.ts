@@ -9,6 +9,12 @@ export interface UserProfile {
   negatives: Set<string>;
   /** The most recent title with real interest (play, rent, buy, click...), for "Because you watched". */
   anchor: string | null;
+  /**
+   * Every title in `positives`, most recently engaged first: where "Because you watched" looks
+   * when the anchor may not be shown (a kids' profile on an account whose latest title is
+   * above its limit, a title since withdrawn).
+   */
+  recentPositives: string[];
   interactions: number;
 }
 
@@ -71,17 +77,14 @@ export class OnlineFeatures {
 /** Pure: recent interactions (any order) → profile. */
 export function buildProfile(recent: RecentInteraction[], now = Date.now()): UserProfile {
   const net = new Map<string, number>();
-  let anchor: string | null = null;
-  let anchorAt = -Infinity;
+  /** Per title, its latest interaction with positive weight (epoch ms). */
+  const lastPositive = new Map<string, number>();
   for (const r of recent) {
     const w = interactionWeight(r.type, r.value);
     if (w === 0) continue;
     const decay = 2 ** (-Math.max(0, now - r.at) / RECENCY_HALF_LIFE_MS);
     net.set(r.item_id, (net.get(r.item_id) ?? 0) + w * decay);
-    if (w > 0 && r.at > anchorAt) {
-      anchorAt = r.at;
-      anchor = r.item_id;
-    }
+    if (w > 0 && r.at > (lastPositive.get(r.item_id) ?? -Infinity)) lastPositive.set(r.item_id, r.at);
   }
   const positives = new Map<string, number>();
   const negatives = new Set<string>();
@@ -89,6 +92,53 @@ export function buildProfile(recent: RecentInteraction[], now = Date.now()): Use
     if (w > 0) positives.set(item, w);
     else negatives.add(item);
   }
+  // Latest first; ties (one batch of events at the same instant) by id, so the order is stable.
+  const recentPositives = [...positives.keys()].sort(
+    (a, b) => (lastPositive.get(b) ?? 0) - (lastPositive.get(a) ?? 0) || (a < b ? -1 : 1),
+  );
+  // The anchor is the latest title with real interest, unless the viewer has since turned it down.
+  let anchor: string | null = null;
+  let anchorAt = -Infinity;
+  for (const [item, at] of lastPositive) {
+    if (at > anchorAt) [anchor, anchorAt] = [item, at];
+  }
   if (anchor !== null && negatives.has(anchor)) anchor = null;
-  return { positives, negatives, anchor, interactions: recent.length };
+  return { positives, negatives, anchor, recentPositives, interactions: recent.length };
+}
+
+/** A published title as serving's catalogue index holds it (serving's CatalogTitle). */
+export interface ServingTitle {
+  id: string;
+  title: string;
+  genres: string[];
+  year: number;
+  age_rating: string;
+  /** The earliest version of the title still stored as published (ClickHouse UTC time). */
+  published_at: string;
+}
+
+/**
+ * The published catalogue from ClickHouse's `titles` dimension (mirrored from commerce's
+ * catalog.titles.v1), for serving's rows: current name, genres, year, rating; withdrawn and
+ * unpublished titles are not in it. `published_at` is the oldest stored published version:
+ * the ReplacingMergeTree keeps the newest version per id once parts merge, so after a merge it
+ * is the time of the latest change while published (an edited title may count as new again).
+ */
+export async function loadServingTitles(client: ClickHouseClient): Promise<ServingTitle[]> {
+  const rs = await client.query({
+    query: `SELECT id, argMax(title, updated_at) AS title, argMax(genres, updated_at) AS genres,
+                   argMax(year, updated_at) AS year, argMax(age_rating, updated_at) AS age_rating,
+                   argMax(status, updated_at) AS current_status,
+                   toString(minIf(updated_at, status = 'published')) AS published_at
+            FROM titles GROUP BY id HAVING current_status = 'published'`,
+    format: "JSONEachRow",
+  });
+  return (await rs.json<ServingTitle & { current_status: string }>()).map((t) => ({
+    id: t.id,
+    title: t.title,
+    genres: t.genres,
+    year: Number(t.year),
+    age_rating: t.age_rating,
+    published_at: t.published_at,
+  }));
 }

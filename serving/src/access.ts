@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
-import { AGE_RATINGS, isAccountId, type ViewerAudience } from "@marquee/contracts";
+import { isAccountId, type ViewerAudience } from "@marquee/contracts";
 import { AppError } from "@marquee/runtime";
+import { stricterLimit } from "./audience.ts";
 
 /**
  * What a viewer's credentials prove: the actor ids (the account and its profiles) whose rows
@@ -94,8 +95,6 @@ export function authorizeActor(caller: Caller, actorId: string, what = "rows"): 
     throw new AppError("forbidden", `these credentials may not read another account's ${what}`);
 }
 
-const RANK = new Map<string, number>(AGE_RATINGS.map((r, i) => [r, i]));
-
 /**
  * The audience a response is ranked for: what the caller asked for, but never looser than the
  * signed-in profile's own limit (a kids' profile cannot drop its limit by leaving a query
@@ -104,11 +103,7 @@ const RANK = new Map<string, number>(AGE_RATINGS.map((r, i) => [r, i]));
 export function effectiveAudience(caller: Caller, asked: ViewerAudience): ViewerAudience {
   if (caller.kind !== "viewer") return asked;
   const own = caller.grant.audience;
-  const a = asked.maxAgeRating ?? null;
-  const b = own.maxAgeRating ?? null;
-  const stricter = a === null ? b : b === null ? a : (RANK.get(a) ?? -1) <= (RANK.get(b) ?? -1) ? a : b;
-  return {
-    ...(stricter !== null ? { maxAgeRating: stricter } : {}),
-    ...(own.region ? { region: own.region } : asked.region ? { region: asked.region } : {}),
-  };
+  const limit = stricterLimit(asked.maxAgeRating, own.maxAgeRating);
+  const region = own.region ?? asked.region ?? null;
+  return { ...(limit !== null ? { maxAgeRating: limit } : {}), ...(region !== null ? { region } : {}) };
 }

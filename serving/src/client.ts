@@ -34,17 +34,28 @@ export function createServingClient(
     }
     return res.json();
   };
+  const query = (params: Record<string, string | number | null | undefined>) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
+    return q.size > 0 ? `?${q}` : "";
+  };
   return {
     async rows(actorId, opts = {}): Promise<RowsResponse> {
-      const q = opts.limit ? `?limit=${opts.limit}` : "";
+      const q = query({
+        limit: opts.limit,
+        max_age_rating: opts.audience?.maxAgeRating,
+        region: opts.audience?.region,
+      });
       return RowsResponseSchema.parse(await get(`/v1/users/${encodeURIComponent(actorId)}/rows${q}`));
     },
     async similar(itemId, opts = {}): Promise<SimilarResponse> {
-      const q = new URLSearchParams();
-      if (opts.limit) q.set("limit", String(opts.limit));
-      if (opts.actorId) q.set("user_id", opts.actorId);
-      const qs = q.size > 0 ? `?${q}` : "";
-      return SimilarResponseSchema.parse(await get(`/v1/items/${encodeURIComponent(itemId)}/similar${qs}`));
+      const q = query({
+        limit: opts.limit,
+        user_id: opts.actorId,
+        max_age_rating: opts.audience?.maxAgeRating,
+        region: opts.audience?.region,
+      });
+      return SimilarResponseSchema.parse(await get(`/v1/items/${encodeURIComponent(itemId)}/similar${q}`));
     },
   };
 }

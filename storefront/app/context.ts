@@ -27,9 +27,16 @@ export interface StorefrontServices {
     poster(id: string, audience?: Audience): Promise<string | null>;
     search(query: string, options?: { limit?: number; audience?: Audience }): Promise<TitleCard[]>;
   };
+  /**
+   * Serving's rows and similar titles, ranked for `audience`: nothing above a kids' profile's
+   * limit appears in them, items, headings or reasons.
+   */
   serving: {
-    rows(actorId: string, options?: { limit?: number }): Promise<RowsResponse>;
-    similar(itemId: string, options?: { limit?: number; actorId?: string }): Promise<SimilarResponse>;
+    rows(actorId: string, options?: { limit?: number; audience?: Audience }): Promise<RowsResponse>;
+    similar(
+      itemId: string,
+      options?: { limit?: number; actorId?: string; audience?: Audience },
+    ): Promise<SimilarResponse>;
   };
   /** Accounts, checkout, library and selling: commerce's server functions (see CommerceServices). */
   commerce: CommerceServices;

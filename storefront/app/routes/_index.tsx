@@ -8,9 +8,6 @@ import type { PageHandle } from "../root";
 
 export const handle: PageHandle = { page: "home" };
 
-/** Row length asked of serving for a kids' profile (the catalogue then filters; shelves keep 20). */
-const LIMITED_FETCH = 60;
-
 export const meta: MetaFunction = () => [
   { title: "Marquee — films to buy, rent and watch" },
   { name: "description", content: "Buy, rent and watch films, with rows picked for you." },
@@ -19,11 +16,11 @@ export const meta: MetaFunction = () => [
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { services } = context;
   const actor = await actorOf(request, context);
-  // A limited profile loses the titles above its limit from each row: ask for more to fill it.
-  const limited = Boolean(actor.viewer?.profile.max_age_rating);
-  const { rows } = await services.serving.rows(actor.id, limited ? { limit: LIMITED_FETCH } : {});
-  // Serving ranks; the catalogue decides what this audience may see (kids' limits, region).
-  return { shelves: await toShelves(services.catalog, rows, audienceOf(actor.viewer)) };
+  const audience = audienceOf(actor.viewer);
+  // Serving ranks for this audience: a kids' profile's rows, headings and reasons hold nothing
+  // above its limit, even from the account's own history. The catalogue checks the cards again.
+  const { rows } = await services.serving.rows(actor.id, { audience });
+  return { shelves: await toShelves(services.catalog, rows, audience) };
 }
 
 export default function Home() {

@@ -32,7 +32,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const audience = audienceOf(viewer);
   const [title, similar, library] = await Promise.all([
     services.catalog.title(id, audience),
-    services.serving.similar(id, { limit: SIMILAR_LIMIT + 1, actorId: actor.id }).catch((err: unknown) => {
+    services.serving.similar(id, { limit: SIMILAR_LIMIT + 1, actorId: actor.id, audience }).catch((err: unknown) => {
       // The page is still worth showing without its "More like this" shelf.
       services.log.warn({ err, item_id: id }, "similar titles unavailable");
       return null;
