@@ -65,11 +65,22 @@ export interface CommerceServices {
     Accounts,
     "signUp" | "signIn" | "signOut" | "authenticate" | "listProfiles" | "createProfile" | "selectProfile"
   >;
-  checkout: Pick<Checkout, "quote" | "create">;
-  library: Pick<Library, "list" | "authorizePlayback" | "refund" | "orders" | "order">;
+  checkout: Pick<Checkout, "quote" | "create" | "cancel">;
+  library: Pick<
+    Library,
+    | "list"
+    | "authorizePlayback"
+    | "refund"
+    | "orders"
+    | "order"
+    | "watchlist"
+    | "addToWatchlist"
+    | "removeFromWatchlist"
+  >;
   selling: Pick<
     Selling,
     | "becomeSeller"
+    | "feeTerms"
     | "listTitles"
     | "getTitle"
     | "createTitle"

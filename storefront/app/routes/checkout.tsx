@@ -1,3 +1,4 @@
+import { returnOrigin } from "@marquee/commerce/return-origin";
 import { ID_PATTERN, type Quality } from "@marquee/contracts";
 import {
   type ActionFunctionArgs,
@@ -43,12 +44,30 @@ function promoOf(params: URLSearchParams | FormData): string | undefined {
   return code ? code.slice(0, 40) : undefined;
 }
 
+/**
+ * The origin the payment page sends the viewer back to: the one they are using when the store
+ * is known to answer there (localhost and 127.0.0.1 of a local store are both it, and each
+ * keeps its own cookies), never a Host header the store does not know (see `returnOrigin`).
+ */
+function returnBase(request: Request, configured: string | undefined): string {
+  return configured ? returnOrigin(new URL(request.url).host, configured) : publicBase(request, configured);
+}
+
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const viewer = await requireViewer(request, context);
   const { commerce, catalog } = context.services;
   const params = new URL(request.url).searchParams;
   const item = cartOf(params);
   if (!item) throw data("Pick a film to buy or rent first.", { status: 400 });
+  // Back from the payment page without paying: the order is given up at once, so a promo
+  // code use it held is free again (its session can no longer be paid). A failure here only
+  // means the hold lapses on its own.
+  const cancelledOrder = params.get("cancelled") === "1" ? String(params.get("order") ?? "") : "";
+  let cancelled: "expired" | "paid" | null = null;
+  if (ID_PATTERN.test(cancelledOrder)) {
+    const r = await attempt(() => commerce.checkout.cancel(viewer, cancelledOrder));
+    if (r.ok) cancelled = r.value.status === "expired" ? "expired" : r.value.status === "pending" ? null : "paid";
+  }
   const title = await catalog.title(item.title_id, audienceOf(viewer));
   if (!title) throw data("Title not found", { status: 404 });
   const promo = promoOf(params);
@@ -73,6 +92,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     promoError,
     needsPin: viewer.profile.has_pin || viewer.profile.kind === "kids",
     cancelled: params.get("cancelled") === "1",
+    cancelledPaid: cancelled === "paid",
   };
 }
 
@@ -84,15 +104,16 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!item) throw data("Pick a film to buy or rent first.", { status: 400 });
   const promo = promoOf(form);
   const pin = String(form.get("pin") ?? "");
-  const base = publicBase(request, context.services.publicUrl);
+  const base = returnBase(request, context.services.publicUrl);
   const back = new URLSearchParams({ title: item.title_id, kind: item.kind, quality: item.quality });
   if (promo) back.set("promo", promo);
+  back.set("cancelled", "1");
   const result = await attempt(() =>
     context.services.commerce.checkout.create(
       viewer,
       { items: [item], ...(promo ? { promo_code: promo } : {}), ...(pin ? { pin } : {}) },
       // Commerce fills in {ORDER_ID}; the order page confirms once the payment is recorded.
-      { successUrl: `${base}/orders/{ORDER_ID}`, cancelUrl: `${base}/checkout?${back}&cancelled=1` },
+      { successUrl: `${base}/orders/{ORDER_ID}`, cancelUrl: `${base}/checkout?${back}&order={ORDER_ID}` },
     ),
   );
   if (!result.ok) {
@@ -122,7 +143,15 @@ export default function CheckoutPage() {
   return (
     <div className="checkout-page">
       <h1>Check out</h1>
-      {d.cancelled ? <p className="form-message notice">Payment was cancelled; nothing was charged.</p> : null}
+      {d.cancelledPaid ? (
+        <p className="form-message notice">
+          That order was paid before it could be cancelled: it is in <Link to="/library">your library</Link>.
+        </p>
+      ) : d.cancelled ? (
+        <p className="form-message notice">
+          Payment was cancelled; nothing was charged{d.promo ? ` and code ${d.promo} is free to use again` : ""}.
+        </p>
+      ) : null}
       <div className="checkout-grid">
         <section className="checkout-summary" aria-labelledby="summary-heading">
           <h2 id="summary-heading" className="offers-heading">
@@ -197,7 +226,13 @@ export default function CheckoutPage() {
                 maxLength={40}
                 autoComplete="off"
                 error={d.promoError}
-                hint={d.promo ? `Code ${d.promo} applied.` : undefined}
+                hint={
+                  d.promo
+                    ? quote.promo_hold_minutes
+                      ? `Code ${d.promo} applied. Its uses are limited: once you go to pay, one is held for you for ${quote.promo_hold_minutes} minutes, and given back if you cancel or do not pay by then.`
+                      : `Code ${d.promo} applied.`
+                    : undefined
+                }
               />
               <button type="submit" className="button secondary small">
                 Apply

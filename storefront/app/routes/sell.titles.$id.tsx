@@ -7,7 +7,7 @@ import { FormMessage } from "../components/form";
 import { OffersEditor, TitleFields } from "../components/seller-forms";
 import { protectedForm } from "../lib/csrf.server";
 import { attempt, orRespond } from "../lib/errors.server";
-import { sentence } from "../lib/format";
+import { formatDateTime, sentence } from "../lib/format";
 import { FormProblem, offersOf, titleDraftOf } from "../lib/seller-forms.server";
 import { requireViewer } from "../lib/session.server";
 import type { PageHandle } from "../root";
@@ -41,7 +41,13 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       const draft = titleDraftOf(form);
       const r = await attempt(() => selling.updateTitle(viewer, id, draft));
       if (!r.ok) return fail(sentence(r.error.message), r.error.status);
-      return { intent, error: null, notice: "Details saved." };
+      return {
+        intent,
+        error: null,
+        notice: r.value.review
+          ? "Changes saved and sent for review. Viewers see the approved version until an admin approves them."
+          : "Details saved.",
+      };
     }
     if (intent === "offers") {
       const offers = offersOf(form);
@@ -59,6 +65,23 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     throw err;
   }
   return fail("Unknown action.", 400);
+}
+
+const FIELD_NAMES: Record<string, string> = {
+  title: "title",
+  year: "year",
+  genres: "genres",
+  runtime_min: "runtime",
+  age_rating: "age rating",
+  synopsis: "synopsis",
+  cast: "cast",
+  director: "director",
+  regions: "regions",
+  release_date: "release date",
+};
+
+function changedFields(changes: { field: string }[]): string {
+  return changes.map((c) => FIELD_NAMES[c.field] ?? c.field).join(", ");
 }
 
 const STATUS: Record<string, string> = {
@@ -84,6 +107,23 @@ export default function SellerTitle() {
       <h1>{t.title}</h1>
       <p className={`status status-${t.status}`}>{STATUS[t.status] ?? t.status}</p>
       {t.review_note ? <p className="form-message notice">Reviewer's note: {t.review_note}</p> : null}
+      {t.revision?.status === "pending" ? (
+        <div className="form-message notice" role="status">
+          <p>
+            <strong>Changes waiting for review</strong> (sent {formatDateTime(t.revision.submitted_at)}):{" "}
+            {changedFields(t.revision.changes)}. Viewers see the approved version until an admin approves them; saving
+            again replaces them.
+          </p>
+        </div>
+      ) : t.revision?.status === "sent_back" ? (
+        <div className="form-message notice" role="status">
+          <p>
+            <strong>Your changes were sent back</strong> ({changedFields(t.revision.changes)}); the approved version
+            stays on sale.
+            {t.revision.review_note ? ` Reviewer's note: ${t.revision.review_note}` : ""}
+          </p>
+        </div>
+      ) : null}
       {params.get("created") === "1" && !result ? (
         <p className="form-message notice" role="status">
           Draft saved. Now set its prices, then submit it for review.
@@ -128,8 +168,14 @@ export default function SellerTitle() {
           <CsrfField />
           <input type="hidden" name="intent" value="details" />
           {messageFor("details")}
+          {t.status === "published" ? (
+            <p className="field-hint">
+              Changes to a published title are reviewed before viewers see them; prices above change at once.
+            </p>
+          ) : null}
           <fieldset disabled={locked} className="plain">
-            <TitleFields values={t} />
+            {/* The seller's own edit, while it waits (or was sent back), so they carry on from it. */}
+            <TitleFields values={t.revision ? { ...t, ...t.revision.draft } : t} />
           </fieldset>
           <button type="submit" className="button primary" disabled={busy || locked}>
             Save details
