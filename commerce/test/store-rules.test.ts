@@ -472,6 +472,54 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     });
   });
 
+  it("a checkout paid after its promo hold lapsed is honoured, and its promo use counted again", async () => {
+    const s = await viewer(commerce, "studio-l");
+    await commerce.selling.becomeSeller(s.viewer, "Studio L");
+    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const { title_id } = await commerce.selling.createTitle(seller, {
+      title: "Lapsed",
+      year: 2025,
+      runtime_min: 80,
+      age_rating: "G",
+    });
+    await commerce.selling.setOffers(seller, title_id, [{ kind: "buy", quality: "HD", price_minor: 1000 }]);
+    await env.pg.db.update(titles).set({ status: "published" }).where(eq(titles.id, title_id));
+    const { promo_id } = await commerce.selling.createPromo(seller, {
+      code: "LATE",
+      percent_off: 10,
+      max_redemptions: 3,
+    });
+    const { viewer: v } = await viewer(commerce);
+    const co = await commerce.checkout.create(
+      v,
+      { items: [{ title_id, kind: "buy", quality: "HD" }], promo_code: "LATE" },
+      URLS,
+    );
+    const redemptions = async () =>
+      (
+        await env.pg.db
+          .execute(sql`select redemptions from promo_codes where id = ${promo_id}`)
+          .then((r) => rowsOf<{ redemptions: number }>(r))
+      )[0]?.redemptions;
+    const session = sessionOf(co.checkout_url);
+    // The expiry event arrives first; the provider had in fact taken the payment just before.
+    const expired = sessionEvent(`evt_late_exp_${session}`, "checkout.session.expired", session);
+    await commerce.fulfilment.handleWebhook(expired.raw, expired.sig);
+    expect(await redemptions()).toBe(0);
+    await env.pg.db.execute(
+      sql`update local_checkout_sessions set status = 'complete', payment_status = 'paid' where id = ${session}`,
+    );
+    const completed = sessionEvent(`evt_late_ok_${session}`, "checkout.session.completed", session);
+    await expect(commerce.fulfilment.handleWebhook(completed.raw, completed.sig)).resolves.toMatchObject({
+      result: "granted",
+    });
+    expect(await redemptions()).toBe(1);
+    await expect(commerce.fulfilment.handleWebhook(completed.raw, completed.sig)).resolves.toMatchObject({
+      result: "already_processed",
+    });
+    expect(await redemptions()).toBe(1);
+  });
+
   it("an unpaid checkout without a limited promo code stays payable for 24 hours", async () => {
     const { viewer: v } = await viewer(commerce);
     const co = await commerce.checkout.create(v, { items: [{ title_id: "f4", kind: "buy", quality: "HD" }] }, URLS);
