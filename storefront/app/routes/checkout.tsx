@@ -13,7 +13,7 @@ import { CsrfField } from "../components/csrf-field";
 import { Field, FormMessage } from "../components/form";
 import { LicenceNotice } from "../components/notices";
 import { protectedForm } from "../lib/csrf.server";
-import { attempt, publicBase } from "../lib/errors.server";
+import { appErrorOf, attempt, publicBase } from "../lib/errors.server";
 import { formatPrice, rentalTerms, sentence } from "../lib/format";
 import { audienceOf, requireViewer } from "../lib/session.server";
 import type { PageHandle } from "../root";
@@ -60,13 +60,18 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const item = cartOf(params);
   if (!item) throw data("Pick a film to buy or rent first.", { status: 400 });
   // Back from the payment page without paying: the order is given up at once, so a promo
-  // code use it held is free again (its session can no longer be paid). A failure here only
-  // means the hold lapses on its own.
+  // code use it held is free again (its session can no longer be paid). Best effort: if it
+  // fails (another account's order id, the provider unreachable) the hold lapses on its own.
   const cancelledOrder = params.get("cancelled") === "1" ? String(params.get("order") ?? "") : "";
   let cancelled: "expired" | "paid" | null = null;
   if (ID_PATTERN.test(cancelledOrder)) {
-    const r = await attempt(() => commerce.checkout.cancel(viewer, cancelledOrder));
-    if (r.ok) cancelled = r.value.status === "expired" ? "expired" : r.value.status === "pending" ? null : "paid";
+    try {
+      const r = await commerce.checkout.cancel(viewer, cancelledOrder);
+      cancelled = r.status === "expired" ? "expired" : r.status === "pending" ? null : "paid";
+    } catch (err) {
+      if (!appErrorOf(err))
+        context.services.log.warn({ err, orderId: cancelledOrder }, "cancelling a checkout failed; its hold lapses");
+    }
   }
   const title = await catalog.title(item.title_id, audienceOf(viewer));
   if (!title) throw data("Title not found", { status: 404 });
