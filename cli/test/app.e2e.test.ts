@@ -148,6 +148,55 @@ describe("Marquee embedded, end to end", () => {
     expect(row(gone, "new-releases")?.items.length).toBeGreaterThan(0);
   });
 
+  it.runIf(storefront)(
+    "renders a kids' profile's home without the account's R title, in rows or headings",
+    async () => {
+      const parent = await marquee.commerce.accounts.signUp({
+        email: "e2e-kids-home@example.com",
+        password: "a long enough passphrase",
+      });
+      const rs = await marquee.clickhouse.client.query({
+        query:
+          "SELECT id, argMax(title, updated_at) AS title, argMax(age_rating, updated_at) AS r FROM titles GROUP BY id",
+        format: "JSONEachRow",
+      });
+      const all = await rs.json<{ id: string; title: string; r: string }>();
+      const i2i = marquee.models.current.itemToItem;
+      const rated = all.find(
+        (t) =>
+          t.r === "R" &&
+          (i2i?.neighbors[(i2i.index.get(t.id) ?? -1) * i2i.k] ?? -1) >= 0 &&
+          !all.some((o) => o.id !== t.id && o.title.includes(t.title)),
+      ) as { id: string; title: string };
+      expect(rated).toBeTruthy();
+      const posted = await fetch(`${base}/v1/events`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          events: [
+            { type: "play_start", user_id: parent.viewer.userId, item_id: rated.id, payload: { quality: "HD" } },
+          ],
+        }),
+      });
+      expect((await posted.json()).accepted).toBe(1);
+      const home = async () => (await fetch(`${base}/`, { headers: { cookie: `mq_session=${parent.token}` } })).text();
+      const html = (s: string) => s.replaceAll("&#x27;", "'").replaceAll("&amp;", "&");
+      // The grown-up profile's home names it ("Because you watched …"); the kids' profile's does not.
+      expect(html(await home())).toContain(rated.title);
+      const kids = await marquee.commerce.accounts.createProfile(parent.viewer, {
+        name: "Kids",
+        kind: "kids",
+        max_age_rating: "PG",
+        pin: "1234",
+      });
+      await marquee.commerce.accounts.selectProfile(parent.viewer, kids.id);
+      const kidsHome = html(await home());
+      expect(kidsHome).toContain("Top picks for you");
+      expect(kidsHome).not.toContain(rated.title);
+      expect(kidsHome).not.toContain(rated.id);
+    },
+  );
+
   // Last: it breaks the bus of the shared app.
   it("is ready with every dependency up, and answers 503 naming the bus once it is down; still alive", async () => {
     const ready = await fetch(`${base}/ready`);
