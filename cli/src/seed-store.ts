@@ -2,7 +2,7 @@ import { upsertTitleDimension } from "@marquee/analytics";
 import type { Catalog, TitleInput } from "@marquee/commerce";
 import { type CollectedEvent, EVENTS_TABLE } from "@marquee/contracts";
 import { toEventRow } from "@marquee/ingest";
-import type { ClickHouseClient, Logger } from "@marquee/runtime";
+import { type ClickHouseClient, dedupSettings, type Logger } from "@marquee/runtime";
 import { generateWorld } from "@marquee/seed";
 
 const CHUNK = 50_000;
@@ -36,9 +36,7 @@ export async function storeWorld(options: {
     await inFlight;
     inFlight = clickhouse
       .insert({
-        // In the statement, not clickhouse_settings: chDB applies those as a session-wide SET,
-        // which would make the token stick to every later insert of this process.
-        table: `${EVENTS_TABLE} SETTINGS insert_deduplication_token = '${token.replace(/[^A-Za-z0-9._:-]/g, "_")}'`,
+        table: `${EVENTS_TABLE} ${dedupSettings(token)}`,
         values: rows,
         format: "JSONEachRow",
       })

@@ -69,3 +69,22 @@ export function clickHouseTime(at: string | number | Date): string {
   if (Number.isNaN(d.getTime())) throw new Error(`invalid time ${String(at)}`);
   return d.toISOString().replace("T", " ").replace("Z", "");
 }
+
+/** A deduplication token as it can go into a statement: letters, digits and `._:-` only. */
+export function safeDedupToken(token: string): string {
+  return token.replace(/[^A-Za-z0-9._:-]/g, "_");
+}
+
+/**
+ * The SETTINGS clause that makes an INSERT idempotent by `token`: ClickHouse drops a later insert
+ * with the same token (within the table's deduplication window), in the tables of views fed by it
+ * too. It goes in the statement (`INSERT INTO t SETTINGS … FORMAT …`, or after the table name of
+ * client.insert), never in clickhouse_settings: chDB applies those as a session-wide SET, which
+ * would leave the token on every later insert of the process and silently drop them as duplicates.
+ */
+export function dedupSettings(token: string): string {
+  return (
+    `SETTINGS insert_deduplication_token = '${safeDedupToken(token)}', ` +
+    "deduplicate_blocks_in_dependent_materialized_views = 1"
+  );
+}

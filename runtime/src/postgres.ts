@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import type { SQL } from "drizzle-orm";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { type PgDatabase, PgDialect, type PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
@@ -26,6 +28,38 @@ export interface PostgresHandle<S extends Record<string, unknown>> {
  */
 export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : ((result as { rows?: T[] }).rows ?? [])) as T[];
+}
+
+const dialect = new PgDialect();
+
+interface PoolLike {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  totalCount: number;
+}
+
+/** node-postgres's pool behind a drizzle db (a server), or null (PGlite, or a transaction's db). */
+function poolOf(db: unknown): PoolLike | null {
+  const client = (db as { $client?: Partial<PoolLike> }).$client;
+  return client && typeof client.query === "function" && typeof client.totalCount === "number"
+    ? (client as PoolLike)
+    : null;
+}
+
+/**
+ * Run a hand-written statement and return its rows. On a Postgres server each distinct text
+ * becomes a named prepared statement (parsed and planned once per connection, not per call:
+ * multi-CTE statements cost more to plan than to run); on PGlite it is a plain query. Results
+ * are the same either way. This is the one place that tells the drivers apart for it.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: any drizzle Postgres db, whatever its schema.
+export async function runPrepared<T>(db: Database<any>, statement: SQL): Promise<T[]> {
+  const pool = poolOf(db);
+  if (pool) {
+    const q = dialect.sqlToQuery(statement);
+    const name = `mq_${createHash("sha1").update(q.sql).digest("hex").slice(0, 24)}`;
+    return (await pool.query({ name, text: q.sql, values: q.params })).rows as T[];
+  }
+  return rowsOf<T>(await db.execute(statement));
 }
 
 /**

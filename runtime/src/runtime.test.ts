@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createBus, InProcessBus } from "./bus.ts";
+import { dedupSettings } from "./clickhouse.ts";
 import { loadConfig } from "./config.ts";
 import { AppError, toErrorResponse } from "./errors.ts";
 import { PoisonMessageError } from "./kafka/index.ts";
@@ -144,5 +145,14 @@ describe("model store", () => {
     expect(await store.list("pop")).toEqual(["v2", "v3"]);
     await expect(store.setCurrent("pop", "nope")).rejects.toThrow();
     await expect(store.write({ ...base, name: "../evil" }, {})).rejects.toThrow(/invalid model name/);
+  });
+});
+
+describe("clickhouse dedup settings", () => {
+  it("puts a safe token in the statement, for the views' tables too", () => {
+    expect(dedupSettings("events.v1-3-10-11")).toBe(
+      "SETTINGS insert_deduplication_token = 'events.v1-3-10-11', deduplicate_blocks_in_dependent_materialized_views = 1",
+    );
+    expect(dedupSettings("a'; DROP TABLE x --")).toContain("'a___DROP_TABLE_x_--'");
   });
 });
