@@ -3,7 +3,7 @@ import type { OnlineFeatures, UserProfile } from "@marquee/feature-store";
 import { AppError, rankTopPicks } from "@marquee/runtime";
 import { isLimited, ratingAllowed, regionAllowed } from "./audience.ts";
 import type { ItemToItemSnapshot, ModelHub, PopularitySnapshot } from "./models.ts";
-import type { TitleIndex } from "./titles.ts";
+import type { CatalogTitle, TitleIndex } from "./titles.ts";
 
 export interface RowsOptions {
   limit?: number;
@@ -22,6 +22,8 @@ export interface ServingApi {
 }
 
 const round = (x: number) => Math.round(x * 1e5) / 1e5;
+/** How many of the newest titles a genre row looks through for ones the models do not know yet. */
+const FRESH_SCAN = 500;
 
 /**
  * What one response may show and say, for one audience:
@@ -257,8 +259,12 @@ export class Recommender implements ServingApi {
     if (view.catalogue) {
       // The genre's newest titles the popularity model has not seen yet get a few places up
       // front: ranked by popularity alone, a title just approved would never be reached.
+      // Only the newest FRESH_SCAN are looked at: titles no model knows yet are the newest ones,
+      // and a request must not walk a 20k-title catalogue.
       const fresh = Math.max(1, Math.floor(limit / 4));
-      for (const t of view.catalogue.newestFirst()) {
+      const newest = view.catalogue.newestFirst();
+      for (let r = 0; r < newest.length && r < FRESH_SCAN; r++) {
+        const t = newest[r] as CatalogTitle;
         if (items.length >= fresh) break;
         if (!t.genres.includes(genre) || popularity.index.has(t.id) || skip(t.id)) continue;
         items.push({ id: t.id, score: 0 });
