@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishNeighbours, publishPopularity, tempModelStore } from "../test/models-fixture.ts";
 import type { ServingAuthenticator, ViewerGrant } from "./access.ts";
+import { createServingClient } from "./client.ts";
 import { ModelHub } from "./models.ts";
 import { Recommender } from "./recommender.ts";
 import { servingRoutes } from "./routes.ts";
@@ -104,5 +105,26 @@ describe("who may read rows", () => {
     expect(own.statusCode).toBe(200);
     expect((await get("/v1/items/t1/similar?user_id=a_0123456789abcdefghij")).statusCode).toBe(200);
     expect((await get("/v1/items/t1/similar")).statusCode).toBe(200);
+  });
+});
+
+describe("the audience over HTTP, and the typed client", () => {
+  it("refuses an unknown age rating or a malformed region with a reason", async () => {
+    const bad = await get("/v1/users/a_0123456789abcdefghij/rows?max_age_rating=XXX");
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/max_age_rating/);
+    expect((await get("/v1/items/t1/similar?region=usa")).statusCode).toBe(400);
+  });
+
+  it("reads an account's rows with the server key, and reports a refusal as unauthorized", async () => {
+    const base = await app.listen({ host: "127.0.0.1", port: 0 });
+    const trusted = createServingClient(base, { apiKey, timeoutMs: 5_000 });
+    const r = await trusted.rows(alice, { limit: 2, audience: { maxAgeRating: "PG", region: "US" } });
+    expect(r.user_id).toBe(alice);
+    await expect(createServingClient(base, { timeoutMs: 5_000 }).rows(alice)).rejects.toMatchObject({
+      code: "unauthorized",
+    });
+    const similar = await createServingClient(base, { timeoutMs: 5_000 }).similar("t1", { limit: 1 });
+    expect(similar.item_id).toBe("t1");
   });
 });
