@@ -9,6 +9,8 @@ import {
 import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
+import { NonceContext } from "./lib/nonce";
+import { newNonce, setBaseSecurityHeaders, setDocumentSecurityHeaders } from "./lib/security.server";
 
 /** How long a streamed render (and single-fetch data) may wait for pending promises, in ms. */
 export const streamTimeout = 5_000;
@@ -22,6 +24,12 @@ export function handleError(error: unknown, { request, context }: LoaderFunction
   context.services.log.error({ err: error, method: request.method, path: url.pathname }, "storefront request failed");
 }
 
+/** Single-fetch data and resource responses: the headers that are not page-specific. */
+export function handleDataRequest(response: Response, { context }: LoaderFunctionArgs | ActionFunctionArgs): Response {
+  setBaseSecurityHeaders(response.headers, context.services);
+  return response;
+}
+
 export default function handleRequest(
   request: Request,
   responseStatusCode: number,
@@ -31,6 +39,9 @@ export default function handleRequest(
 ): Promise<Response> {
   // Crawlers get the whole page at once; browsers get the shell as soon as it is ready.
   const waitForAll = isbot(request.headers.get("user-agent") ?? "") || remixContext.isSpaMode;
+  // One nonce per page: the CSP names it, and every inline script React and Remix write carries it.
+  const nonce = newNonce();
+  setDocumentSecurityHeaders(responseHeaders, nonce, loadContext.services);
   return new Promise((resolve, reject) => {
     let shellRendered = false;
     let status = responseStatusCode;
@@ -42,28 +53,34 @@ export default function handleRequest(
       resolve(new Response(createReadableStreamFromReadable(body), { headers: responseHeaders, status }));
       pipe(body);
     };
-    const { pipe, abort } = renderToPipeableStream(<RemixServer context={remixContext} url={request.url} />, {
-      onShellReady() {
-        if (!waitForAll) ready();
+    const { pipe, abort } = renderToPipeableStream(
+      <NonceContext.Provider value={nonce}>
+        <RemixServer context={remixContext} url={request.url} nonce={nonce} />
+      </NonceContext.Provider>,
+      {
+        nonce,
+        onShellReady() {
+          if (!waitForAll) ready();
+        },
+        onAllReady() {
+          clearTimeout(timer);
+          if (waitForAll) ready();
+        },
+        onShellError(error: unknown) {
+          reject(error);
+        },
+        onError(error: unknown) {
+          status = 500;
+          // Errors before the shell reject above and reach handleError; these happen mid-stream.
+          if (shellRendered) {
+            loadContext.services.log.error(
+              { err: error, path: new URL(request.url).pathname },
+              "streaming render failed",
+            );
+          }
+        },
       },
-      onAllReady() {
-        clearTimeout(timer);
-        if (waitForAll) ready();
-      },
-      onShellError(error: unknown) {
-        reject(error);
-      },
-      onError(error: unknown) {
-        status = 500;
-        // Errors before the shell reject above and reach handleError; these happen mid-stream.
-        if (shellRendered) {
-          loadContext.services.log.error(
-            { err: error, path: new URL(request.url).pathname },
-            "streaming render failed",
-          );
-        }
-      },
-    });
+    );
     // Abort a little after streamTimeout so pending promises settle (rejected) first.
     timer = setTimeout(abort, streamTimeout + 1_000);
   });

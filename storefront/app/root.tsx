@@ -18,6 +18,7 @@ import {
 import { type ReactNode, useEffect, useRef } from "react";
 import { CsrfField } from "./components/csrf-field";
 import { formToken } from "./lib/csrf.server";
+import { useNonce } from "./lib/nonce";
 import { actorOf, clearSessionCookie, readSessionToken, secureCookies } from "./lib/session.server";
 import { configureTracker, observeImpressions, pageView } from "./lib/track.client";
 import stylesheet from "./styles.css?url";
@@ -113,6 +114,9 @@ function AccountMenu() {
           <Link to="/library">Your library</Link>
         </li>
         <li>
+          <Link to="/watchlist">Your watchlist</Link>
+        </li>
+        <li>
           <Link to="/orders">Orders</Link>
         </li>
         {account.kids ? null : (
@@ -158,6 +162,11 @@ function Header() {
                 Library
               </NavLink>
             </li>
+            <li>
+              <NavLink to="/watchlist" className="nav-link">
+                Watchlist
+              </NavLink>
+            </li>
           </ul>
         </nav>
         <Form method="get" action="/search" role="search" className="search-form">
@@ -180,6 +189,7 @@ function Header() {
 }
 
 export function Layout({ children }: { children: ReactNode }) {
+  const nonce = useNonce();
   return (
     <html lang="en">
       <head>
@@ -201,8 +211,8 @@ export function Layout({ children }: { children: ReactNode }) {
         <footer className="site-footer">
           <p>Marquee · an open-source video store</p>
         </footer>
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   );

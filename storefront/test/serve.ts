@@ -1,8 +1,9 @@
 /**
- * Serves the built storefront with fake services, to look at it without the rest of Marquee:
+ * Serves the built storefront with test services (the real commerce on an in-memory PGlite, a
+ * stand-in for serving), to look at it without the rest of Marquee:
  *   npm run build -w @marquee/storefront && node --import tsx storefront/test/serve.ts [port]
  * Also accepts POST /v1/events (kept in memory; GET /__events lists them) like the collector,
- * and stands in for the local test checkout at /checkout/local/cs_<order> (Pay marks it paid).
+ * and serves the local test checkout at /checkout/local/<session> (Pay pays it).
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -11,9 +12,8 @@ import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import type { StorefrontServices } from "../app/context";
-import type { FakeCommerce } from "./fake-commerce";
-import { createFakeServices } from "./fake-services";
 import { sendFetchResponse, toFetchRequest } from "./node-fetch-adapter";
+import { openTestStore, type TestStore, testServices } from "./test-services";
 
 const BUILD_DIR = fileURLToPath(new URL("../build/", import.meta.url));
 const CLIENT_DIR = join(BUILD_DIR, "client");
@@ -50,14 +50,18 @@ export interface StartedServer {
   url: string;
   services: StorefrontServices;
   events: unknown[];
+  /** Stops the server and the store it opened (not one it was given). */
+  close(): Promise<void>;
 }
 
 export async function startServer(
-  options: { port?: number; services?: StorefrontServices } = {},
+  options: { port?: number; services?: StorefrontServices; store?: TestStore } = {},
 ): Promise<StartedServer> {
   const build = (await import(pathToFileURL(join(BUILD_DIR, "server", "index.js")).href)) as ServerBuild;
   const handle = createRequestHandler(build, "production");
-  const services = options.services ?? createFakeServices();
+  const opened = options.services || options.store ? null : await openTestStore();
+  const store = options.store ?? opened;
+  const services = options.services ?? testServices(store as TestStore);
   const events: unknown[] = [];
 
   const server = createServer(async (req, res) => {
@@ -72,19 +76,17 @@ export async function startServer(
         res.end(JSON.stringify({ accepted: body.events.length, rejected: [] }));
         return;
       }
-      const local = /^\/checkout\/local\/cs_([A-Za-z0-9_]+)(\/pay)?$/.exec(url.pathname);
-      const fake = services.commerce as Partial<FakeCommerce>;
-      if (local && fake.pay) {
-        const orderId = local[1] as string;
+      const local = /^\/checkout\/local\/(cs_local_[A-Za-z0-9_]+)(\/pay)?$/.exec(url.pathname);
+      if (local && store) {
+        const sessionId = local[1] as string;
         if (req.method === "POST" && local[2]) {
-          fake.pay(orderId);
-          res.writeHead(303, { location: `/orders/${orderId}` });
+          res.writeHead(303, { location: await store.pay(`http://store.test/checkout/local/${sessionId}`) });
           res.end();
           return;
         }
         res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
         res.end(
-          `<!doctype html><title>Test checkout</title><h1>Test checkout (fake)</h1><form method="post" action="${url.pathname}/pay"><button>Pay</button></form>`,
+          `<!doctype html><title>Test checkout</title><h1>Test checkout</h1><form method="post" action="${url.pathname}/pay"><button>Pay</button></form>`,
         );
         return;
       }
@@ -119,11 +121,20 @@ export async function startServer(
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
-  return { server, url: `http://127.0.0.1:${port}`, services, events };
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    services,
+    events,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await opened?.close();
+    },
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const port = Number(process.argv[2] ?? 3100);
   const { url } = await startServer({ port });
-  process.stdout.write(`storefront (fake services) on ${url}\n`);
+  process.stdout.write(`storefront (test services) on ${url}\n`);
 }

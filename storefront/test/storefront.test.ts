@@ -1,11 +1,12 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createFakeServices, type FakeServices } from "./fake-services";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { openTestStore, type TestServices, type TestStore, testServices } from "./test-services";
 
 /**
- * Calls the built Remix app (storefront/build/server) with Fetch Requests and fake services.
+ * Calls the built Remix app (storefront/build/server) with Fetch Requests and test services
+ * (the real commerce on an in-memory PGlite, a stand-in for serving).
  * `npm test` builds the storefront first; a local run without a build skips, CI fails.
  */
 const BUILD_PATH = fileURLToPath(new URL("../build/server/index.js", import.meta.url));
@@ -16,26 +17,30 @@ it.runIf(inCI)("has a storefront build to test under CI", () => {
   expect(hasBuild, `missing ${BUILD_PATH}: run \`npm run build -w @marquee/storefront\``).toBe(true);
 });
 
-describe.skipIf(!hasBuild)("storefront (built app, fake services)", () => {
+describe.skipIf(!hasBuild)("storefront (built app, test services)", () => {
   let handler: ReturnType<typeof createRequestHandler>;
-  let services: FakeServices;
+  let services: TestServices;
+  let store: TestStore;
 
   beforeAll(async () => {
     const build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild;
     handler = createRequestHandler(build, "production");
+    store = await openTestStore();
   });
+
+  afterAll(() => store?.close());
 
   afterEach(() => {
     vi.restoreAllMocks();
   });
 
-  const get = (path: string, headers: Record<string, string> = {}, s?: FakeServices) => {
-    services = s ?? services ?? createFakeServices();
+  const get = (path: string, headers: Record<string, string> = {}, s?: TestServices) => {
+    services = s ?? services ?? testServices(store);
     return handler(new Request(`http://store.test${path}`, { headers }), { services });
   };
 
   const fresh = () => {
-    services = createFakeServices();
+    services = testServices(store);
     return services;
   };
 
@@ -99,7 +104,7 @@ describe.skipIf(!hasBuild)("storefront (built app, fake services)", () => {
   });
 
   it("shows an empty state when serving has no rows", async () => {
-    const res = await get("/", {}, createFakeServices({ rows: [] }));
+    const res = await get("/", {}, testServices(store, { rows: [] }));
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("nothing to show here yet");
   });
@@ -119,7 +124,6 @@ describe.skipIf(!hasBuild)("storefront (built app, fake services)", () => {
     expect(html).toContain("14 days to start, 72 hours to finish once started");
     expect(html).toContain("buying a licence to watch this film, not ownership of it");
     expect(html).toContain('href="/checkout?title=t_orbit9&amp;kind=rent&amp;quality=HD"');
-    expect(html).toContain("Watch trailer");
     expect(html).toContain("Add to watchlist");
     expect(html).toContain("Not interested");
     expect(html).toContain("More like this");
@@ -172,5 +176,62 @@ describe.skipIf(!hasBuild)("storefront (built app, fake services)", () => {
 
     const missing = await get("/posters/t_nope.svg", {}, fresh());
     expect(missing.status).toBe(404);
+  });
+  it("offers no trailer it cannot play, and no code on the title page records a trailer_play", async () => {
+    const html = await (await get("/titles/t_orbit9", {}, fresh())).text();
+    expect(html).not.toMatch(/trailer/i);
+    // The event feeds the models: nothing in the client bundle may send it until a player does.
+    const assets = fileURLToPath(new URL("../build/client/assets/", import.meta.url));
+    const sources = readdirSync(assets).filter((f) => f.endsWith(".js"));
+    expect(sources.length).toBeGreaterThan(0);
+    for (const f of sources) expect(readFileSync(`${assets}${f}`, "utf8"), f).not.toContain("trailer_play");
+  });
+
+  /** The Content-Security-Policy's directives, by name. */
+  const directives = (csp: string | null) =>
+    new Map(
+      (csp ?? "")
+        .split(";")
+        .map((d) => d.trim().split(/\s+/))
+        .filter((d) => d[0])
+        .map(([name, ...values]) => [name as string, values]),
+    );
+
+  it("sends a nonce-based CSP, no framing, nosniff and the referrer policy with every page", async () => {
+    const nonces = new Set<string>();
+    for (const path of ["/", "/titles/t_orbit9", "/signin", "/search?q=night", "/no/such/page"]) {
+      const res = await get(path, {}, fresh());
+      const csp = directives(res.headers.get("content-security-policy"));
+      const script = csp.get("script-src") ?? [];
+      const nonce = /^'nonce-([A-Za-z0-9+/=]{22,})'$/.exec(script.find((v) => v.startsWith("'nonce-")) ?? "")?.[1];
+      expect(nonce, path).toBeDefined();
+      nonces.add(nonce as string);
+      expect(script, path).not.toContain("'unsafe-inline'");
+      expect(script, path).not.toContain("'unsafe-eval'");
+      expect(csp.get("frame-ancestors"), path).toEqual(["'none'"]);
+      expect(csp.get("object-src"), path).toEqual(["'none'"]);
+      expect(csp.get("base-uri"), path).toEqual(["'none'"]);
+      expect(csp.get("style-src"), path).toEqual(["'self'"]);
+      expect(res.headers.get("x-frame-options"), path).toBe("DENY");
+      expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+      expect(res.headers.get("referrer-policy"), path).toBe("strict-origin-when-cross-origin");
+      // Plain-http local dev: no HSTS.
+      expect(res.headers.get("strict-transport-security"), path).toBeNull();
+      const html = await res.text();
+      // Every script Remix writes carries this response's nonce; no inline styles to allow.
+      const scripts = html.match(/<script\b[^>]*>/g) ?? [];
+      expect(scripts.length, path).toBeGreaterThan(0);
+      for (const tag of scripts) expect(tag, path).toContain(`nonce="${nonce}"`);
+      expect(html, path).not.toMatch(/\sstyle="/);
+    }
+    expect(nonces.size).toBe(5);
+  });
+
+  it("pins https with HSTS when the store is served over https, and sets nosniff on data requests", async () => {
+    const res = await get("/", {}, testServices(store, { publicUrl: "https://store.example" }));
+    expect(res.headers.get("strict-transport-security")).toBe("max-age=31536000; includeSubDomains");
+    const data = await get("/_root.data", {}, fresh());
+    expect(data.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(data.headers.get("referrer-policy")).toBe("strict-origin-when-cross-origin");
   });
 });

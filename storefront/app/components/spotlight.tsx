@@ -16,7 +16,7 @@ export function Spotlight({ card, row, modelVersion, label }: SpotlightProps) {
   const href = `/titles/${encodeURIComponent(card.id)}`;
   return (
     <section className="spotlight" aria-labelledby="spotlight-title">
-      <div className="spotlight-backdrop" style={{ backgroundImage: `url("${card.poster_url}")` }} aria-hidden="true" />
+      <img className="spotlight-backdrop" src={card.poster_url} alt="" aria-hidden="true" />
       <div className="spotlight-inner">
         <div>
           <p className="eyebrow">{label}</p>

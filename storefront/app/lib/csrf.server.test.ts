@@ -1,12 +1,17 @@
-import { describe, expect, it } from "vitest";
-import { createFakeServices, type FakeServices } from "../../test/fake-services";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openTestStore, type TestServices, type TestStore, testServices } from "../../test/test-services";
 import { csrfCookie, csrfMatches, formToken, newCsrfToken, protectedForm, tokensEqual } from "./csrf.server";
 
-const context = (publicUrl?: string): { services: FakeServices } => {
-  const services = createFakeServices();
-  if (publicUrl) services.publicUrl = publicUrl;
-  return { services };
-};
+// One real commerce (in-memory PGlite) for the file; each test signs up its own accounts.
+let store: TestStore;
+beforeAll(async () => {
+  store = await openTestStore();
+});
+afterAll(() => store?.close());
+
+const context = (publicUrl?: string): { services: TestServices } => ({
+  services: testServices(store, publicUrl ? { publicUrl } : {}),
+});
 
 const post = (fields: Record<string, string>, cookie = "", url = "http://store.test/x") =>
   new Request(url, {
@@ -72,7 +77,7 @@ describe("formToken", () => {
 
   it("gives a signed-in viewer their session's token", async () => {
     const ctx = context();
-    const { viewer } = await ctx.services.commerce.signedIn();
+    const { viewer } = await ctx.services.store.signedIn();
     expect(formToken(new Request("http://store.test/"), ctx, viewer)).toEqual({
       token: viewer.csrfToken,
       setCookie: null,
@@ -83,7 +88,7 @@ describe("formToken", () => {
 describe("protectedForm", () => {
   it("accepts a signed-in viewer's session token and nothing else", async () => {
     const ctx = context();
-    const { token, viewer } = await ctx.services.commerce.signedIn();
+    const { token, viewer } = await ctx.services.store.signedIn();
     const cookie = `mq_session=${token}`;
     const ok = await protectedForm(post({ _csrf: viewer.csrfToken, a: "1" }, cookie), ctx);
     expect(ok.form.get("a")).toBe("1");

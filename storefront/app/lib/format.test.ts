@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatPrice, formatRuntime } from "./format";
+import { formatBps, formatPrice, formatRuntime } from "./format";
 
 describe("formatPrice", () => {
   it("turns minor units into a currency string", () => {
@@ -18,5 +18,13 @@ describe("formatRuntime", () => {
     expect(formatRuntime(45)).toBe("45m");
     expect(formatRuntime(120)).toBe("2h");
     expect(formatRuntime(128)).toBe("2h 8m");
+  });
+});
+
+describe("formatBps", () => {
+  it("writes basis points as a percentage", () => {
+    expect(formatBps(1500)).toBe("15 %");
+    expect(formatBps(1250)).toBe("12.5 %");
+    expect(formatBps(0)).toBe("0 %");
   });
 });

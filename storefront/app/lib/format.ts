@@ -69,3 +69,8 @@ export function sentence(message: string): string {
   const first = s.charAt(0).toUpperCase() + s.slice(1);
   return /[.!?]$/.test(first) ? first : `${first}.`;
 }
+
+/** Basis points as a percentage, as the store writes them: 1500 → "15 %", 1250 → "12.5 %". */
+export function formatBps(bps: number): string {
+  return `${Number((bps / 100).toFixed(2))} %`;
+}

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { createFakeServices, type FakeServices } from "../../test/fake-services";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openTestStore, type TestServices, type TestStore, testServices } from "../../test/test-services";
 import {
   actorOf,
   audienceOf,
@@ -12,11 +12,16 @@ import {
   sessionCookie,
 } from "./session.server";
 
-const context = (publicUrl?: string): { services: FakeServices } => {
-  const services = createFakeServices();
-  if (publicUrl) services.publicUrl = publicUrl;
-  return { services };
-};
+// One real commerce (in-memory PGlite) for the file; each test signs up its own accounts.
+let store: TestStore;
+beforeAll(async () => {
+  store = await openTestStore();
+});
+afterAll(() => store?.close());
+
+const context = (publicUrl?: string): { services: TestServices } => ({
+  services: testServices(store, publicUrl ? { publicUrl } : {}),
+});
 const req = (cookie: string, url = "http://store.test/", headers: Record<string, string> = {}) =>
   new Request(url, { headers: { cookie, ...headers } });
 
@@ -53,13 +58,16 @@ describe("session cookies", () => {
 describe("getViewer and friends", () => {
   it("authenticates once per request and keys rows by the signed-in user", async () => {
     const ctx = context();
-    const { token, viewer } = await ctx.services.commerce.signedIn();
+    const { token, viewer } = await ctx.services.store.signedIn();
     let calls = 0;
-    const authenticate = ctx.services.commerce.accounts.authenticate;
-    ctx.services.commerce.accounts.authenticate = (t) => {
+    // A counting view of the shared commerce: the store's own objects stay untouched.
+    const real = ctx.services.commerce;
+    const accounts = Object.create(real.accounts) as typeof real.accounts;
+    accounts.authenticate = (t) => {
       calls++;
-      return authenticate(t);
+      return real.accounts.authenticate(t);
     };
+    ctx.services.commerce = Object.assign(Object.create(real) as typeof real, { accounts });
     const r = req(`mq_session=${token}; mq_anon=a_abcdefghij0123456789`);
     expect((await getViewer(r, ctx))?.userId).toBe(viewer.userId);
     const actor = await actorOf(r, ctx);
@@ -93,7 +101,7 @@ describe("getViewer and friends", () => {
 
   it("filters the catalogue by the profile's age limit and the account's region", async () => {
     const ctx = context();
-    const { viewer } = await ctx.services.commerce.signedIn({ kids: "PG" });
+    const { viewer } = await ctx.services.store.signedIn({ kids: "PG" });
     expect(audienceOf(viewer)).toEqual({ maxAgeRating: "PG", region: "US" });
     expect(audienceOf(null)).toEqual({});
   });

@@ -100,7 +100,9 @@ function Item({ item }: { item: LibraryItem }) {
           ) : null}
         </div>
         {item.status === "active" && item.kind === "rent" && !item.first_played_at && item.playable ? (
-          <p className="field-hint">Pressing Play starts your {item.watch_window_hours ?? 48}-hour watch window.</p>
+          <p className="field-hint">
+            Your {item.watch_window_hours ?? 48}-hour watch window starts when the film starts playing.
+          </p>
         ) : null}
         {mine && "error" in mine ? <FormMessage error={mine.error} /> : null}
         {mine && "notice" in mine ? <FormMessage notice={mine.notice} /> : null}
@@ -117,7 +119,10 @@ export default function LibraryPage() {
   return (
     <div className="page library-page">
       <h1>Your library</h1>
-      <p className="lede">What you own and rent, as {profile} sees it.</p>
+      <p className="lede">
+        What you own and rent, as {profile} sees it. Films saved for later are on{" "}
+        <Link to="/watchlist">your watchlist</Link>.
+      </p>
       {items.length === 0 ? (
         <p>
           Nothing here yet. <Link to="/">Find something to watch</Link>.

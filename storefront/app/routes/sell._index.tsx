@@ -12,7 +12,7 @@ import { CsrfField } from "../components/csrf-field";
 import { Field, FormMessage, SelectField } from "../components/form";
 import { protectedForm } from "../lib/csrf.server";
 import { attempt, publicBase } from "../lib/errors.server";
-import { formatDate, formatDateTime, formatPrice, sentence } from "../lib/format";
+import { formatBps, formatDate, formatDateTime, formatPrice, sentence } from "../lib/format";
 import { FormProblem, promoOf } from "../lib/seller-forms.server";
 import { requireViewer } from "../lib/session.server";
 import type { PageHandle } from "../root";
@@ -24,8 +24,10 @@ export const meta: MetaFunction = () => [{ title: "Sell on Marquee" }];
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const viewer = await requireViewer(request, context);
   if (viewer.profile.kind === "kids") throw data("A kids' profile cannot sell. Switch profile first.", { status: 403 });
-  if (!viewer.roles.includes("seller")) return { seller: null, suggestedName: viewer.displayName };
   const { selling } = context.services.commerce;
+  // The fee is commerce's: the configured platform rate, or this seller's own once they are one.
+  const { fee_bps: feeBps } = await selling.feeTerms(viewer);
+  if (!viewer.roles.includes("seller")) return { seller: null, suggestedName: viewer.displayName, feeBps };
   const soft = <T,>(p: Promise<T>, fallback: T) =>
     p.catch((err: unknown) => {
       // The payment provider can be down; the dashboard still shows sales and titles.
@@ -59,6 +61,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       payouts,
     },
     suggestedName: viewer.displayName,
+    feeBps,
   };
 }
 
@@ -110,14 +113,14 @@ const STATUS: Record<string, string> = {
   withdrawn: "Withdrawn",
 };
 
-function BecomeSeller({ suggestedName }: { suggestedName: string }) {
+function BecomeSeller({ suggestedName, feeBps }: { suggestedName: string; feeBps: number }) {
   const result = useActionData<typeof action>();
   return (
     <div className="page sell-page">
       <h1>Sell your films on Marquee</h1>
       <p className="lede">
         List your films, set buy and rent prices, run sales and promo codes, and get paid through Stripe. Marquee keeps
-        a 15 % platform fee; you see every sale, fee and refund.
+        a {formatBps(feeBps)} platform fee on each sale; you see every sale, fee and refund.
       </p>
       <Form method="post" className="form-card">
         <CsrfField />
@@ -140,10 +143,10 @@ function BecomeSeller({ suggestedName }: { suggestedName: string }) {
 }
 
 export default function SellPage() {
-  const { seller, suggestedName } = useLoaderData<typeof loader>();
+  const { seller, suggestedName, feeBps } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
-  if (!seller) return <BecomeSeller suggestedName={suggestedName} />;
+  if (!seller) return <BecomeSeller suggestedName={suggestedName} feeBps={feeBps} />;
   const { report, titles, promos, account, payouts } = seller;
   const money = (n: number) => formatPrice(n, report.currency);
   return (
@@ -166,7 +169,7 @@ export default function SellPage() {
             <dd>{money(report.gross_minor)}</dd>
           </div>
           <div>
-            <dt>Platform fee</dt>
+            <dt>Platform fee ({formatBps(feeBps)})</dt>
             <dd>{money(report.fee_minor)}</dd>
           </div>
           <div>
@@ -270,7 +273,7 @@ export default function SellPage() {
           Getting paid
         </h2>
         {account?.charges_enabled ? (
-          <p>Your Stripe account is connected: sales are paid to it, less the platform fee.</p>
+          <p>Your Stripe account is connected: sales are paid to it, less the {formatBps(feeBps)} platform fee.</p>
         ) : (
           <p>Connect a Stripe account to be paid for your sales.</p>
         )}

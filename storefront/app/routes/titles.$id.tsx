@@ -2,11 +2,12 @@ import type { LibraryItem } from "@marquee/commerce";
 import { ID_PATTERN, type Offer, type Quality } from "@marquee/contracts";
 import { type ActionFunctionArgs, data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, isRouteErrorResponse, Link, useActionData, useLoaderData, useRouteError } from "@remix-run/react";
-import { useRef, useState } from "react";
+import { useState } from "react";
 import { CsrfField } from "../components/csrf-field";
 import { FormMessage } from "../components/form";
 import { GrantNotice, LicenceNotice } from "../components/notices";
 import { Shelf } from "../components/shelf";
+import { WatchlistButton } from "../components/watchlist-button";
 import { protectedForm } from "../lib/csrf.server";
 import { attempt } from "../lib/errors.server";
 import { formatDateTime, formatPrice, formatRuntime, rentalTerms, sentence } from "../lib/format";
@@ -30,7 +31,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { viewer } = actor;
   // A title above a kids' profile's limit is a 404, exactly like one that does not exist.
   const audience = audienceOf(viewer);
-  const [title, similar, library] = await Promise.all([
+  const [title, similar, library, watchlist] = await Promise.all([
     services.catalog.title(id, audience),
     services.serving.similar(id, { limit: SIMILAR_LIMIT + 1, actorId: actor.id, audience }).catch((err: unknown) => {
       // The page is still worth showing without its "More like this" shelf.
@@ -38,6 +39,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       return null;
     }),
     viewer ? services.commerce.library.list(viewer) : Promise.resolve([] as LibraryItem[]),
+    viewer ? services.commerce.library.watchlist(viewer) : Promise.resolve([] as string[]),
   ]);
   if (!title) throw data("Title not found", { status: 404 });
   const mine = library.filter((i) => i.title_id === id);
@@ -57,10 +59,10 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
         audience,
       )
     : [];
-  return { title, more: more ?? null, mine, states };
+  return { title, more: more ?? null, mine, states, onWatchlist: watchlist.includes(id) };
 }
 
-/** POST intent=play: authorise playback now (the first play of a rental opens its watch window). */
+/** POST intent=play: authorise playback (a grant costs nothing; the stream's start opens a rental's watch window). */
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { form } = await protectedForm(request, context);
   const viewer = await requireViewer(request, context);
@@ -216,7 +218,7 @@ function WatchPanel({ items }: { items: LibraryItem[] }) {
           </button>
           {startsWindow ? (
             <p className="field-hint">
-              Pressing Play starts your {holding.renting?.watch_window_hours ?? 48}-hour watch window.
+              Your {holding.renting?.watch_window_hours ?? 48}-hour watch window starts when the film starts playing.
             </p>
           ) : null}
         </Form>
@@ -228,20 +230,11 @@ function WatchPanel({ items }: { items: LibraryItem[] }) {
 }
 
 export default function TitlePage() {
-  const { title: t, more, mine, states } = useLoaderData<typeof loader>();
-  const trailer = useRef<HTMLDialogElement>(null);
-  const [watchlisted, setWatchlisted] = useState(false);
+  const { title: t, more, mine, states, onWatchlist } = useLoaderData<typeof loader>();
   const [dismissed, setDismissed] = useState(false);
 
-  const playTrailer = () => {
-    track({ type: "trailer_play", item_id: t.id, payload: {} }, { flush: true });
-    trailer.current?.showModal();
-  };
-  const addToWatchlist = () => {
-    if (watchlisted) return;
-    track({ type: "watchlist_add", item_id: t.id, payload: {} }, { flush: true });
-    setWatchlisted(true);
-  };
+  // No trailer button: titles have no trailers until the media step adds them, and a
+  // `trailer_play` is recorded only when one really plays (it feeds the models).
   const notInterested = () => {
     if (dismissed) return;
     track({ type: "not_interested", item_id: t.id, payload: {} }, { flush: true });
@@ -251,7 +244,7 @@ export default function TitlePage() {
   return (
     <article className="title-page" key={t.id}>
       <div className="hero">
-        <div className="hero-backdrop" style={{ backgroundImage: `url("${t.poster_url}")` }} aria-hidden="true" />
+        <img className="hero-backdrop" src={t.poster_url} alt="" aria-hidden="true" />
         <div className="hero-inner">
           <img className="hero-poster" src={t.poster_url} alt={`Poster for ${t.title}`} width={400} height={600} />
           <div className="hero-info">
@@ -272,13 +265,7 @@ export default function TitlePage() {
             ) : null}
             <p className="synopsis">{t.synopsis}</p>
             <div className="actions">
-              <button type="button" className="button primary" onClick={playTrailer}>
-                <span aria-hidden="true">▶</span> Watch trailer
-              </button>
-              <button type="button" className="button secondary" onClick={addToWatchlist} aria-pressed={watchlisted}>
-                <span aria-hidden="true">{watchlisted ? "✓" : "+"}</span>{" "}
-                {watchlisted ? "On your watchlist" : "Add to watchlist"}
-              </button>
+              <WatchlistButton titleId={t.id} title={t.title} on={onWatchlist} next={`/titles/${t.id}`} />
               <button type="button" className="button ghost" onClick={notInterested} aria-pressed={dismissed}>
                 {dismissed ? "Noted" : "Not interested"}
               </button>
@@ -307,22 +294,6 @@ export default function TitlePage() {
       </div>
 
       {more ? <Shelf id={more.id} title={more.title} modelVersion={more.model_version} cards={more.cards} /> : null}
-
-      <dialog ref={trailer} className="trailer-dialog" aria-labelledby="trailer-heading">
-        <div className="trailer-screen" aria-hidden="true">
-          <span className="trailer-play">▶</span>
-        </div>
-        <h2 id="trailer-heading">Trailer for {t.title}</h2>
-        <p>
-          The trailer player is not here yet: it arrives with Marquee's media step (HLS streaming in video.js). We have
-          noted that you wanted to watch it, and that helps pick your rows.
-        </p>
-        <form method="dialog">
-          <button type="submit" className="button secondary">
-            Close
-          </button>
-        </form>
-      </dialog>
     </article>
   );
 }

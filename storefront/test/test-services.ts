@@ -1,8 +1,23 @@
+import {
+  type Audience,
+  COMMERCE_MIGRATIONS,
+  Commerce,
+  LocalGateway,
+  type Role,
+  schema,
+  type TitleInput,
+  type Viewer,
+} from "@marquee/commerce";
 import type { Row, Title } from "@marquee/contracts";
-import type { Audience, StorefrontServices, TitleCard } from "../app/context";
-import { createFakeCommerce, type FakeCommerce, ratingAllowed } from "./fake-commerce";
+import { createLogger, createPostgres, type PostgresHandle } from "@marquee/runtime";
+import type { StorefrontServices, TitleCard } from "../app/context";
 
-/** An in-memory StorefrontServices with a small catalogue, for tests and for looking at the app. */
+/**
+ * StorefrontServices for tests and for looking at the app, backed by the REAL commerce
+ * (`@marquee/commerce` on an in-memory PGlite with its migrations): accounts, checkout with the
+ * local payment gateway, library, watchlist and selling behave exactly as in the store. Only
+ * serving (rows, similar titles) is a stand-in, and a small catalogue of titles is seeded.
+ */
 
 type FakeTitle = Title & { poster_url: string };
 
@@ -247,15 +262,152 @@ export const FAKE_TITLES: FakeTitle[] = SEED.map(
   }),
 );
 
-export interface FakeServicesOptions {
-  titles?: FakeTitle[];
-  /** Rows every actor gets; by default trending, top picks and a "because you watched" row. */
-  rows?: Row[];
+/** Offers as commerce stores them: the sale price is a sale on the list price, until its end. */
+function toInput(t: FakeTitle): TitleInput {
+  const { poster_url: _poster, ...title } = t;
+  return {
+    ...title,
+    offers: t.offers.map((o) => ({
+      kind: o.kind,
+      quality: o.quality,
+      price_minor: o.list_price_minor ?? o.price_minor,
+      currency: o.currency,
+    })),
+    poster_svg: fakePoster(t),
+  };
 }
 
-export interface FakeServices extends StorefrontServices {
-  commerce: FakeCommerce;
-  /** What was asked of the fakes, so tests can assert on it. */
+const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/** The windows and sales of FAKE_TITLES' offers, which `upsertTitles` does not take. */
+function offerTermsSql(titles: FakeTitle[]): string[] {
+  return titles.flatMap((t) =>
+    t.offers.flatMap((o) => {
+      const set: string[] = [];
+      if (o.rent_start_window_days) set.push(`rent_start_window_days = ${Number(o.rent_start_window_days)}`);
+      if (o.rent_watch_window_hours) set.push(`rent_watch_window_hours = ${Number(o.rent_watch_window_hours)}`);
+      if (o.list_price_minor !== undefined && o.list_price_minor > o.price_minor) {
+        set.push(`sale_price_minor = ${Number(o.price_minor)}`);
+        if (o.sale_ends_at) set.push(`sale_ends_at = ${quote(o.sale_ends_at)}::timestamptz`);
+      }
+      if (set.length === 0) return [];
+      return [
+        `update offers set ${set.join(", ")} where title_id = ${quote(t.id)} and kind = ${quote(o.kind)} and quality = ${quote(o.quality)}`,
+      ];
+    }),
+  );
+}
+
+export const TEST_PASSWORD = "correct horse battery staple";
+export const TEST_WEBHOOK_SECRET = "whsec_storefront_tests_0123456789";
+
+/** A clock the tests can move forward (throttles, rental windows); real time otherwise. */
+export class ShiftedClock {
+  private offsetMs = 0;
+  now = () => new Date(Date.now() + this.offsetMs);
+  advance(ms: number) {
+    this.offsetMs += ms;
+  }
+}
+
+/** One real commerce on an in-memory PGlite, shared by the tests of a file (each test makes its own accounts). */
+export interface TestStore {
+  commerce: Commerce;
+  gateway: LocalGateway;
+  clock: ShiftedClock;
+  titles: FakeTitle[];
+  /** Runs SQL on the store's database (for arranging what no API does, like a title re-rated). */
+  sql<T = Record<string, unknown>>(query: string): Promise<T[]>;
+  /** A signed-in session for a new account: `kids` switches to a new kids' profile with that limit (PIN 1234); `pin` gives the first profile a purchase PIN. */
+  signedIn(options?: { kids?: string; roles?: Role[]; pin?: string }): Promise<{ token: string; viewer: Viewer }>;
+  /** Pays a local checkout session as its test page's Pay button does; returns the order page's path. */
+  pay(checkoutUrl: string): Promise<string>;
+  userExists(email: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+let accounts = 0;
+
+export async function openTestStore(
+  options: { titles?: FakeTitle[]; platformFeeBps?: number } = {},
+): Promise<TestStore> {
+  const titles = options.titles ?? FAKE_TITLES;
+  const pg: PostgresHandle<typeof schema> = await createPostgres({ DATABASE_URL: undefined, dataDir: "" }, schema, {
+    inMemory: true,
+  });
+  await pg.migrate(COMMERCE_MIGRATIONS);
+  const clock = new ShiftedClock();
+  // Checkout URLs point at the host the request-level tests use.
+  const gateway = new LocalGateway(pg.db, {
+    webhookSecret: TEST_WEBHOOK_SECRET,
+    baseUrl: "http://store.test",
+    now: clock.now,
+  });
+  const commerce = new Commerce({
+    db: pg.db,
+    gateway,
+    log: createLogger({ service: "storefront-test", level: "silent" }),
+    playbackSecret: "storefront-test-playback-secret",
+    now: clock.now,
+    ...(options.platformFeeBps !== undefined ? { platformFeeBps: options.platformFeeBps } : {}),
+  });
+  await commerce.catalog.upsertTitles(titles.map(toInput));
+  const sql = async <T>(query: string) => ((await pg.db.execute(query)) as unknown as { rows: T[] }).rows;
+  for (const statement of offerTermsSql(titles)) await sql(statement);
+
+  const store: TestStore = {
+    commerce,
+    gateway,
+    clock,
+    titles,
+    sql,
+    async signedIn(opts = {}) {
+      const email = `viewer${++accounts}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+      let { token, viewer } = await commerce.accounts.signUp({ email, password: TEST_PASSWORD });
+      for (const role of opts.roles ?? [])
+        if (role !== "viewer") await commerce.accounts.grantRole(viewer.userId, role);
+      if (opts.pin) {
+        const p = await commerce.accounts.createProfile(viewer, { name: "Grown-up", kind: "standard", pin: opts.pin });
+        await commerce.accounts.selectProfile(viewer, p.id);
+      }
+      if (opts.kids) {
+        const kids = await commerce.accounts.createProfile(viewer, {
+          name: "Kid",
+          kind: "kids",
+          max_age_rating: opts.kids as never,
+          pin: "1234",
+        });
+        await commerce.accounts.selectProfile(viewer, kids.id);
+      }
+      viewer = (await commerce.accounts.authenticate(token)) as Viewer;
+      return { token, viewer };
+    },
+    async pay(checkoutUrl) {
+      const id = new URL(checkoutUrl).pathname.split("/").pop() ?? "";
+      const next = await gateway.pay(id);
+      return new URL(next, "http://store.test").pathname;
+    },
+    async userExists(email) {
+      const rows = await sql<{ n: number }>(
+        `select count(*)::int as n from users where email = ${quote(email.toLowerCase())}`,
+      );
+      return Number(rows[0]?.n) > 0;
+    },
+    close: () => pg.close(),
+  };
+  return store;
+}
+
+export interface TestServicesOptions {
+  /** Rows every actor gets; by default trending, top picks and a "because you watched" row. */
+  rows?: Row[];
+  publicUrl?: string;
+}
+
+export interface TestServices extends StorefrontServices {
+  store: TestStore;
+  commerce: Commerce;
+  /** What was asked of the catalogue and serving, so tests can assert on it. */
   calls: { rows: string[]; cards: string[][]; similar: Array<{ itemId: string; actorId?: string }> };
   logged: Array<{ level: "error" | "warn"; obj: object; msg?: string }>;
 }
@@ -288,64 +440,42 @@ function defaultRows(titles: FakeTitle[]): Row[] {
   ];
 }
 
-export function createFakeServices(options: FakeServicesOptions = {}): FakeServices {
-  const titles = options.titles ?? FAKE_TITLES;
+/**
+ * Services over `store`, cheap to make per test: the catalogue and commerce are the store's
+ * (real), serving is a stand-in that ranks the seeded titles, and calls and logs are recorded.
+ */
+export function testServices(store: TestStore, options: TestServicesOptions = {}): TestServices {
+  const { titles, commerce } = store;
   const byId = new Map(titles.map((t) => [t.id, t]));
   const rows = options.rows ?? defaultRows(titles);
-  const calls: FakeServices["calls"] = { rows: [], cards: [], similar: [] };
-  const logged: FakeServices["logged"] = [];
-  /** Who may see a title: a kids' profile's age limit (regions are not modelled here). */
-  const visible = (t: FakeTitle | undefined, audience: Audience | undefined): t is FakeTitle =>
-    t !== undefined && ratingAllowed(t.age_rating, audience?.maxAgeRating);
-
-  const toCard = (t: FakeTitle): TitleCard => {
-    const prices = t.offers.map((o) => o.price_minor);
-    return {
-      id: t.id,
-      title: t.title,
-      year: t.year,
-      genres: t.genres,
-      age_rating: t.age_rating,
-      runtime_min: t.runtime_min,
-      from_price_minor: prices.length > 0 ? Math.min(...prices) : null,
-      currency: t.offers[0]?.currency ?? "USD",
-      poster_url: t.poster_url,
-    };
-  };
+  const calls: TestServices["calls"] = { rows: [], cards: [], similar: [] };
+  const logged: TestServices["logged"] = [];
+  const posterUrl = (id: string) => `/posters/${encodeURIComponent(id)}.svg`;
+  const withPoster = <T extends { id: string }>(c: T) => ({ ...c, poster_url: posterUrl(c.id) });
 
   return {
+    store,
     calls,
     logged,
-    commerce: createFakeCommerce(() => titles),
+    commerce,
     eventsUrl: "/v1/events",
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     log: {
       error: (obj, msg) => logged.push({ level: "error", obj, msg }),
       warn: (obj, msg) => logged.push({ level: "warn", obj, msg }),
     },
     catalog: {
-      async cards(ids, audience) {
+      async cards(ids, audience?: Audience): Promise<TitleCard[]> {
         calls.cards.push(ids);
-        return ids.flatMap((id) => {
-          const t = byId.get(id);
-          return visible(t, audience) ? [toCard(t)] : [];
-        });
+        return (await commerce.catalog.cards(ids, audience)).map(withPoster);
       },
       async title(id, audience) {
-        const t = byId.get(id);
-        return visible(t, audience) ? t : null;
+        const t = await commerce.catalog.title(id, audience, store.clock.now());
+        return t ? withPoster(t) : null;
       },
-      async poster(id, audience) {
-        const t = byId.get(id);
-        return visible(t, audience) ? fakePoster(t) : null;
-      },
-      async search(query, options) {
-        const q = query.trim().toLowerCase();
-        if (!q) return [];
-        return titles
-          .filter((t) => visible(t, options?.audience))
-          .filter((t) => [t.title, t.director, ...t.cast, ...t.genres].some((field) => field.toLowerCase().includes(q)))
-          .slice(0, options?.limit ?? 20)
-          .map(toCard);
+      poster: (id, audience) => commerce.catalog.poster(id, audience),
+      async search(query, opts) {
+        return (await commerce.catalog.search(query, opts)).map(withPoster);
       },
     },
     serving: {

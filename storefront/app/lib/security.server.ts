@@ -1,0 +1,62 @@
+import type { StorefrontServices } from "../context";
+
+/**
+ * The security headers of the storefront's responses.
+ *
+ * Pages get a Content-Security-Policy whose scripts are this response's nonce (Remix's inline
+ * hydration data, route imports and scroll restoration carry it) or files from the store's own
+ * origin: Remix preloads its hashed modules with `<link rel="modulepreload">`, which carries no
+ * nonce, so `'self'` is kept rather than `'strict-dynamic'` (which would refuse those preloads).
+ * Styles are the stylesheet Remix links, never inline. No page may be framed (clickjacking).
+ */
+
+/** A fresh per-response nonce: 128 random bits, base64. */
+export function newNonce(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+}
+
+/** The origin events are posted to when it is not the store's own (a collector elsewhere). */
+function eventsOrigin(eventsUrl: string): string | null {
+  if (!/^https?:\/\//i.test(eventsUrl)) return null;
+  try {
+    return new URL(eventsUrl).origin;
+  } catch {
+    return null;
+  }
+}
+
+export function contentSecurityPolicy(nonce: string, services: Pick<StorefrontServices, "eventsUrl">): string {
+  const collector = eventsOrigin(services.eventsUrl);
+  return [
+    "default-src 'self'",
+    `script-src 'self' 'nonce-${nonce}'`,
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    `connect-src 'self'${collector ? ` ${collector}` : ""}`,
+    "media-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+/** Headers every response of the storefront carries (pages, data requests, resources). */
+export function setBaseSecurityHeaders(headers: Headers, services: Pick<StorefrontServices, "publicUrl">): void {
+  headers.set("X-Content-Type-Options", "nosniff");
+  headers.set("Referrer-Policy", "strict-origin-when-cross-origin");
+  // Only a store served over https (PUBLIC_URL) pins it: plain-http local dev must stay reachable.
+  if (services.publicUrl?.startsWith("https://"))
+    headers.set("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+}
+
+/** A page's headers: the base ones, its CSP with `nonce`, and no framing for older browsers too. */
+export function setDocumentSecurityHeaders(
+  headers: Headers,
+  nonce: string,
+  services: Pick<StorefrontServices, "publicUrl" | "eventsUrl">,
+): void {
+  setBaseSecurityHeaders(headers, services);
+  headers.set("Content-Security-Policy", contentSecurityPolicy(nonce, services));
+  headers.set("X-Frame-Options", "DENY");
+}
