@@ -1,4 +1,4 @@
-import { AGE_RATINGS } from "@marquee/contracts";
+import { AGE_RATINGS, describeIssues } from "@marquee/contracts";
 import { AppError } from "@marquee/runtime";
 import { and, eq, gt, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -310,11 +310,9 @@ function toProfile(p: typeof profiles.$inferSelect): Profile {
   };
 }
 
+/** The first issue alone, in contracts' wording: a form shows one field's problem at a time. */
 export function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return "invalid input";
-  const where = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
-  return `${where}${issue.message}`;
+  return describeIssues(error, 1);
 }
 
 /** Throws unless the viewer holds `role`. */

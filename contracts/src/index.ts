@@ -4,6 +4,7 @@ export * from "./event-fast.ts";
 export * from "./event-row.ts";
 export * from "./events.ts";
 export * from "./ids.ts";
+export * from "./issues.ts";
 export * from "./models.ts";
 export * from "./topics.ts";
 export * from "./uuid-v7.ts";

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { issueMessages } from "@marquee/contracts";
 import { z } from "zod";
 import { AppError } from "./errors.ts";
 
@@ -160,7 +161,7 @@ export type Config = Readonly<z.infer<typeof ConfigSchema> & { dataDir: string }
 /** Parse the environment once. Throws an AppError('config') naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = ConfigSchema.safeParse(env);
-  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  const problems = parsed.success ? [] : issueMessages(parsed.error);
   // Half a Stripe setup would take payments nobody can confirm (or the reverse): both or neither.
   if (parsed.success && Boolean(parsed.data.STRIPE_SECRET_KEY) !== Boolean(parsed.data.STRIPE_WEBHOOK_SECRET))
     problems.push("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET: set both (Stripe) or neither (local test checkout)");
