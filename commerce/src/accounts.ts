@@ -15,6 +15,8 @@ export const DELAY_AFTER = 3;
 /** ...and before the address is locked for LOCKOUT_MINUTES. */
 export const LOCKOUT_AFTER = 10;
 export const LOCKOUT_MINUTES = 15;
+/** Default per-client (e.g. IP) sign-up and sign-in attempts per minute; 0 turns the limit off. */
+export const CLIENT_ATTEMPTS_PER_MINUTE = 30;
 export const SESSION_DAYS = 30;
 
 const Email = z
@@ -80,7 +82,20 @@ export interface SignedIn {
 
 export interface AccountsOptions {
   now?: () => Date;
+  /**
+   * Sign-up and sign-in attempts one client (the key its caller passes: the socket address)
+   * may make per minute, over every UI together; 0 = no limit. Default CLIENT_ATTEMPTS_PER_MINUTE.
+   */
+  clientAttemptsPerMinute?: number;
 }
+
+/**
+ * Every throttle lives in `login_attempts`, keyed by what is being guessed at: an e-mail address
+ * as is, a profile's PIN as `pin:<profile id>`, a client's minute window as `client:<key>`.
+ * Neither prefixed form is an e-mail address, so the keys never collide.
+ */
+const pinKey = (profileId: string) => `pin:${profileId}`;
+const clientKey = (client: string) => `client:${client.slice(0, 100)}`;
 
 /**
  * Accounts, sessions and profiles. Passwords are argon2id; a session's id is the SHA-256 of
@@ -89,15 +104,24 @@ export interface AccountsOptions {
  */
 export class Accounts {
   private readonly now: () => Date;
+  private readonly clientAttemptsPerMinute: number;
 
   constructor(
     private readonly db: CommerceDb,
     options: AccountsOptions = {},
   ) {
     this.now = options.now ?? (() => new Date());
+    this.clientAttemptsPerMinute = options.clientAttemptsPerMinute ?? CLIENT_ATTEMPTS_PER_MINUTE;
   }
 
-  async signUp(input: SignUpInput, replacesToken?: string | null): Promise<SignedIn> {
+  /**
+   * `client` identifies who is asking (the socket address), for the per-client limit: each
+   * attempt costs an argon2id hash, so an unlimited stream is both a guessing tool across many
+   * addresses (which the per-address throttle does not see) and a cheap way to burn the CPU.
+   * Counted here, where the attempt is handled, so no spelling of a URL can go around it.
+   */
+  async signUp(input: SignUpInput, replacesToken?: string | null, client?: string | null): Promise<SignedIn> {
+    if (client) await this.countClientAttempt(client);
     const parsed = SignUpSchema.safeParse(input);
     if (!parsed.success) throw new AppError("bad_request", firstIssue(parsed.error));
     const { email, password, region } = parsed.data;
@@ -117,42 +141,26 @@ export class Accounts {
 
   /**
    * Sign in with growing delays: after DELAY_AFTER failures for an address, each try must wait
-   * 2^(n-DELAY_AFTER) s (max 60 s) since the last failure; after LOCKOUT_AFTER the address is
+   * 2^(n-DELAY_AFTER) s (max 60 s) since the last one; after LOCKOUT_AFTER the address is
    * locked for LOCKOUT_MINUTES. Unknown addresses are throttled the same way and answered with
-   * the same message, so the answer does not say whether an account exists.
+   * the same message, so the answer does not say whether an account exists. Each try is counted
+   * before its password is checked, in the one statement that checks the throttle, so tries
+   * sent at once are counted one by one and cannot all pass the check first.
    */
-  async signIn(input: { email: string; password: string }, replacesToken?: string | null): Promise<SignedIn> {
+  async signIn(
+    input: { email: string; password: string },
+    replacesToken?: string | null,
+    client?: string | null,
+  ): Promise<SignedIn> {
+    if (client) await this.countClientAttempt(client);
     const email = Email.safeParse(input.email);
     if (!email.success || typeof input.password !== "string" || input.password.length === 0)
       throw new AppError("bad_request", "e-mail and password are required");
-    const now = this.now();
-    const [attempt] = await this.db.select().from(loginAttempts).where(eq(loginAttempts.email, email.data));
-    if (attempt) {
-      const wait = waitSeconds(attempt, now);
-      if (wait > 0)
-        throw new AppError("rate_limited", `too many failed sign-ins: try again in ${wait} s`, {
-          details: { retryAfterSeconds: wait },
-        });
-    }
+    await this.reserveAttempt(email.data, "too many failed sign-ins");
     const [user] = await this.db.select().from(users).where(eq(users.email, email.data));
     const ok = await verifyPassword(user?.passwordHash ?? (await decoyHash()), input.password);
-    if (!user || !ok) {
-      const failures = (attempt?.failures ?? 0) + 1;
-      const lockedUntil = failures >= LOCKOUT_AFTER ? new Date(now.getTime() + LOCKOUT_MINUTES * 60_000) : null;
-      await this.db
-        .insert(loginAttempts)
-        .values({ email: email.data, failures, lastFailureAt: now, lockedUntil })
-        .onConflictDoUpdate({
-          target: loginAttempts.email,
-          set: {
-            failures: sql`${loginAttempts.failures} + 1`,
-            lastFailureAt: now,
-            lockedUntil: sql`case when ${loginAttempts.failures} + 1 >= ${LOCKOUT_AFTER} then ${lockedUntil ?? new Date(now.getTime() + LOCKOUT_MINUTES * 60_000)}::timestamptz else null end`,
-          },
-        });
-      throw new AppError("unauthorized", "wrong e-mail or password");
-    }
-    if (attempt) await this.db.delete(loginAttempts).where(eq(loginAttempts.email, email.data));
+    if (!user || !ok) throw new AppError("unauthorized", "wrong e-mail or password");
+    await this.db.delete(loginAttempts).where(eq(loginAttempts.email, email.data));
     return this.openSession(user.id, replacesToken);
   }
 
@@ -228,19 +236,27 @@ export class Accounts {
     if (!p) throw new AppError("not_found", "no such profile");
     if (viewer.profile.kind === "kids" && p.kind !== "kids") {
       // The target's own PIN if it has one, else the kids' profile's (set by the parent).
-      const pinHash = p.pinHash ?? (await this.pinHashOf(viewer.profile.id));
-      if (pinHash && !(pin && (await verifyPassword(pinHash, pin))))
+      const owner = p.pinHash ? p.id : viewer.profile.id;
+      if (!(await this.verifyPin(owner, pin)))
         throw new AppError("forbidden", "the PIN is needed to leave a kids' profile");
     }
     await this.db.update(sessions).set({ profileId: p.id }).where(eq(sessions.id, viewer.sessionId));
     return toProfile(p);
   }
 
-  /** True when `pin` is the profile's purchase PIN. */
+  /**
+   * True when `pin` is the profile's PIN (or the profile has none). Throttled like passwords,
+   * per profile: a 4-digit PIN is 10,000 guesses, so after DELAY_AFTER wrong ones each try
+   * waits longer and after LOCKOUT_AFTER the PIN is locked for LOCKOUT_MINUTES (429 with
+   * Retry-After). Every PIN check (leaving a kids' profile, buying) goes through here.
+   */
   async verifyPin(profileId: string, pin: string | undefined): Promise<boolean> {
     const hash = await this.pinHashOf(profileId);
     if (!hash) return true;
-    return pin !== undefined && /^\d{4,6}$/.test(pin) && (await verifyPassword(hash, pin));
+    await this.reserveAttempt(pinKey(profileId), "too many wrong PINs");
+    const ok = pin !== undefined && /^\d{4,6}$/.test(pin) && (await verifyPassword(hash, pin));
+    if (ok) await this.db.delete(loginAttempts).where(eq(loginAttempts.email, pinKey(profileId)));
+    return ok;
   }
 
   async grantRole(userId: string, role: Role): Promise<void> {
@@ -268,6 +284,62 @@ export class Accounts {
     await this.db
       .delete(loginAttempts)
       .where(sql`${loginAttempts.lastFailureAt} < ${new Date(now.getTime() - 24 * 3600_000)}`);
+  }
+
+  /**
+   * Count one try at `key` unless it is throttled now, in one statement: the upsert takes the
+   * row's lock, so concurrent tries queue and each sees the ones before it. A try is counted
+   * as a failure up front; the caller deletes the row when it succeeds.
+   */
+  private async reserveAttempt(key: string, what: string): Promise<void> {
+    const now = this.now();
+    const lockedUntil = new Date(now.getTime() + LOCKOUT_MINUTES * 60_000);
+    const a = loginAttempts;
+    const throttled = sql`(${a.lockedUntil} is not null and ${a.lockedUntil} > ${now}::timestamptz)
+      or (${a.failures} >= ${sql.raw(String(DELAY_AFTER))} and ${a.lastFailureAt} is not null
+        and ${a.lastFailureAt} + make_interval(secs => least(60, power(2, (${a.failures} - ${sql.raw(String(DELAY_AFTER))})::float8))) > ${now}::timestamptz)`;
+    const counted = await this.db
+      .insert(loginAttempts)
+      .values({ email: key, failures: 1, lastFailureAt: now, lockedUntil: null })
+      .onConflictDoUpdate({
+        target: loginAttempts.email,
+        set: {
+          failures: sql`${a.failures} + 1`,
+          lastFailureAt: now,
+          lockedUntil: sql`case when ${a.failures} + 1 >= ${sql.raw(String(LOCKOUT_AFTER))} then ${lockedUntil}::timestamptz else null end`,
+        },
+        setWhere: sql`not (${throttled})`,
+      })
+      .returning({ failures: loginAttempts.failures });
+    if (counted.length > 0) return;
+    const [row] = await this.db.select().from(loginAttempts).where(eq(loginAttempts.email, key));
+    const wait = Math.max(1, row ? waitSeconds(row, now) : 1);
+    throw new AppError("rate_limited", `${what}: try again in ${wait} s`, { details: { retryAfterSeconds: wait } });
+  }
+
+  /** One more attempt in the client's current minute (fixed windows); over the limit → 429. */
+  private async countClientAttempt(client: string): Promise<void> {
+    const limit = this.clientAttemptsPerMinute;
+    if (limit <= 0) return;
+    const now = this.now();
+    const windowStart = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
+    const a = loginAttempts;
+    const [row] = await this.db
+      .insert(loginAttempts)
+      .values({ email: clientKey(client), failures: 1, lastFailureAt: windowStart })
+      .onConflictDoUpdate({
+        target: loginAttempts.email,
+        set: {
+          failures: sql`case when ${a.lastFailureAt} = ${windowStart}::timestamptz then ${a.failures} + 1 else 1 end`,
+          lastFailureAt: windowStart,
+        },
+      })
+      .returning({ failures: loginAttempts.failures });
+    if ((row?.failures ?? 0) <= limit) return;
+    const wait = Math.max(1, Math.ceil((windowStart.getTime() + 60_000 - now.getTime()) / 1000));
+    throw new AppError("rate_limited", `too many sign-in and sign-up attempts from here: try again in ${wait} s`, {
+      details: { retryAfterSeconds: wait, scope: "client" },
+    });
   }
 
   private async pinHashOf(profileId: string): Promise<string | null> {
