@@ -1,9 +1,10 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createLogger, loadConfig } from "@marquee/runtime";
 import { STOREFRONT_BUILD } from "@marquee/storefront";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMarquee, type Marquee } from "../src/app.ts";
 
@@ -11,6 +12,37 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const available = existsSync(CHROMIUM) && existsSync(STOREFRONT_BUILD.server);
 if (!available && process.env.CI === "true") {
   throw new Error(`browser test needs ${CHROMIUM} and the storefront build under CI=true (see .ci/run)`);
+}
+
+/** A free TCP port, so the store can be restarted at the same address. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== "object" || !address) throw new Error("no port");
+  return address.port;
+}
+
+/** Collects what a page reports as wrong: script errors, console errors and CSP violations. */
+async function watch(page: Page): Promise<{ errors: string[]; violations: () => Promise<string[]> }> {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  // Kept on the window across each page's life; read back before navigating away.
+  await page.addInitScript(() => {
+    const w = window as unknown as { __csp: string[] };
+    w.__csp = [];
+    document.addEventListener("securitypolicyviolation", (e) => {
+      w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  return {
+    errors,
+    violations: () => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp),
+  };
 }
 
 /**
@@ -21,13 +53,25 @@ describe.runIf(available)("storefront in Chromium, embedded Marquee", () => {
   let marquee: Marquee;
   let base: string;
   let dataDir: string;
+  let port: number;
   let browser: Browser;
+  const start = async () => {
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      SEED_SCALE: "tiny",
+      MODEL_REFRESH_SECONDS: "0",
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+    });
+    marquee = await createMarquee(config, { logger: createLogger({ service: "browser-test", level: "warn" }) });
+    await marquee.app.listen({ host: "127.0.0.1", port });
+  };
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), "marquee-browser-"));
-    const config = loadConfig({ DATA_DIR: dataDir, SEED_SCALE: "tiny", MODEL_REFRESH_SECONDS: "0" });
-    marquee = await createMarquee(config, { logger: createLogger({ service: "browser-test", level: "warn" }) });
-    base = await marquee.app.listen({ host: "127.0.0.1", port: 0 });
+    port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    await start();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -53,13 +97,33 @@ describe.runIf(available)("storefront in Chromium, embedded Marquee", () => {
   const eventsPosted = (page: Page) =>
     page.waitForResponse((r) => r.url().endsWith("/v1/events") && r.request().method() === "POST", { timeout: 10_000 });
 
-  it("learns from what the viewer does and changes Top picks on reload", async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
+  /** Signs up in the browser (the form posts, the session cookie lands in the context). */
+  async function signUp(page: Page, name: string): Promise<void> {
+    await page.goto(`${base}/signup`);
+    await page.getByLabel("Your name").fill(name);
+    await page.getByLabel("E-mail").fill(`${name.toLowerCase()}-${Date.now()}@example.com`);
+    await page.getByLabel("Password").fill("correct horse battery staple");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL(`${base}/`);
+    await page.locator("summary", { hasText: name }).waitFor();
+  }
+
+  /** The types and titles of the events a page posts to the collector, as it posts them. */
+  function postedEvents(page: Page): Array<{ type: string; item_id?: string }> {
+    const seen: Array<{ type: string; item_id?: string }> = [];
+    page.on("request", (r) => {
+      if (!r.url().endsWith("/v1/events") || r.method() !== "POST") return;
+      const body = JSON.parse(r.postData() ?? "{}") as { events?: Array<{ type: string; item_id?: string }> };
+      for (const e of body.events ?? []) seen.push({ type: e.type, ...(e.item_id ? { item_id: e.item_id } : {}) });
     });
+    return seen;
+  }
+
+  it("learns from what the viewer does and changes Top picks on reload", { timeout: 60_000 }, async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const { errors } = await watch(page);
+    // Keeping a title needs an account: the viewer signs up first, and rows are theirs.
+    await signUp(page, "Lin");
 
     await page.goto(base);
     await expect(page.getByRole("heading", { name: "Trending now" }).count()).resolves.toBeGreaterThan(0);
@@ -109,6 +173,116 @@ describe.runIf(available)("storefront in Chromium, embedded Marquee", () => {
     await expect(page.getByRole("heading", { name: `More ${genre}` }).count()).resolves.toBe(1);
     await expect(page.getByText(/Because you showed interest in/).count()).resolves.toBeGreaterThan(0);
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("keeps a watchlist: add, reload and restart, see it on /watchlist, remove; events only for real changes", {
+    timeout: 120_000,
+  }, async () => {
+    const context: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const { errors, violations } = await watch(page);
+    const events = postedEvents(page);
+    await signUp(page, "Wren");
+    const [titleId] = (await marquee.catalog.titleFeatures()).map((t) => t.id);
+    const titleName = (await marquee.catalog.title(titleId as string))?.title as string;
+
+    // A second tab on the same title, left open: it still shows "Add to watchlist" later.
+    const stale = await context.newPage();
+    const staleEvents = postedEvents(stale);
+    await stale.goto(`${base}/titles/${titleId}`);
+    await stale.getByRole("button", { name: /Add to watchlist/ }).waitFor();
+
+    await page.goto(`${base}/titles/${titleId}`);
+    const add = page.getByRole("button", { name: /Add to watchlist/ });
+    const posted = eventsPosted(page);
+    await add.click();
+    await page.getByRole("button", { name: /On your watchlist/ }).waitFor();
+    await posted;
+    expect(events.filter((e) => e.type === "watchlist_add")).toEqual([{ type: "watchlist_add", item_id: titleId }]);
+
+    // Stored by commerce: a reload, and a restart of the whole store, still show it.
+    await page.reload();
+    await page.getByRole("button", { name: /On your watchlist/ }).waitFor();
+    expect(await violations()).toEqual([]);
+    await marquee.close();
+    await start();
+    await page.goto(`${base}/watchlist`);
+    await page.getByRole("heading", { name: "Your watchlist" }).waitFor();
+    await expect(page.locator(`a[href="/titles/${titleId}"]`).count()).resolves.toBeGreaterThan(0);
+    expect(await violations()).toEqual([]);
+
+    // The stale tab adds what is already there: the list is unchanged, so nothing is recorded.
+    await stale.getByRole("button", { name: /Add to watchlist/ }).click();
+    await stale.getByRole("button", { name: /On your watchlist/ }).waitFor();
+    await stale.waitForTimeout(300);
+    expect(staleEvents.filter((e) => e.type === "watchlist_add")).toEqual([]);
+
+    // Removing from the watchlist page takes it off the list and off the title page.
+    await page.getByRole("button", { name: `Remove ${titleName} from your watchlist` }).click();
+    await page.getByText("Nothing on your watchlist yet").waitFor();
+    await page.reload();
+    await page.getByText("Nothing on your watchlist yet").waitFor();
+    await page.goto(`${base}/titles/${titleId}`);
+    await page.getByRole("button", { name: /Add to watchlist/ }).waitFor();
+    expect(events.filter((e) => e.type === "watchlist_add")).toHaveLength(1);
+    expect(await violations()).toEqual([]);
+    expect(errors).toEqual([]);
+
+    // Without JavaScript the same button is a form post that comes back to the title.
+    const noJs = await browser.newContext({ javaScriptEnabled: false, storageState: await context.storageState() });
+    const plain = await noJs.newPage();
+    await plain.goto(`${base}/titles/${titleId}`);
+    await plain.getByRole("button", { name: /Add to watchlist/ }).click();
+    await plain.waitForURL(`${base}/titles/${titleId}`);
+    await plain.getByRole("button", { name: /On your watchlist/ }).waitFor();
+    await noJs.close();
+    await context.close();
+  });
+
+  it("runs every page under its CSP with no violation, hydrated, and refuses to be framed", {
+    timeout: 60_000,
+  }, async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const { errors, violations } = await watch(page);
+    const [titleId] = (await marquee.catalog.titleFeatures()).map((t) => t.id);
+    const title = await marquee.catalog.title(titleId as string);
+    const offer = title?.offers.find((o) => o.price_minor > 0) ?? title?.offers[0];
+    expect(offer).toBeDefined();
+
+    const hydrated = () => page.waitForFunction(() => "__remixRouter" in window);
+    for (const path of ["/", `/titles/${titleId}`, "/signin"]) {
+      const res = await page.goto(`${base}${path}`);
+      expect(res?.headers()["content-security-policy"], path).toMatch(/script-src 'self' 'nonce-[^']+'/);
+      await hydrated();
+      expect(await violations(), path).toEqual([]);
+    }
+    // The forms still work with scripts under the policy: sign up, then the checkout page.
+    await signUp(page, "Ines");
+    expect(await violations()).toEqual([]);
+    await page.goto(
+      `${base}/checkout?${new URLSearchParams({ title: titleId as string, kind: offer?.kind ?? "rent", quality: offer?.quality ?? "HD" })}`,
+    );
+    await page.getByRole("button", { name: /^(Pay|Get it for) / }).waitFor();
+    await hydrated();
+    expect(await violations()).toEqual([]);
+    // Client-side navigation (route modules loaded by the hydrated app) stays inside the policy.
+    await page.locator("header").getByRole("link", { name: "Library" }).click();
+    await page.waitForURL(`${base}/library`);
+    await page.getByRole("heading", { name: "Your library" }).waitFor();
+    expect(await violations()).toEqual([]);
+    expect(errors).toEqual([]);
+
+    // A foreign page that frames the title page gets nothing: frame-ancestors 'none'.
+    const framer = await browser.newPage();
+    const refused: string[] = [];
+    framer.on("console", (m) => refused.push(m.text()));
+    await framer.setContent(`<iframe src="${base}/titles/${titleId}" width="800" height="600"></iframe>`);
+    await framer.waitForTimeout(1_500);
+    const frame = framer.frames().find((f) => f !== framer.mainFrame());
+    const framedText = frame ? await frame.evaluate(() => document.body?.textContent ?? "").catch(() => "") : "";
+    expect(framedText).not.toContain(title?.title ?? "");
+    await framer.close();
     await page.close();
   });
 });
