@@ -308,6 +308,8 @@ export async function createMarquee(
       await retrain.stop();
       models.stop();
       titles.stop();
+      // Before the database closes: a relay left running polls a closed PGlite forever.
+      await relay.stop();
       await bus.close();
       await online.close();
       await clickhouse.close();
