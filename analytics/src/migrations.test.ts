@@ -94,4 +94,55 @@ describe("ClickHouse migrations and views (chDB)", () => {
     const counts = await titleDailyCounts(ch.client, "t9", { days: 3650 });
     expect(counts.reduce((s, c) => s + c.events, 0)).toBe(1);
   });
+
+  it("event_ids holds every stored id: the events an existing store had, and each new one", async () => {
+    const ids = async () => {
+      const rs = await ch.client.query({
+        query: "SELECT event_id FROM event_ids FINAL ORDER BY event_id",
+        format: "JSONEachRow",
+      });
+      return (await rs.json<{ event_id: string }>()).map((r) => r.event_id);
+    };
+    // A store from before 0006: migrations up to 0005, events in it, then migrate.
+    const old = `${ch.database}_before_0006`;
+    await ch.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${old}` });
+    await ch.client.command({ query: `USE ${old}` });
+    try {
+      await ch.client.command({
+        query:
+          "CREATE TABLE schema_migrations (id String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ReplacingMergeTree ORDER BY id",
+      });
+      const before = MIGRATIONS.filter((m) => m.id < "0006");
+      for (const m of before) for (const statement of m.statements) await ch.client.command({ query: statement });
+      await ch.client.insert({
+        table: "schema_migrations",
+        values: before.map((m) => ({ id: m.id })),
+        format: "JSONEachRow",
+      });
+      await ch.client.insert({
+        table: "events",
+        format: "JSONEachRow",
+        values: [
+          row({ event_id: "0190f1e2-0000-7000-8000-0000000000a1" }),
+          row({ event_id: "0190F1E2-0000-7000-8000-0000000000A2" }),
+        ],
+      });
+      expect(await migrateClickHouse(ch.client)).toEqual(["0006_event_ids"]);
+      expect(await ids()).toEqual(["0190f1e2-0000-7000-8000-0000000000a1", "0190f1e2-0000-7000-8000-0000000000a2"]);
+      await ch.client.insert({
+        table: "events",
+        format: "JSONEachRow",
+        values: [row({ event_id: "0190f1e2-0000-7000-8000-0000000000a3" })],
+      });
+      expect(await ids()).toHaveLength(3);
+      // A rerun (a crash before the bookkeeping row, say) adds nothing.
+      for (const statement of MIGRATIONS.find((m) => m.id === "0006_event_ids")?.statements ?? []) {
+        await ch.client.command({ query: statement });
+      }
+      expect(await ids()).toHaveLength(3);
+    } finally {
+      await ch.client.command({ query: `USE ${ch.database}` });
+      await ch.client.command({ query: `DROP DATABASE IF EXISTS ${old}` });
+    }
+  });
 });

@@ -132,6 +132,41 @@ export const MIGRATIONS: ClickHouseMigration[] = [
         GROUP BY actor_id, item_id, type`,
     ],
   },
+  {
+    id: "0006_event_ids",
+    statements: [
+      // Every stored event id, once: the loader asks it which ids of an insert are already
+      // stored and leaves those out, so a client's retry (same ids, in another request, with
+      // other neighbours) is counted once in events and in every view over it. Kept as
+      // lower-case text because UUIDv7 text sorts by time, so one insert's ids sit together in
+      // the primary index (ClickHouse sorts UUID values by their second, random half), and a
+      // lookup reads a few granules of the newest parts.
+      `CREATE TABLE IF NOT EXISTS event_ids (
+        event_id String
+      ) ENGINE = ReplacingMergeTree
+      ORDER BY event_id
+      SETTINGS non_replicated_deduplication_window = 10000`,
+      // Existing stores: the ids already there, before the view exists (nothing else writes
+      // while migrations run; a rerun after a crash between the two statements adds nothing).
+      `INSERT INTO event_ids
+        SELECT DISTINCT toString(event_id) AS event_id FROM events
+        WHERE (SELECT count() FROM event_ids) = 0`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS event_ids_mv TO event_ids AS
+        SELECT toString(event_id) AS event_id FROM events`,
+    ],
+  },
+  {
+    id: "0007_titles_regions_published_at",
+    statements: [
+      // The titles dimension as serving's rows need it, kept current from catalog.titles.v1:
+      // where a title may be sold, and when it became published (New releases), carried over
+      // from version to version by upsertTitleDimension (NULL: not known, mirrored earlier).
+      // updated_at stays the ReplacingMergeTree's version: the catalogue's own change time.
+      `ALTER TABLE titles
+        ADD COLUMN IF NOT EXISTS regions Array(LowCardinality(String)) DEFAULT [],
+        ADD COLUMN IF NOT EXISTS published_at Nullable(DateTime64(3, 'UTC'))`,
+    ],
+  },
 ];
 
 /** Apply pending migrations; returns the ids applied now. */
