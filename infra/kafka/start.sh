@@ -85,14 +85,14 @@ nohup java ${KAFKA_HEAP_OPTS:--Xms1g -Xmx1g} -XX:+UseG1GC -XX:MaxGCPauseMillis=2
 echo $! >"$KAFKA_PID_FILE"
 
 # Ready means the broker process logged that it started, and its client port answers.
-for _ in $(seq 1 120); do
-  kafka_pid >/dev/null || { tail -n 40 "$KAFKA_SERVER_LOG" >&2; die "broker exited during start"; }
-  if port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$KAFKA_SERVER_LOG"; then
-    log "ready (pid $(cat "$KAFKA_PID_FILE"))"
-    printf 'KAFKA_BROKERS=127.0.0.1:%s\n' "$KAFKA_PORT"
-    exit 0
-  fi
-  sleep 0.5
-done
+kafka_ready() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$KAFKA_SERVER_LOG"; }
+rc=0
+wait_until --while-pid "$(cat "$KAFKA_PID_FILE")" 60 kafka_ready || rc=$?
+if [ "$rc" -eq 0 ]; then
+  log "ready (pid $(cat "$KAFKA_PID_FILE"))"
+  printf 'KAFKA_BROKERS=127.0.0.1:%s\n' "$KAFKA_PORT"
+  exit 0
+fi
 tail -n 40 "$KAFKA_SERVER_LOG" >&2
+[ "$rc" -eq 2 ] && die "broker exited during start"
 die "broker did not answer on 127.0.0.1:$KAFKA_PORT within 60 s"

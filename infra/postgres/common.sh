@@ -1,17 +1,13 @@
 # Shared by start.sh and stop.sh: where the cluster lives, which binaries run it, and as whom.
 # Sourced, not executed. Every message goes to stderr so start.sh's stdout is only the URL.
 
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SERVICE=postgres
+# shellcheck source=infra/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 PGPORT="${PGPORT:-54329}"
 POSTGRES_USER="${POSTGRES_USER:-marquee}"
 POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-marquee}"
 POSTGRES_DB="${POSTGRES_DB:-marquee}"
-
-log() { printf 'postgres: %s\n' "$*" >&2; }
-die() { printf 'postgres: error: %s\n' "$*" >&2; exit 1; }
-
-# A relative DATA_DIR / PG_DIR is taken from the repository root, whatever the caller's cwd.
-abs_path() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$REPO_ROOT" "$1" ;; esac; }
 
 # The newest Debian-installed server first, then whatever is on PATH. PG_BIN overrides both.
 find_pg_bin() {

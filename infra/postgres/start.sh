@@ -7,19 +7,8 @@ set -euo pipefail
 # shellcheck source=infra/postgres/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-install_postgres() {
-  command -v apt-get >/dev/null 2>&1 || die "pg_ctl not found and apt-get is unavailable: install PostgreSQL and set PG_BIN"
-  local sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || die "pg_ctl not found: install the postgresql package (as root: apt-get install postgresql)"
-    sudo=(sudo)
-  fi
-  log "installing Debian's postgresql package"
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >&2
-}
-
-find_pg_bin || { install_postgres; find_pg_bin || die "postgresql installed but pg_ctl not found"; }
+# No pg_ctl anywhere (PG_BIN names another install): Debian's package.
+find_pg_bin || { apt_install postgresql; find_pg_bin || die "postgresql installed but pg_ctl not found"; }
 
 if [ "$(id -u)" -eq 0 ] && ! id "$PG_OS_USER" >/dev/null 2>&1; then
   useradd --system --home-dir /var/lib/postgresql --shell /bin/sh "$PG_OS_USER"
@@ -52,11 +41,8 @@ else
     || { tail -n 30 "$PG_LOG" >&2 || true; die "server did not start"; }
 fi
 
-for _ in $(seq 1 60); do
-  "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT" -t 1 && break
-  sleep 0.5
-done
-"$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT" -t 1 || die "server is not answering on 127.0.0.1:$PGPORT"
+wait_until 30 "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT" -t 1 \
+  || die "server is not answering on 127.0.0.1:$PGPORT"
 
 # Create (or re-password) the application role and its database. The role owns the database,
 # so migrations may create tables in its public schema; CREATEDB lets tests make scratch ones.

@@ -5,13 +5,7 @@ set -euo pipefail
 # shellcheck source=infra/postgres/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-purge=false
-for arg in "$@"; do
-  case "$arg" in
-    --purge) purge=true ;;
-    *) die "unknown argument: $arg (usage: stop.sh [--purge])" ;;
-  esac
-done
+parse_stop_args "$@"
 
 if find_pg_bin && pg_running; then
   log "stopping ($PGDATA_DIR)"
@@ -20,7 +14,4 @@ else
   log "not running ($PGDATA_DIR)"
 fi
 
-if $purge && [ -d "$PG_DIR" ]; then
-  log "deleting $PG_DIR"
-  rm -rf "$PG_DIR"
-fi
+purge_if_asked "$PG_DIR"

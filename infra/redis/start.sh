@@ -7,14 +7,7 @@ set -euo pipefail
 # shellcheck source=infra/redis/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  command -v apt-get >/dev/null 2>&1 || die "redis-server not found and apt-get is unavailable"
-  sudo=()
-  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
-  log "installing Debian's redis-server package"
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >&2
-fi
+command -v redis-server >/dev/null 2>&1 || apt_install redis-server
 
 mkdir -p "$REDIS_DIR"
 if redis_pid >/dev/null && redis_ping; then
@@ -35,13 +28,10 @@ redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
   --appendonly yes --appendfsync everysec --save "" \
   --maxmemory "${REDIS_MAXMEMORY:-512mb}" --maxmemory-policy allkeys-lru >&2
 
-for _ in $(seq 1 60); do
-  if redis_ping; then
-    log "ready"
-    printf '%s\n' "$REDIS_URL_OUT"
-    exit 0
-  fi
-  sleep 0.25
-done
+if wait_until 15 redis_ping; then
+  log "ready"
+  printf '%s\n' "$REDIS_URL_OUT"
+  exit 0
+fi
 tail -n 20 "$REDIS_LOG" >&2 || true
 die "server did not answer on 127.0.0.1:$REDIS_PORT"

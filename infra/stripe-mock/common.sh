@@ -1,15 +1,12 @@
 # Shared by start.sh and stop.sh: where stripe-mock's binary, pid and log live.
 # Sourced, not executed. Every message goes to stderr so start.sh's stdout ends with the URL.
 
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SERVICE=stripe-mock
+# shellcheck source=infra/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 STRIPE_MOCK_PORT="${STRIPE_MOCK_PORT:-12111}"
 # Pinned: stripe-mock's fixtures follow Stripe's API version; the stripe SDK in package.json is tested against this.
 STRIPE_MOCK_VERSION="${STRIPE_MOCK_VERSION:-v0.203.0}"
-
-log() { printf 'stripe-mock: %s\n' "$*" >&2; }
-die() { printf 'stripe-mock: error: %s\n' "$*" >&2; exit 1; }
-
-abs_path() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$REPO_ROOT" "$1" ;; esac; }
 
 STRIPE_MOCK_DIR="$(abs_path "${STRIPE_MOCK_DIR:-${DATA_DIR:-.data}/stripe-mock}")"
 # The binary is built once per version and kept outside the data folder (a purge keeps it).
@@ -23,11 +20,4 @@ stripe_mock_ping() {
   # Any HTTP answer will do; stripe-mock wants a key, so an unauthenticated call gets 401.
   curl -s -o /dev/null -w '%{http_code}' "$STRIPE_MOCK_URL/v1/charges" 2>/dev/null | grep -qE '^(200|401)$'
 }
-# Anything listening on the port, stripe-mock or not.
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$STRIPE_MOCK_PORT") 2>/dev/null; }
-stripe_mock_pid() {
-  [ -f "$STRIPE_MOCK_PID_FILE" ] || return 1
-  local pid
-  pid="$(cat "$STRIPE_MOCK_PID_FILE")"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && printf '%s' "$pid"
-}
+stripe_mock_pid() { pid_from_file "$STRIPE_MOCK_PID_FILE"; }

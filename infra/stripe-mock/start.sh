@@ -21,7 +21,8 @@ if stripe_mock_pid >/dev/null && stripe_mock_ping; then
   printf '%s\n' "$STRIPE_MOCK_URL"
   exit 0
 fi
-if port_in_use; then
+# Anything listening on the port, stripe-mock or not.
+if port_open "$STRIPE_MOCK_PORT"; then
   die "port $STRIPE_MOCK_PORT is already taken, not by the stripe-mock of $STRIPE_MOCK_DIR: stop that or set STRIPE_MOCK_PORT"
 fi
 
@@ -33,14 +34,10 @@ nohup "$STRIPE_MOCK_BIN" -http-addr "127.0.0.1:$STRIPE_MOCK_PORT" -https-addr "1
   >"$STRIPE_MOCK_LOG" 2>&1 &
 echo $! >"$STRIPE_MOCK_PID_FILE"
 
-for _ in $(seq 1 80); do
-  if stripe_mock_ping; then
-    log "ready"
-    printf '%s\n' "$STRIPE_MOCK_URL"
-    exit 0
-  fi
-  stripe_mock_pid >/dev/null || break
-  sleep 0.25
-done
+if wait_until --while-pid "$(cat "$STRIPE_MOCK_PID_FILE")" 20 stripe_mock_ping; then
+  log "ready"
+  printf '%s\n' "$STRIPE_MOCK_URL"
+  exit 0
+fi
 tail -n 20 "$STRIPE_MOCK_LOG" >&2 || true
 die "stripe-mock did not answer at $STRIPE_MOCK_URL"

@@ -5,14 +5,4 @@ set -euo pipefail
 # shellcheck source=infra/stripe-mock/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-if pid="$(stripe_mock_pid)"; then
-  log "stopping (pid $pid)"
-  kill -TERM "$pid"
-  for _ in $(seq 1 40); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  rm -f "$STRIPE_MOCK_PID_FILE"
-else
-  log "not running ($STRIPE_MOCK_DIR)"
-fi
+stop_pid_file "$STRIPE_MOCK_PID_FILE" 10 || log "not running ($STRIPE_MOCK_DIR)"
