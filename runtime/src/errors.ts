@@ -79,3 +79,28 @@ export function toErrorResponse(e: unknown): { status: number; body: { error: { 
   }
   return { status: 500, body: { error: { code: "internal", message: "internal error" } } };
 }
+
+/**
+ * An error as it may be logged: a failed query's bound values never reach a log. Drizzle's
+ * query errors say `Failed query: <sql>\nparams: <values>` and carry `params`; Postgres's own
+ * errors put row values in `detail` ("Key (email)=(ada@example.com) already exists"). Those
+ * are e-mails, password hashes and tokens, so they are dropped here, through the cause chain;
+ * the statement (with `$1` placeholders), the SQLSTATE code and the stack are kept.
+ */
+export function withoutQueryValues(e: unknown, depth = 0): unknown {
+  if (!(e instanceof Error) || depth > 5) return e;
+  const fields = e as Error & { params?: unknown; detail?: unknown; cause?: unknown; query?: unknown };
+  const hasValues =
+    fields.params !== undefined ||
+    fields.detail !== undefined ||
+    /\nparams: /.test(e.message) ||
+    fields.cause instanceof Error;
+  if (!hasValues) return e;
+  const message = e.message.replace(/\nparams: [\s\S]*$/, "\nparams: [redacted]");
+  const copy = new Error(message) as Error & Record<string, unknown>;
+  copy.name = e.name;
+  copy.stack = e.stack?.replace(e.message, message);
+  for (const [k, v] of Object.entries(e)) if (k !== "params" && k !== "detail" && k !== "cause") copy[k] = v;
+  if (fields.cause !== undefined) copy.cause = withoutQueryValues(fields.cause, depth + 1);
+  return copy;
+}

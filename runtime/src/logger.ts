@@ -1,4 +1,5 @@
 import { type Logger, pino } from "pino";
+import { withoutQueryValues } from "./errors.ts";
 
 export type { Logger } from "pino";
 
@@ -57,6 +58,19 @@ export function createLogger(options: {
       level: options.level ?? "info",
       base: { service: options.service, version: options.version ?? "0.1.0" },
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+      // A failed query's bound values (e-mails, hashes) are dropped from every logged error.
+      hooks: {
+        // `log.error(err)`: pino takes the message from the error itself.
+        logMethod(args, method) {
+          if (args[0] instanceof Error) args[0] = withoutQueryValues(args[0]) as Error;
+          return method.apply(this, args);
+        },
+      },
+      serializers: {
+        err: (e: unknown) => pino.stdSerializers.errWithCause(withoutQueryValues(e) as Error),
+        error: (e: unknown) =>
+          e instanceof Error ? pino.stdSerializers.errWithCause(withoutQueryValues(e) as Error) : e,
+      },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     options.destination,
