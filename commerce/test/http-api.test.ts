@@ -1,6 +1,6 @@
-import { httpErrorHandler } from "@marquee/runtime";
+import { httpErrorHandler, toErrorResponse } from "@marquee/runtime";
 import { serviceSuite } from "@marquee/runtime/testing";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -374,6 +374,55 @@ describe("/api/v1 security and validation (PGlite)", () => {
     });
     expect(signup.statusCode).toBe(400);
     expect(signup.json().error.message).toMatch(/email/);
+  });
+
+  it("answers a NUL byte (U+0000) in any text with 400 and where it was, never a 500", async () => {
+    const { app } = api;
+    const s = await signUp(app, "nul");
+    const nul = "a\u0000b";
+    const search = await app.inject({ url: "/api/v1/search?q=gi%00ant" });
+    expect(search.statusCode, search.body).toBe(400);
+    expect(search.json().error.message).toMatch(/^query\.q: must not contain NUL/);
+    const cases: [string, string, Record<string, unknown> | undefined, RegExp][] = [
+      ["/api/v1/auth/signup", { email: `x${nul}@example.com`, password: PASSWORD }, undefined, /body\.email/],
+      [
+        "/api/v1/auth/signup",
+        { email: email("nulname"), password: PASSWORD, display_name: nul },
+        undefined,
+        /display_name/,
+      ],
+      ["/api/v1/auth/signin", { email: "someone@example.com", password: `pass${nul}word long` }, undefined, /password/],
+      ["/api/v1/seller", { display_name: `Studio${nul}` }, bearer(s), /body\.display_name/],
+      ["/api/v1/me/profiles", { name: nul }, bearer(s), /body\.name/],
+    ];
+    for (const [url, payload, headers, where] of cases) {
+      const res = await app.inject({ method: "POST", url, payload, ...(headers ? { headers } : {}) });
+      expect(res.statusCode, `${url} ${res.body}`).toBe(400);
+      expect(res.json().error.message).toMatch(where);
+      expect(res.json().error.message).toMatch(/NUL/);
+    }
+    // A seller's title, in the title and deep in an array.
+    expect(
+      (await app.inject({ method: "POST", url: "/api/v1/seller", headers: bearer(s), payload: { display_name: "S" } }))
+        .statusCode,
+    ).toBe(201);
+    for (const payload of [
+      { title: `Film${nul}`, year: 2024, runtime_min: 90, age_rating: "PG" },
+      { title: "Film", year: 2024, runtime_min: 90, age_rating: "PG", cast: ["A", nul] },
+    ]) {
+      const res = await app.inject({ method: "POST", url: "/api/v1/seller/titles", headers: bearer(s), payload });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().error.message).toMatch(/^body\.(title|cast\.1): must not contain NUL/);
+    }
+  });
+
+  it("answers Postgres's refusal of a text value (22021) with 400 as a backstop", async () => {
+    const err = await env.pg.db.execute(sql`select ${"a\u0000b"}::text`).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeTruthy();
+    expect(toErrorResponse(err)).toMatchObject({ status: 400, body: { error: { code: "bad_request" } } });
   });
 
   it("needs the CSRF token on cookie requests that change state; bearer requests do not", async () => {

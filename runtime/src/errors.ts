@@ -77,7 +77,28 @@ export function toErrorResponse(e: unknown): { status: number; body: { error: { 
   if (typeof fx?.statusCode === "number" && fx.statusCode >= 400 && fx.statusCode < 500) {
     return { status: fx.statusCode, body: { error: { code: "bad_request", message: String(fx.message) } } };
   }
+  if (isInvalidText(e)) {
+    return {
+      status: 400,
+      body: {
+        error: { code: "bad_request", message: "text must not contain NUL (U+0000) characters or invalid UTF-8" },
+      },
+    };
+  }
   return { status: 500, body: { error: { code: "internal", message: "internal error" } } };
+}
+
+/**
+ * Postgres refused a value as text: 22021 (invalid byte sequence, e.g. a NUL byte in a
+ * parameter) or 22P05 (untranslatable character, NUL in JSON). Caller input, not a server
+ * fault; inputs are checked before they get here, so this is the backstop. Drizzle wraps the
+ * driver's error, so the cause chain is searched.
+ */
+export function isInvalidText(e: unknown, depth = 0): boolean {
+  if (typeof e !== "object" || e === null || depth > 5) return false;
+  const code = (e as { code?: unknown }).code;
+  if (code === "22021" || code === "22P05") return true;
+  return isInvalidText((e as { cause?: unknown }).cause, depth + 1);
 }
 
 /**
