@@ -125,7 +125,103 @@ describe("checkBoundaries", () => {
 describe("findImports", () => {
   it("ignores specifiers in comments and strings", () => {
     const text = '// import "@marquee/training";\nconst s = "from \'@marquee/training\'";\nimport "zod";';
-    expect(findImports("a.ts", text)).toEqual([{ specifier: "zod", line: 3 }]);
+    expect(findImports("a.ts", text)).toEqual([{ specifier: "zod", line: 3, typeOnly: false }]);
+  });
+
+  it("marks only erased imports as type-only", () => {
+    const text = [
+      'import type { A } from "a";',
+      'import { type B } from "b";', // kept by verbatimModuleSyntax: "b" still loads
+      'export type { C } from "c";',
+      'type D = typeof import("d");',
+      'import e from "e";',
+    ].join("\n");
+    expect(findImports("a.ts", text).map((i) => [i.specifier, i.typeOnly])).toEqual([
+      ["a", true],
+      ["b", false],
+      ["c", true],
+      ["d", true],
+      ["e", false],
+    ]);
+  });
+});
+
+describe("external packages", () => {
+  const ws = (deps: Record<string, string>, devDeps: Record<string, string> = {}): WorkspaceInput[] => [
+    { folder: "contracts", packageJson: { name: "@marquee/contracts", exports: { ".": "./src/index.ts" } } },
+    {
+      folder: "cli",
+      packageJson: { name: "@marquee/cli", dependencies: deps, devDependencies: devDeps },
+    },
+  ];
+  const run = (files: SourceFile[], workspaces: WorkspaceInput[], rootDev: Record<string, string> = {}) =>
+    checkBoundaries({ workspaces, files, rootPackageJson: { devDependencies: rootDev } }).violations.map(
+      (v) => `${v.file}:${v.line}: ${v.message}`,
+    );
+
+  it("fails a package the workspace does not declare, named once per workspace, subpaths included", () => {
+    const violations = run(
+      [
+        { path: "cli/src/a.ts", text: 'import Stripe from "stripe";\nimport { sql } from "drizzle-orm/pg-core";' },
+        { path: "cli/src/b.ts", text: 'import Stripe from "stripe";' },
+      ],
+      ws({ fastify: "^5" }),
+    );
+    expect(violations).toEqual([
+      "cli/src/a.ts:1: imports stripe at run time, which cli/package.json does not list in dependencies",
+      "cli/src/a.ts:2: imports drizzle-orm at run time, which cli/package.json does not list in dependencies",
+    ]);
+  });
+
+  it("passes declared packages, scoped ones and Node's builtins with or without node:", () => {
+    const text = [
+      'import fs from "node:fs";',
+      'import path from "path";',
+      'import { readFile } from "fs/promises";',
+      'import Fastify from "fastify";',
+      'import { createClient } from "@clickhouse/client";',
+      'import "@marquee/contracts";',
+      'import build from "virtual:remix/server-build";',
+    ].join("\n");
+    const workspaces = ws({ fastify: "^5", "@clickhouse/client": "^1", "@marquee/contracts": "*" });
+    expect(run([{ path: "cli/src/a.ts", text }], workspaces)).toEqual([]);
+  });
+
+  it("lets devDependencies serve type-only imports and dev files, not code that runs", () => {
+    const workspaces = ws({}, { stripe: "^23" });
+    expect(
+      run(
+        [
+          { path: "cli/src/types.ts", text: 'import type Stripe from "stripe";' },
+          { path: "cli/src/pay.test.ts", text: 'import Stripe from "stripe";' },
+          { path: "cli/test/e2e.ts", text: 'import Stripe from "stripe";' },
+        ],
+        workspaces,
+      ),
+    ).toEqual([]);
+    expect(run([{ path: "cli/src/pay.ts", text: 'import Stripe from "stripe";' }], workspaces)).toEqual([
+      "cli/src/pay.ts:1: imports stripe at run time, which cli/package.json does not list in dependencies (only in devDependencies)",
+    ]);
+    expect(run([{ path: "cli/src/types.ts", text: 'import type Stripe from "stripe";' }], ws({}))).toEqual([
+      "cli/src/types.ts:1: imports stripe, which cli/package.json does not list in dependencies or devDependencies",
+    ]);
+  });
+
+  it("lets dev files use the root's devDependencies (the shared toolchain), production code not", () => {
+    const rootDev = { vitest: "^3", vite: "^6" };
+    expect(
+      run(
+        [
+          { path: "cli/src/a.test.ts", text: 'import { it } from "vitest";' },
+          { path: "cli/vite.config.ts", text: 'import { defineConfig } from "vite";' },
+        ],
+        ws({}),
+        rootDev,
+      ),
+    ).toEqual([]);
+    expect(run([{ path: "cli/src/a.ts", text: 'import { it } from "vitest";' }], ws({}), rootDev)).toEqual([
+      "cli/src/a.ts:1: imports vitest at run time, which cli/package.json does not list in dependencies",
+    ]);
   });
 });
 

@@ -4,11 +4,17 @@
  *  (b) a package is entered through its package.json `exports` only (no deep imports);
  *  (c) a relative import never leaves its own workspace folder;
  *  (d) every `@marquee/*` a workspace imports is listed in its package.json, and nothing it
- *      may not import is listed there.
+ *      may not import is listed there;
+ *  (e) every external package a workspace imports is listed in its package.json: in
+ *      `dependencies` (or peer/optional) when the code runs; `devDependencies` also do for
+ *      type-only imports (`import type`, erased at build) and for dev files (tests, `test/`
+ *      folders, `*.config.ts`), which may also use the root package.json's devDependencies
+ *      (vitest and the other tools every workspace shares). Node's builtins need nothing.
  *
  * `npm run check:boundaries` prints each violation as `file:line: message` and exits 1.
  */
 import fs from "node:fs";
+import { builtinModules } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
@@ -39,6 +45,8 @@ export interface PackageJson {
   exports?: unknown;
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
 }
 
 export interface WorkspaceInput {
@@ -59,6 +67,8 @@ export interface BoundaryInput {
   workspaces: readonly WorkspaceInput[];
   files: readonly SourceFile[];
   rules?: Readonly<Record<string, readonly string[] | "*">>;
+  /** The repository root's package.json: its devDependencies serve every workspace's dev files. */
+  rootPackageJson?: PackageJson;
 }
 
 export interface Violation {
@@ -76,6 +86,8 @@ export interface BoundaryResult {
 export interface ImportRef {
   specifier: string;
   line: number;
+  /** `import type` / `export type` / a `typeof import("…")` type: erased, nothing loads at run time. */
+  typeOnly: boolean;
 }
 
 /** Every module specifier a file names: static and type-only imports, re-exports, `import()`, `require()`. */
@@ -83,19 +95,23 @@ export function findImports(fileName: string, text: string): ImportRef[] {
   const kind = fileName.endsWith(".tsx") ? ts.ScriptKind.TSX : ts.ScriptKind.TS;
   const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, kind);
   const found: ImportRef[] = [];
-  const add = (node: ts.Node | undefined) => {
+  const add = (node: ts.Node | undefined, typeOnly = false) => {
     if (node && ts.isStringLiteralLike(node)) {
       const line = source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
-      found.push({ specifier: node.text, line });
+      found.push({ specifier: node.text, line, typeOnly });
     }
   };
   const visit = (node: ts.Node): void => {
-    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) {
-      add(node.moduleSpecifier);
+    // Only whole-statement `import type` is erased: with verbatimModuleSyntax,
+    // `import { type A } from "x"` still loads "x".
+    if (ts.isImportDeclaration(node)) {
+      add(node.moduleSpecifier, node.importClause?.isTypeOnly ?? false);
+    } else if (ts.isExportDeclaration(node)) {
+      add(node.moduleSpecifier, node.isTypeOnly);
     } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) {
-      add(node.moduleReference.expression);
+      add(node.moduleReference.expression, node.isTypeOnly);
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
-      add(node.argument.literal);
+      add(node.argument.literal, true);
     } else if (ts.isCallExpression(node)) {
       const callee = node.expression;
       const isDynamicImport = callee.kind === ts.SyntaxKind.ImportKeyword;
@@ -135,6 +151,37 @@ function splitPackageSpecifier(specifier: string): { pkg: string; subpath: strin
   const slash = rest.indexOf("/");
   if (slash === -1) return { pkg: specifier, subpath: "." };
   return { pkg: SCOPE + rest.slice(0, slash), subpath: `./${rest.slice(slash + 1)}` };
+}
+
+/** `stripe` → `stripe`, `drizzle-orm/pg-core` → `drizzle-orm`, `@scope/pkg/x` → `@scope/pkg`. */
+export function packageNameOf(specifier: string): string {
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? specifier);
+}
+
+const BUILTINS = new Set(builtinModules);
+/** Node's own modules (`node:fs`, `fs`, `fs/promises`) and other schemes (`virtual:…`): no package. */
+function isBuiltinOrScheme(specifier: string): boolean {
+  return /^[a-z]+:/.test(specifier) || BUILTINS.has(specifier) || BUILTINS.has(packageNameOf(specifier));
+}
+
+/** Remix's route config: read by its Vite plugin while building, never loaded by the server. */
+const BUILD_TIME_FILES = new Set(["storefront/app/routes.ts"]);
+
+/**
+ * Files that only run while developing, building or testing: tests, `test/` folders, test
+ * helpers (`testing.ts`, `testing/`), tool configs (`*.config.ts`) and BUILD_TIME_FILES.
+ */
+export function isDevFile(file: string): boolean {
+  const parts = file.split("/");
+  return (
+    /\.(test|spec)\.tsx?$/.test(file) ||
+    parts.includes("test") ||
+    parts.includes("testing") ||
+    /(^|\/)testing\.tsx?$/.test(file) ||
+    /\.config\.[cm]?tsx?$/.test(file) ||
+    BUILD_TIME_FILES.has(file)
+  );
 }
 
 function lineOf(text: string | undefined, needle: string): number {
@@ -191,7 +238,7 @@ export function checkBoundaries(input: BoundaryInput): BoundaryResult {
     const folder = file.path.split("/")[0] ?? "";
     const ws = byFolder.get(folder);
     if (!ws) continue;
-    for (const { specifier, line } of findImports(file.path, file.text)) {
+    for (const { specifier, line, typeOnly } of findImports(file.path, file.text)) {
       const at = (message: string) => violations.push({ file: file.path, line, message });
 
       if (specifier.startsWith(".") || specifier.startsWith("/")) {
@@ -202,7 +249,30 @@ export function checkBoundaries(input: BoundaryInput): BoundaryResult {
         }
         continue;
       }
-      if (!specifier.startsWith(SCOPE)) continue;
+      if (!specifier.startsWith(SCOPE)) {
+        // (e) Declared external packages: an undeclared one works only while a neighbour's
+        // dependency happens to be hoisted, and breaks a workspace installed on its own.
+        if (isBuiltinOrScheme(specifier)) continue;
+        const pkg = packageNameOf(specifier);
+        const dev = isDevFile(file.path);
+        const p = ws.packageJson;
+        const runtime = { ...p.dependencies, ...p.peerDependencies, ...p.optionalDependencies };
+        const declared =
+          pkg in runtime ||
+          ((typeOnly || dev) && pkg in (p.devDependencies ?? {})) ||
+          (dev && pkg in (input.rootPackageJson?.devDependencies ?? {}));
+        const key = `${folder}\0${pkg}\0${typeOnly || dev}`;
+        if (!declared && !reportedMissingDeps.has(key)) {
+          reportedMissingDeps.add(key);
+          at(
+            typeOnly || dev
+              ? `imports ${pkg}, which ${folder}/package.json does not list in dependencies or devDependencies`
+              : `imports ${pkg} at run time, which ${folder}/package.json does not list in dependencies` +
+                  (pkg in (p.devDependencies ?? {}) ? " (only in devDependencies)" : ""),
+          );
+        }
+        continue;
+      }
 
       internalImports++;
       const { pkg, subpath } = splitPackageSpecifier(specifier);
@@ -257,7 +327,9 @@ function listSourceFiles(rootDir: string, folder: string): string[] {
 
 /** Reads the workspaces named in the root package.json and their .ts/.tsx files. */
 export function loadRepository(rootDir: string): BoundaryInput {
-  const root = JSON.parse(fs.readFileSync(path.join(rootDir, "package.json"), "utf8")) as { workspaces?: string[] };
+  const root = JSON.parse(fs.readFileSync(path.join(rootDir, "package.json"), "utf8")) as PackageJson & {
+    workspaces?: string[];
+  };
   const workspaces: WorkspaceInput[] = [];
   const files: SourceFile[] = [];
   for (const folder of root.workspaces ?? []) {
@@ -268,7 +340,7 @@ export function loadRepository(rootDir: string): BoundaryInput {
       files.push({ path: file, text: fs.readFileSync(path.join(rootDir, file), "utf8") });
     }
   }
-  return { workspaces, files };
+  return { workspaces, files, rootPackageJson: root };
 }
 
 function main(): void {
