@@ -106,6 +106,49 @@ function outboxBehaviour(open: () => Promise<PostgresHandle<CommerceSchema>>, di
     // Oldest first, each once.
     expect(received.map((m) => (m.value as { n: number }).n)).toEqual(events.map((_, i) => i));
   });
+
+  for (const outcome of ["lands", "fails"] as const) {
+    it(`stop() waits for the publish in flight (which ${outcome}), then returns at once and starts no round`, async () => {
+      const events = Array.from({ length: 3 }, (_, i) => purchase(100 + i));
+      await pg.db.transaction((tx) => enqueueOutbox(tx, events));
+      const bus = new InProcessBus({ lingerMs: 0 });
+      let answer: () => void = () => undefined;
+      let publishing: () => void = () => undefined;
+      const started = new Promise<void>((r) => {
+        publishing = r;
+      });
+      let rounds = 0;
+      await bus.subscribe("commerce.test.v1", "slow", async () => {
+        rounds++;
+        publishing();
+        // The broker takes its time: the relay is stopped meanwhile.
+        await new Promise<void>((resolve, reject) => {
+          answer = outcome === "lands" ? resolve : () => reject(new Error("broker unavailable (simulated)"));
+        });
+      });
+      // A long idle wait: stop() must not sit through it once the round is over.
+      const relay = new OutboxRelay({ db: pg.db, bus, logger, idleMs: 60_000 });
+      relay.start();
+      await started;
+      let stopped = false;
+      const stopping = relay.stop().then(() => {
+        stopped = true;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(stopped).toBe(false); // still waiting for the broker's answer
+      const at = Date.now();
+      answer();
+      await stopping;
+      expect(Date.now() - at).toBeLessThan(5_000);
+      // Landed: marked sent. Failed: left for the next relay, nothing lost.
+      expect(await unsent()).toBe(outcome === "lands" ? 0 : 3);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(rounds).toBe(1);
+      await bus.close();
+      // Leave the outbox empty for the tests after this one.
+      await pg.db.execute(sql`update outbox set sent_at = now() where sent_at is null`);
+    });
+  }
 }
 
 describe("transactional outbox (PGlite)", () => {

@@ -104,6 +104,8 @@ export class OutboxRelay {
           this.options.logger.error({ err: e }, "outbox relay round failed");
         }
         if (n > 0 && failures === 0) continue;
+        // stop() during the round found no wait to cut short: do not start one.
+        if (!this.running) break;
         const wait = failures > 0 ? Math.min(10_000, 200 * 2 ** failures) : (this.options.idleMs ?? 200);
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, wait);
@@ -117,7 +119,11 @@ export class OutboxRelay {
     })();
   }
 
-  /** Finish the round in progress, then stop. */
+  /**
+   * Stop: no round starts after this, and a round in progress finishes first (its publish is
+   * awaited and its rows marked sent or left for next time), so the bus can be closed after it
+   * without failing a publish half-way. Resolves at once when not started.
+   */
   async stop(): Promise<void> {
     this.running = false;
     this.wake?.();
