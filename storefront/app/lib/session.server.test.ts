@@ -1,3 +1,4 @@
+import { sessionCookieHeader } from "@marquee/commerce/session-cookie";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestStore, type TestServices, type TestStore, testServices } from "../../test/test-services";
 import {
@@ -28,12 +29,20 @@ const req = (cookie: string, url = "http://store.test/", headers: Record<string,
 describe("session cookies", () => {
   it("are HttpOnly, SameSite=Lax, Path=/ and live as long as the session", () => {
     const now = Date.UTC(2030, 0, 1);
+    // The JSON API's own cookie (one implementation, commerce's): the same attributes either way.
     const c = sessionCookie("tok", new Date(now + 3600_000), false, now);
-    expect(c).toBe("mq_session=tok; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax");
-    expect(sessionCookie("tok", new Date(now + 10_000), true, now)).toBe(
-      "__Host-mq_session=tok; Path=/; Max-Age=10; HttpOnly; SameSite=Lax; Secure",
+    expect(c).toBe(
+      sessionCookieHeader({ name: "mq_session", secure: false }, "tok", new Date(now + 3600_000), new Date(now)),
     );
-    expect(clearSessionCookie(true)).toBe("__Host-mq_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure");
+    expect(c).toBe(
+      "mq_session=tok; Path=/; HttpOnly; SameSite=Lax; Max-Age=3600; Expires=Tue, 01 Jan 2030 01:00:00 GMT",
+    );
+    expect(sessionCookie("tok", new Date(now + 10_000), true, now)).toBe(
+      "__Host-mq_session=tok; Path=/; HttpOnly; SameSite=Lax; Max-Age=10; Expires=Tue, 01 Jan 2030 00:00:10 GMT; Secure",
+    );
+    expect(clearSessionCookie(true)).toBe(
+      "__Host-mq_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure",
+    );
   });
 
   it("are read under the one name the store's scheme allows", () => {

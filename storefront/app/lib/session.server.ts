@@ -1,21 +1,31 @@
+import {
+  clearSessionCookieHeader,
+  DEV_SESSION_COOKIE,
+  readCookie,
+  SECURE_SESSION_COOKIE,
+  type SessionCookie,
+  sessionCookieHeader,
+} from "@marquee/commerce/session-cookie";
 import { type AppLoadContext, redirect } from "@remix-run/node";
 import type { Audience, Viewer } from "../context";
-import { getActor, isHttps, readCookie } from "./actor.server";
+import { getActor, isHttps } from "./actor.server";
 
 /**
  * The signed-in session: an opaque bearer token in an HttpOnly cookie; commerce keeps only
- * its hash. Over https the cookie is `__Host-mq_session` (Secure, Path=/, no Domain: no other
- * host or path can set or shadow it). Browsers refuse `__Host-` cookies without Secure, so
- * plain-http local dev uses `mq_session` instead. The JSON API (`/api/v1`) reads the same names.
+ * its hash. The cookie itself (names, attributes, parsing) is commerce's one implementation,
+ * shared with the JSON API (`@marquee/commerce/session-cookie`): over https `__Host-mq_session`
+ * (Secure, Path=/, no Domain), on plain-http local dev `mq_session`.
  */
-export const SESSION_COOKIE_SECURE = "__Host-mq_session";
-export const SESSION_COOKIE_PLAIN = "mq_session";
+export const SESSION_COOKIE_SECURE = SECURE_SESSION_COOKIE;
+export const SESSION_COOKIE_PLAIN = DEV_SESSION_COOKIE;
 
 /** Tokens are 32 random bytes, base64url; anything else is not worth a database query. */
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{20,200}$/;
 
+const cookieKind = (secure: boolean): SessionCookie => ({ name: sessionCookieName(secure), secure });
+
 export function sessionCookieName(secure: boolean): string {
-  return secure ? SESSION_COOKIE_SECURE : SESSION_COOKIE_PLAIN;
+  return secure ? SECURE_SESSION_COOKIE : DEV_SESSION_COOKIE;
 }
 
 /**
@@ -32,32 +42,20 @@ export function secureCookies(request: Request, context: AppLoadContext): boolea
  * store a cookie planted without Secure (over http, or by a sibling subdomain) is ignored.
  */
 export function readSessionToken(request: Request, context: AppLoadContext): string | null {
-  const value = readCookie(request.headers.get("cookie"), sessionCookieName(secureCookies(request, context)));
+  const value = readCookie(
+    request.headers.get("cookie") ?? undefined,
+    sessionCookieName(secureCookies(request, context)),
+  );
   return value && TOKEN_PATTERN.test(value) ? value : null;
 }
 
 /** Set-Cookie for a new session, living as long as the session does. */
 export function sessionCookie(token: string, expiresAt: Date, secure: boolean, now = Date.now()): string {
-  const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - now) / 1000));
-  return [
-    `${sessionCookieName(secure)}=${token}`,
-    "Path=/",
-    `Max-Age=${maxAge}`,
-    "HttpOnly",
-    "SameSite=Lax",
-    ...(secure ? ["Secure"] : []),
-  ].join("; ");
+  return sessionCookieHeader(cookieKind(secure), token, expiresAt, new Date(now));
 }
 
 export function clearSessionCookie(secure: boolean): string {
-  return [
-    `${sessionCookieName(secure)}=`,
-    "Path=/",
-    "Max-Age=0",
-    "HttpOnly",
-    "SameSite=Lax",
-    ...(secure ? ["Secure"] : []),
-  ].join("; ");
+  return clearSessionCookieHeader(cookieKind(secure));
 }
 
 /** One authentication per request, shared by the root and page loaders (see context.ts). */
@@ -74,10 +72,36 @@ export function getViewer(request: Request, context: AppLoadContext): Promise<Vi
   return found;
 }
 
-/** A relative path inside the store to return to after signing in; anything else is "/". */
+const SAME_ORIGIN = "http://marquee.invalid";
+
+function hasControlOrBackslash(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x5c) return true;
+  }
+  return false;
+}
+
+/**
+ * A path inside the store to return to after signing in; anything else is "/". Checked the way
+ * a browser will read the Location header: browsers drop tabs and newlines anywhere in a URL
+ * and read `\\` as `/`, so `/<tab>/evil.example` would be `//evil.example`, another site. Any
+ * control character or backslash is refused outright; what is left must resolve on our own
+ * origin, and is returned as that resolution serialises it (percent-encoded ASCII, so a
+ * non-Latin-1 character cannot break the header either).
+ */
 export function safeNext(next: unknown): string {
-  if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
-  return next.length > 500 ? "/" : next;
+  if (typeof next !== "string" || next.length === 0 || next.length > 500) return "/";
+  if (hasControlOrBackslash(next) || !next.startsWith("/") || next.startsWith("//")) return "/";
+  let url: URL;
+  try {
+    url = new URL(next, SAME_ORIGIN);
+  } catch {
+    return "/";
+  }
+  if (url.origin !== SAME_ORIGIN) return "/";
+  const path = url.pathname + url.search + url.hash;
+  return path.startsWith("//") ? "/" : path;
 }
 
 /** The path (and query) of a request, for `?next=`. */
