@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import fastifyStatic from "@fastify/static";
-import { migrateClickHouse } from "@marquee/analytics";
+import { migrateClickHouse, upsertTitleDimension } from "@marquee/analytics";
 import {
   type Catalog,
   COMMERCE_MIGRATIONS,
@@ -13,7 +13,7 @@ import { commerceApiRoutes } from "@marquee/commerce/http";
 import { readCookie, sessionCookieFor } from "@marquee/commerce/session-cookie";
 import { TOPICS } from "@marquee/contracts";
 import { loadServingTitles, OnlineFeatures } from "@marquee/feature-store";
-import { collectorRoutes, OutboxRelay, startLoader } from "@marquee/ingest";
+import { collectorRoutes, OutboxRelay, startCatalogLoader, startLoader } from "@marquee/ingest";
 import {
   type ClickHouseHandle,
   type Config,
@@ -45,7 +45,6 @@ import {
 } from "@marquee/training";
 import type { ServerBuild } from "@remix-run/node";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { authRateLimit } from "./auth-rate-limit.ts";
 import { remixRoutes } from "./remix-handler.ts";
 import { seedIfEmpty } from "./seed-store.ts";
 
@@ -112,6 +111,7 @@ export async function createMarquee(
     log: logger.child({ component: "commerce" }),
     playbackSecret: secrets.playbackSecret,
     platformFeeBps: config.PLATFORM_FEE_BPS,
+    authAttemptsPerMinute: config.AUTH_RATE_LIMIT,
   });
   const catalog = commerce.catalog;
   // Hourly housekeeping (each process; every step is idempotent): expired sessions, day-old
@@ -155,6 +155,20 @@ export async function createMarquee(
       consumers: config.LOADER_CONSUMERS,
     },
   );
+
+  // catalog.titles.v1 → ClickHouse's titles dimension, which the models and serving's rows read:
+  // an approval or a withdrawal reaches it about a second after commit (the relay's round), and
+  // this process's rows re-read it at once (others within their refresh). Subscribed before the
+  // relay starts: in-process, a publish nobody is subscribed to yet is handled by nobody.
+  let titlesChanged: () => void = () => undefined;
+  await startCatalogLoader(bus, {
+    titles: (ids) => catalog.titleStates(ids),
+    dimension: (rows) => upsertTitleDimension(clickhouse.client, rows),
+    logger: logger.child({ component: "catalog-loader" }),
+    onApplied: ({ written }) => {
+      if (written > 0) titlesChanged();
+    },
+  });
 
   // Commerce's transactional outbox → the bus (purchases, rentals, refunds as commerce lands).
   const relay = new OutboxRelay({
@@ -204,6 +218,7 @@ export async function createMarquee(
   const titles = new TitleIndex(() => loadServingTitles(clickhouse.client), logger.child({ component: "serving" }));
   await titles.refresh();
   titles.watch();
+  titlesChanged = () => void titles.refresh();
   const recommender = new Recommender(models, new OnlineFeatures(online, clickhouse.client), { titles });
   const metrics = createMetricsRegistry();
 
@@ -213,7 +228,6 @@ export async function createMarquee(
     trustProxy: false,
   });
   app.setErrorHandler(httpErrorHandler);
-  authRateLimit(app, config.AUTH_RATE_LIMIT);
   // Liveness: answers while the process runs, checks nothing (a restart cures no database).
   app.get("/health", async () => ({ status: "ok", mode, models: models.versions() }));
   // Readiness: every dependency a request needs, each bounded by a timeout; 503 names the
@@ -281,7 +295,8 @@ export async function createMarquee(
     await app.register(remixRoutes, {
       build,
       mode: config.NODE_ENV === "production" ? "production" : "development",
-      loadContext: () => ({ services }),
+      // The socket address: sign-ups and sign-ins are limited per client where they are handled.
+      loadContext: (request) => ({ services, clientAddress: request.ip }),
     });
   }
 

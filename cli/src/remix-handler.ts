@@ -10,13 +10,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
  */
 export async function remixRoutes(
   app: FastifyInstance,
-  options: { build: ServerBuild; mode: string; loadContext: () => AppLoadContext },
+  options: { build: ServerBuild; mode: string; loadContext: (request: FastifyRequest) => AppLoadContext },
 ): Promise<void> {
   const handle = createRequestHandler(options.build, options.mode);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, _payload, done) => done(null));
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const response = await handle(toFetchRequest(request, reply), options.loadContext());
+    const response = await handle(toFetchRequest(request, reply), options.loadContext(request));
     reply.status(response.status);
     for (const [name, value] of response.headers) {
       if (name !== "set-cookie") reply.header(name, value);

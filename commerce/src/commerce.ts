@@ -16,6 +16,8 @@ export interface CommerceOptions {
   playbackSecret: string;
   /** Platform fee for new sellers, basis points (default 1500 = 15 %). */
   platformFeeBps?: number;
+  /** Sign-up and sign-in attempts per client per minute (see AccountsOptions); 0 = no limit. */
+  authAttemptsPerMinute?: number;
   now?: () => Date;
 }
 
@@ -32,7 +34,12 @@ export class Commerce {
   constructor(options: CommerceOptions) {
     const now = options.now ?? (() => new Date());
     this.gateway = options.gateway;
-    this.accounts = new Accounts(options.db, { now });
+    this.accounts = new Accounts(options.db, {
+      now,
+      ...(options.authAttemptsPerMinute !== undefined
+        ? { clientAttemptsPerMinute: options.authAttemptsPerMinute }
+        : {}),
+    });
     this.catalog = new Catalog(options.db);
     const ctx: CommerceContext = {
       db: options.db,

@@ -112,6 +112,11 @@ export interface StorefrontLog {
  */
 export interface StorefrontContext {
   services: StorefrontServices;
+  /**
+   * Who is asking, as the server sees the connection (its socket address): sign-ups and
+   * sign-ins pass it to commerce, which limits attempts per client.
+   */
+  clientAddress?: string;
 }
 
 declare module "@remix-run/node" {

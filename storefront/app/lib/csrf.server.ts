@@ -102,6 +102,11 @@ export async function protectedForm(
   } catch {
     throw data("This form could not be read.", { status: 400 });
   }
+  // Postgres text cannot hold NUL: refused here, for every form, rather than as a 500 in a query.
+  for (const [name, value] of form) {
+    if (name.includes("\u0000") || (typeof value === "string" && value.includes("\u0000")))
+      throw data("Text fields must not contain NUL (U+0000) characters.", { status: 400 });
+  }
   const viewer = await getViewer(request, context);
   const expected = [viewer?.csrfToken, options.anonymous ? cookieToken(request, context) : null];
   if (!csrfMatches(form.get(CSRF_FIELD), expected)) {

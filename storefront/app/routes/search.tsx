@@ -1,4 +1,4 @@
-import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useLoaderData } from "@remix-run/react";
 import { PosterCard } from "../components/poster-card";
 import { audienceOf, getViewer } from "../lib/session.server";
@@ -12,6 +12,8 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const q = (new URL(request.url).searchParams.get("q") ?? "").trim().slice(0, 200);
+  // Postgres text cannot hold NUL: a 400 with the reason, not a 500 from the query.
+  if (q.includes("\u0000")) throw data("Search text must not contain NUL (U+0000) characters.", { status: 400 });
   const viewer = await getViewer(request, context);
   // The catalogue searches only what this audience may see: a kids' profile finds nothing above its limit.
   const results = q ? await context.services.catalog.search(q, { limit: 40, audience: audienceOf(viewer) }) : [];

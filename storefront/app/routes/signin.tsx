@@ -40,7 +40,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const next = safeNext(form.get("next"));
   // The token being replaced (if any) is dropped: a fresh session at every sign-in.
   const result = await attempt(() =>
-    context.services.commerce.accounts.signIn({ email, password }, readSessionToken(request, context)),
+    context.services.commerce.accounts.signIn(
+      { email, password },
+      readSessionToken(request, context),
+      context.clientAddress,
+    ),
   );
   if (!result.ok) {
     const { error } = result;
@@ -50,7 +54,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       return data(
         {
           email,
-          error: `Too many failed sign-ins for this address. For your safety, please wait ${waitText(wait)} and try again (after ${formatDateTime(at)}).`,
+          error: `${error.details?.scope === "client" ? "Too many sign-in attempts from your network." : "Too many failed sign-ins for this address."} For your safety, please wait ${waitText(wait)} and try again (after ${formatDateTime(at)}).`,
         },
         { status: 429, headers: { "Retry-After": String(wait) } },
       );

@@ -64,6 +64,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     context.services.commerce.accounts.signUp(
       { email, password, region, ...(displayName ? { display_name: displayName } : {}) },
       readSessionToken(request, context),
+      context.clientAddress,
     ),
   );
   if (!result.ok) {
