@@ -55,6 +55,7 @@ describe("who may read rows", () => {
     const res = await get(`/v1/users/${alice}/rows`);
     expect(res.statusCode).toBe(401);
     expect(res.json().error).toMatchObject({ code: "unauthorized", message: expect.stringMatching(/session/) });
+    expect(res.headers["www-authenticate"]).toBe('Bearer realm="marquee"');
     // A profile of the account is protected the same way.
     expect((await get(`/v1/users/${aliceKid}/rows`)).statusCode).toBe(401);
   });

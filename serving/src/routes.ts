@@ -46,6 +46,11 @@ export async function servingRoutes(
   app: FastifyInstance,
   options: { serving: ServingApi } & AccessOptions,
 ): Promise<void> {
+  // A 401 says how to authenticate (RFC 9110): the session cookie or a bearer token.
+  app.addHook("onSend", async (_request, reply, payload) => {
+    if (reply.statusCode === 401) reply.header("www-authenticate", 'Bearer realm="marquee"');
+    return payload;
+  });
   app.get<{ Params: { id: string } }>("/v1/users/:id/rows", async (request, reply) => {
     const id = parseId(request.params.id, "user id");
     const limit = parseLimit({ limit: (request.query as { limit?: string }).limit });
