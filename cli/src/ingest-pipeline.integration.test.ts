@@ -334,6 +334,93 @@ serviceSuite("Kafka → ClickHouse pipeline", BROKERS ? `kafka://${BROKERS.split
     expect(await topicTotals(ch.client, topic)).toEqual({ rows: N, unique: N });
   });
 
+  it("a client's retry through the collector is stored once, whatever its neighbours (issue 17.11)", async () => {
+    const topic = uniqueTopic("client-retry");
+    const b = await bus(topic);
+    await loader(b, topic);
+    const app = Fastify({ loggerInstance: logger });
+    app.setErrorHandler(httpErrorHandler);
+    await app.register(collectorRoutes, { bus: b, logger, topic });
+    const ids = Array.from({ length: 3 }, () => uuidv7());
+    const e = (i: number) => {
+      const { received_at: _r, ...rest } = event(i, "retrier");
+      return { ...rest, event_id: ids[i] };
+    };
+    const post = (events: unknown[]) => app.inject({ method: "POST", url: "/v1/events", payload: { events } });
+    expect((await post([e(0), e(1)])).statusCode).toBe(200);
+    expect(await waitForRows(ch.client, topic, 2)).toEqual({ rows: 2, unique: 2 });
+    // The retry, with a new event beside it and then again on its own.
+    expect((await post([e(2), e(0), e(1)])).statusCode).toBe(200);
+    expect((await post([e(1)])).statusCode).toBe(200);
+    expect(await waitForRows(ch.client, topic, 3)).toEqual({ rows: 3, unique: 3 });
+    await new Promise((r) => setTimeout(r, 800));
+    expect(await topicTotals(ch.client, topic)).toEqual({ rows: 3, unique: 3 });
+    await app.close();
+  });
+
+  it("an insert that can never succeed: the partition moves on, the DLQ has the row and why (issue 10.7)", async () => {
+    const topic = uniqueTopic("never");
+    const b = await bus(topic, { topics: [{ name: topic, partitions: 1 }] });
+    const never = event(3, "u1");
+    let attempts = 0;
+    const failing = new Proxy(ch.client, {
+      get(target, prop, receiver) {
+        if (prop !== "exec") return Reflect.get(target, prop, receiver);
+        return async (params: Parameters<ClickHouseClient["exec"]>[0]) => {
+          if (params.query.includes(never.event_id as string)) {
+            attempts++;
+            throw new Error("simulated: the engine says no, for reasons of its own");
+          }
+          return target.exec(params);
+        };
+      },
+    });
+    await startLoader(
+      b,
+      { clickhouse: failing, online: new MemoryOnlineStore(), logger, retries: 2 },
+      { topic, group: `loader-${topic}`, batchRows: 500, batchMs: 50 },
+    );
+    // One packed record (as the collector publishes), the bad event in the middle of it.
+    const values = [event(1, "u1"), event(2, "u1"), never, event(4, "u1")];
+    await b.publish(
+      topic,
+      values.map((value) => ({ key: "u1", value })),
+      { pack: true },
+    );
+    expect(await waitForRows(ch.client, topic, 3)).toEqual({ rows: 3, unique: 3 });
+    // Later events of the same partition land too.
+    await b.publish(
+      topic,
+      Array.from({ length: 50 }, (_, i) => ({ key: "u1", value: event(10 + i, "u1") })),
+    );
+    expect(await waitForRows(ch.client, topic, 53)).toEqual({ rows: 53, unique: 53 });
+    const dead = await deadLetters(b, topic, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]?.value.toString()).toBe(JSON.stringify(never));
+    expect(dead[0]?.headers?.["x-error"]).toMatch(/engine says no/);
+    expect(dead[0]?.headers?.["x-source-topic"]).toBe(topic);
+    expect(dead[0]?.headers?.["x-source-index"]).toBe("2");
+    expect(attempts).toBeGreaterThan(1);
+  });
+
+  it("a slice over 100+ monthly partitions is split, not retried for ever (issue 17.10)", async () => {
+    const topic = uniqueTopic("months");
+    const b = await bus(topic);
+    await loader(b, topic);
+    // Straight onto the topic, as no collector would let through: 120 months of one viewer.
+    await b.publish(
+      topic,
+      Array.from({ length: 120 }, (_, m) => ({
+        key: "u1",
+        value: { ...event(m, "u1"), occurred_at: new Date(Date.UTC(2026, 10 - m, 15)).toISOString() },
+      })),
+      { pack: true },
+    );
+    await b.publish(topic, [{ key: "u1", value: event(999, "u1") }]);
+    expect(await waitForRows(ch.client, topic, 121)).toEqual({ rows: 121, unique: 121 });
+  });
+
   it("loses nothing when the broker restarts mid-stream", async () => {
     // A broker of its own (same infra script, its own port and folder), so restarting it
     // cannot disturb the other suites that share the CI broker.

@@ -135,6 +135,7 @@ function mutate(r: Rng, e: Record<string, unknown>): void {
       : r.pick([
           "extra",
           "received_at",
+          "id_from_client",
           "item_id",
           "user_id",
           "anonymous_id",
@@ -179,6 +180,7 @@ describe("parseEventFast", () => {
       const forFast = structuredClone(original);
       const collected = r.chance(0.3);
       if (collected) forFast.received_at = "2026-11-25T18:00:01.000Z";
+      if (collected && r.chance(0.5)) forFast.id_from_client = true;
       const expected = EventSchema.safeParse(forZod);
       const got = parseEventFast(forFast, collected);
       if (mutations === 0) {
@@ -189,7 +191,14 @@ describe("parseEventFast", () => {
       fast++;
       const label = `case ${i}: ${JSON.stringify(original)}`;
       expect(expected.success, label).toBe(true);
-      const { received_at: _r, ...event } = got as typeof got & { received_at?: string };
+      const {
+        received_at: _r,
+        id_from_client: _c,
+        ...event
+      } = got as typeof got & {
+        received_at?: string;
+        id_from_client?: true;
+      };
       expect(event, label).toStrictEqual(expected.data);
     }
     // Every untouched valid event takes the fast path, and many mutated ones do too.

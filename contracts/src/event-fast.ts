@@ -190,13 +190,13 @@ const ENVELOPE_KEYS = keys(
   "item_id",
   "payload",
 );
-/** The same, plus the collector's received_at: what travels on events.v1. */
-const COLLECTED_KEYS = keys(...ENVELOPE_KEYS, "received_at");
+/** The same, plus the collector's received_at and id_from_client: what travels on events.v1. */
+const COLLECTED_KEYS = keys(...ENVELOPE_KEYS, "received_at", "id_from_client");
 
 /**
  * The event EventSchema would make of `raw`, or undefined when the fast path is not sure (see
- * above). `collected`: `raw` may also carry received_at, which is left on it unchecked (zod would
- * strip it; the loader checks it and puts it back).
+ * above). `collected`: `raw` may also carry received_at and id_from_client, which are left on it
+ * unchecked (zod would strip them; the loader checks them and puts them back).
  */
 export function parseEventFast(raw: unknown, collected = false): MarqueeEvent | undefined {
   if (!isPlainWith(raw, collected ? COLLECTED_KEYS : ENVELOPE_KEYS)) return undefined;

@@ -206,5 +206,10 @@ export const IngestResultSchema = z.object({
 });
 export type IngestResult = z.infer<typeof IngestResultSchema>;
 
-/** An event as it travels on the bus: validated, with the server's receive time beside the client's. */
-export type CollectedEvent = MarqueeEvent & { received_at: string };
+/**
+ * An event as it travels on the bus: validated, with the server's receive time beside the
+ * client's. `id_from_client`: the client chose the event id (the collector fills in a fresh one
+ * otherwise), so this may be a retry of an event already stored, and the loader checks the id
+ * against what is stored; ids the collector made are unique by construction and skip that.
+ */
+export type CollectedEvent = MarqueeEvent & { received_at: string; id_from_client?: true };

@@ -21,6 +21,10 @@ describe("validateBatch", () => {
     expect(events[0]?.event_id).toMatch(/^[0-9a-f-]{14}7/);
     expect(events[0]?.occurred_at).toBe("2026-11-25T12:00:00.000Z");
     expect(events[0]?.received_at).toBe("2026-11-25T12:00:00.000Z");
+    // An id made here is new; one the client chose may be a retry's, and is marked for the loader.
+    expect(events[0]?.id_from_client).toBeUndefined();
+    const chosen = validateBatch({ events: [click({ event_id: uuidv7() })] });
+    expect(chosen.events[0]?.id_from_client).toBe(true);
   });
 
   it("reports each invalid event by index with a reason", () => {

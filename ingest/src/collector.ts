@@ -76,7 +76,9 @@ export function validateBatch(body: unknown, now = new Date(), limits: CollectLi
     // Fill in place (the body is ours, fresh from JSON.parse): what a spread into a new object
     // would give, a good deal cheaper per event. Only fields the client left out are filled.
     const filled = raw as Record<string, unknown>;
-    if (!Object.hasOwn(filled, "event_id")) filled.event_id = newEventId();
+    // An id the client chose may be a retry's (the loader checks it); one made here is new.
+    const idFromClient = Object.hasOwn(filled, "event_id");
+    if (!idFromClient) filled.event_id = newEventId();
     if (!Object.hasOwn(filled, "occurred_at")) filled.occurred_at = receivedAt;
     // Well-formed events take the fast path; zod decides (and explains) the rest.
     let e: MarqueeEvent | undefined = parseEventFast(filled);
@@ -108,6 +110,7 @@ export function validateBatch(body: unknown, now = new Date(), limits: CollectLi
     // The event is ours (the request body's object, or zod's copy): add the field in place.
     const collected = e as CollectedEvent;
     collected.received_at = receivedAt;
+    if (idFromClient) collected.id_from_client = true;
     accepted.push(collected);
   });
   return { result: { accepted: accepted.length, rejected }, events: accepted };

@@ -10,6 +10,7 @@ import {
 import { v7 as uuidv7 } from "uuid";
 import { describe, expect, it } from "vitest";
 import { EVENT_VALUE_COLUMNS, eventValuesLine, toEventRow } from "./event-row.ts";
+import { classifyInsertError } from "./insert-errors.ts";
 import { decodeCollectedEvent, EventLoader } from "./loader.ts";
 
 const logger = createLogger({ service: "test", level: "silent" });
@@ -50,11 +51,11 @@ function fakeClickHouse() {
       return { stream: Readable.from([]) };
     },
     async query(params: { query: string; query_params: Record<string, unknown> }) {
-      if (params.query.includes("AS id")) {
-        // Which of these event ids are stored (the outbox check).
-        const ids = new Set(params.query_params.ids as string[]);
-        const found = inserts.flatMap((i) => i.rows).filter((r) => ids.has(String(r.event_id)));
-        return { json: async () => found.map((r) => ({ id: r.event_id })) };
+      if (params.query.includes("FROM event_ids")) {
+        // Which of these (lower-case) event ids are stored: what the event_ids view keeps.
+        const ids = new Set(String(params.query_params.ids).split(","));
+        const found = inserts.flatMap((i) => i.rows).filter((r) => ids.has(String(r.event_id).toLowerCase()));
+        return { json: async () => found.map((r) => [String(r.event_id).toLowerCase()]) };
       }
       const offsets = inserts
         .flatMap((i) => i.rows)
@@ -177,17 +178,48 @@ describe("EventLoader on Kafka batches", () => {
     expect(together[1]?.table).toContain("insert_deduplication_token = 'events.v1-1-2-3_events.v1-2-2-3'");
   });
 
-  it("stores an outbox event once when it arrives again, on the in-process bus too", async () => {
+  it("stores an event id once: repeats in a batch, a relay's replay, a client's retry in another batch", async () => {
     const ch = fakeClickHouse();
     const loader = new EventLoader({ clickhouse: ch.client, online: new MemoryOnlineStore(), logger });
-    const a = decodeCollectedEvent(event());
-    const b = decodeCollectedEvent(event());
+    // Ids the clients chose (the collector marks them): each may be a retry's.
+    const a = decodeCollectedEvent(event({ id_from_client: true }));
+    const b = decodeCollectedEvent(event({ id_from_client: true }));
+    const c = decodeCollectedEvent(event({ id_from_client: true }));
     const outbox = (e: CollectedEvent) => ({ key: "u1", value: e, headers: { "x-outbox-id": e.event_id } });
     await loader.load({ topic: "events.v1", messages: [outbox(a), outbox(b), outbox(a)] });
-    await loader.load({ topic: "events.v1", messages: [outbox(b), { key: "u1", value: b }] });
-    // The repeat inside the first batch and the replayed outbox event are dropped; an event
-    // without the header is not the outbox's, and is not checked.
-    expect(ch.inserts.map((i) => i.rows.map((r) => r.event_id))).toEqual([[a.event_id, b.event_id], [b.event_id]]);
+    // The same ids again, one upper-cased, among new neighbours; and through Kafka.
+    const retried = { ...b, event_id: b.event_id.toUpperCase() };
+    await loader.load({
+      topic: "events.v1",
+      messages: [outbox(b), { key: "u1", value: retried }, { key: "u1", value: c }],
+    });
+    await loader.load(kafkaBatch(0, 0, [a, c]));
+    expect(ch.inserts.map((i) => i.rows.map((r) => r.event_id))).toEqual([[a.event_id, b.event_id], [c.event_id]]);
+  });
+
+  it("looks up only ids that may be stored already: the collector's own skip the lookup", async () => {
+    const ch = fakeClickHouse();
+    let lookups = 0;
+    const counting = {
+      ...ch.client,
+      exec: ch.client.exec,
+      query: async (params: { query: string; query_params: Record<string, unknown> }) => {
+        if (params.query.includes("FROM event_ids")) lookups++;
+        return ch.client.query(params as never);
+      },
+    } as unknown as ClickHouseClient;
+    const loader = new EventLoader({ clickhouse: counting, online: new MemoryOnlineStore(), logger });
+    await loader.load({ topic: "events.v1", messages: [{ key: "u1", value: decodeCollectedEvent(event()) }] });
+    expect(lookups).toBe(0);
+    await loader.load({
+      topic: "events.v1",
+      messages: [{ key: "u1", value: decodeCollectedEvent(event({ id_from_client: true })) }],
+    });
+    expect(lookups).toBe(1);
+    // The marker survives zod's path too (which strips keys it does not know).
+    expect(
+      decodeCollectedEvent(event({ id_from_client: true, payload: { target: "poster" }, extra: 1 })).id_from_client,
+    ).toBe(true);
   });
 
   it("writes the same values as toEventRow, plus the source", () => {
@@ -257,5 +289,22 @@ describe("EventLoader on Kafka batches", () => {
     const loader = new EventLoader({ clickhouse: flaky, online: new MemoryOnlineStore(), logger, retries: 2 });
     await expect(loader.load(kafkaBatch(0, 0, [decodeCollectedEvent(event())]))).rejects.toThrow(/reset/);
     expect(calls).toBe(3);
+  });
+
+  it("classifies insert errors: the store away is retried, refused data is split and dead-lettered", () => {
+    const ch = (code: string, message: string) => Object.assign(new Error(message), { code, type: "X" });
+    expect(classifyInsertError(new Error("socket hang up"))).toBe("retriable");
+    expect(classifyInsertError(Object.assign(new Error("connect"), { code: "ECONNREFUSED" }))).toBe("retriable");
+    expect(classifyInsertError(ch("252", "Too many parts (300). Merges are processing significantly slower"))).toBe(
+      "retriable",
+    );
+    expect(classifyInsertError(ch("241", "Memory limit (total) exceeded"))).toBe("retriable");
+    expect(
+      classifyInsertError(ch("252", "Too many partitions for single INSERT block (more than 100). The limit is ...")),
+    ).toBe("permanent");
+    expect(classifyInsertError(ch("27", "Cannot parse input: expected '\"' before: 'x'"))).toBe("permanent");
+    expect(classifyInsertError(ch("53", "Type mismatch"))).toBe("permanent");
+    expect(classifyInsertError(new Error("something odd"))).toBe("unknown");
+    expect(classifyInsertError(new Error("wrapped", { cause: ch("376", "Cannot parse uuid") }))).toBe("permanent");
   });
 });

@@ -22,7 +22,18 @@ export interface BusBatch<T = unknown> {
   messages: BusMessage<T>[];
 }
 
-export type BatchHandler<T = unknown> = (batch: BusBatch<T>) => Promise<void>;
+/**
+ * What a handler may resolve with: messages of its batch that can never be handled (by index
+ * into `batch.messages`) and why. The bus dead-letters them like messages its decoder refused
+ * (Kafka: `<topic>.dlq` with the original bytes and where they came from; in-process: published
+ * to `<topic>.dlq` on the same bus, and logged) and counts the batch as handled, so one bad
+ * message cannot hold up its partition or fail its neighbours' publish.
+ */
+export interface BatchOutcome {
+  deadLetters?: { index: number; reason: string }[];
+}
+
+export type BatchHandler<T = unknown> = (batch: BusBatch<T>) => Promise<void | BatchOutcome | undefined>;
 
 export interface PublishOptions {
   /**
@@ -74,6 +85,11 @@ export interface EventBus {
 interface Subscriber {
   handler: BatchHandler;
   decode?: (value: unknown) => unknown;
+}
+
+/** A batch as one subscriber gets it; `kept` maps its messages back when some were left out. */
+interface DecodedBatch extends BusBatch {
+  kept?: number[];
 }
 
 interface Pending {
@@ -139,23 +155,62 @@ export class InProcessBus implements EventBus {
    * logged): there is no DLQ in-process, and failing the publish would make its producer
    * retry a message that can never be handled.
    */
-  private decoded(batch: BusBatch, subscriber: Subscriber): BusBatch {
+  private decoded(batch: BusBatch, subscriber: Subscriber): DecodedBatch {
     const decode = subscriber.decode;
     if (!decode) return batch;
     const messages: BusMessage[] = [];
-    for (const m of batch.messages) {
+    /** Once a message is left out: where each delivered message sits in the published batch. */
+    let kept: number[] | undefined;
+    batch.messages.forEach((m, i) => {
       try {
         // The value as published, not a copy (the collector's 50k events/s): decoders read it
         // and must not change it, since other groups see the same object.
         messages.push({ ...m, value: decode(m.value) });
+        kept?.push(i);
       } catch (e) {
+        kept ??= Array.from({ length: messages.length }, (_, k) => k);
         this.options.logger?.warn(
           { topic: batch.topic, key: m.key, err: e instanceof Error ? e.message : String(e) },
           "undecodable message left out",
         );
       }
+    });
+    return { topic: batch.topic, messages, ...(kept ? { kept } : {}) };
+  }
+
+  /**
+   * A handler's dead letters, published to `<topic>.dlq` on this bus (whoever subscribes there
+   * sees each message with its reason in `x-error`) and logged.
+   */
+  private async deadLetter(
+    batch: BusBatch,
+    delivered: DecodedBatch,
+    outcome: void | BatchOutcome | undefined,
+  ): Promise<void> {
+    const dead = outcome?.deadLetters ?? [];
+    if (dead.length === 0) return;
+    this.options.logger?.warn(
+      { topic: batch.topic, count: dead.length, reason: dead[0]?.reason },
+      "dead-lettering messages",
+    );
+    const at = new Date().toISOString();
+    const letters: BusMessage[] = [];
+    for (const d of dead) {
+      // The message as it was published (its value before the subscriber's decoder).
+      const m = batch.messages[delivered.kept ? (delivered.kept[d.index] ?? -1) : d.index];
+      if (!m) continue;
+      letters.push({
+        key: m.key,
+        value: m.value,
+        headers: {
+          ...m.headers,
+          "x-source-topic": batch.topic,
+          "x-error": d.reason.slice(0, 1000),
+          "x-dead-lettered-at": at,
+        },
+      });
     }
-    return { topic: batch.topic, messages };
+    if (letters.length > 0) await this.publish(`${batch.topic}.dlq`, letters);
   }
 
   private schedule(topic: string): void {
@@ -177,7 +232,12 @@ export class InProcessBus implements EventBus {
         const batch: BusBatch = { topic, messages: take.flatMap((p) => p.messages) };
         try {
           const subscribers = [...(this.groups.get(topic)?.values() ?? [])];
-          await Promise.all(subscribers.map((s) => s.handler(this.decoded(batch, s))));
+          await Promise.all(
+            subscribers.map(async (s) => {
+              const delivered = this.decoded(batch, s);
+              await this.deadLetter(batch, delivered, await s.handler(delivered));
+            }),
+          );
           for (const p of take) p.resolve();
         } catch (e) {
           for (const p of take) p.reject(e);

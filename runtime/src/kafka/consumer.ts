@@ -125,13 +125,32 @@ async function handleBatch<T>(
     // partition is paused meanwhile, so no more of it is fetched while we cannot keep up.
     let resume: (() => void) | null = null;
     let deadLettered = dead.length === 0;
+    let handled = good.length === 0;
     for (let attempt = 0; ; attempt++) {
       try {
         if (!deadLettered) {
           await deadLetter(topic, partition, dead);
           deadLettered = true;
         }
-        if (good.length > 0) await handler(slice);
+        if (!handled) {
+          // Messages the handler can never handle (rows ClickHouse refuses, say) go to the DLQ
+          // like undecodable ones, with their original bytes, and the slice is done: one bad
+          // message must not stop its partition. The handler is not called again for them.
+          const refused = (await handler(slice))?.deadLetters ?? [];
+          handled = true;
+          if (refused.length > 0) {
+            dead.length = 0;
+            for (const d of refused) {
+              const m = slice.messages[d.index];
+              if (m) dead.push(originOf(batch.messages, start, next, m, d.reason));
+            }
+            deadLettered = dead.length === 0;
+            if (!deadLettered) {
+              await deadLetter(topic, partition, dead);
+              deadLettered = true;
+            }
+          }
+        }
         break;
       } catch (e) {
         if (!isRunning() || isStale()) return;
@@ -150,6 +169,30 @@ async function handleBatch<T>(
     await heartbeat().catch(() => undefined);
     options.onCommitted?.(slice);
   }
+}
+
+/**
+ * The dead letter for a message the handler refused: its record (found by offset among the
+ * slice's records) and, for one message of a packed record, its own bytes and position. Only
+ * refused messages pay for this search; the decoding path keeps nothing per message.
+ */
+function originOf<T>(
+  records: KafkaMessage[],
+  from: number,
+  to: number,
+  m: KafkaBusMessage<T>,
+  error: string,
+): DeadLetter {
+  let record = records[from] as KafkaMessage;
+  for (let i = from; i < to; i++) {
+    if ((records[i] as KafkaMessage).offset === m.offset) {
+      record = records[i] as KafkaMessage;
+      break;
+    }
+  }
+  if (m.index === undefined) return { message: record, error };
+  const value = record.value ?? Buffer.alloc(0);
+  return { message: record, error, part: { key: m.key, value: lineBytes(value, m.index), index: m.index } };
 }
 
 /**
