@@ -45,6 +45,7 @@ import {
 } from "@marquee/training";
 import type { ServerBuild } from "@remix-run/node";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { operatorSocketPath, serveOperatorCommands } from "./operator-socket.ts";
 import { remixRoutes } from "./remix-handler.ts";
 import { seedIfEmpty } from "./seed-store.ts";
 
@@ -114,6 +115,14 @@ export async function createMarquee(
     authAttemptsPerMinute: config.AUTH_RATE_LIMIT,
   });
   const catalog = commerce.catalog;
+  // Embedded mode: `marquee grant-role` reaches this process, which owns the PGlite files.
+  const operator =
+    postgres.kind === "pglite"
+      ? await serveOperatorCommands(operatorSocketPath(config.dataDir), commerce.accounts, logger).catch((err) => {
+          logger.warn({ err }, "operator socket not available: stop the store before marquee grant-role");
+          return null;
+        })
+      : null;
   // Hourly housekeeping (each process; every step is idempotent): expired sessions, day-old
   // sign-in throttles, and in embedded mode unpaid local checkouts older than 24 hours.
   const sweep = setInterval(
@@ -318,6 +327,7 @@ export async function createMarquee(
       if (closed) return;
       closed = true;
       clearInterval(sweep);
+      await operator?.close();
       await app.close();
       await refresh.stop();
       await retrain.stop();

@@ -5,6 +5,7 @@ import { AppError, createClickHouse, createLogger, createPostgres, loadConfig } 
 import { loadMovieLensDir } from "@marquee/seed";
 import { createMarquee } from "./app.ts";
 import { startLoaderProcess } from "./loader-process.ts";
+import { operatorSocketPath, sendOperatorCommand } from "./operator-socket.ts";
 import { seedIfEmpty, storeWorld } from "./seed-store.ts";
 
 const USAGE = `marquee <command>
@@ -54,12 +55,29 @@ async function main(argv: string[]): Promise<number> {
       const [email, role] = rest;
       if (!email || !role || !(ROLES as readonly string[]).includes(role))
         throw new AppError("bad_request", `usage: grant-role EMAIL ${ROLES.join("|")}`);
+      const said = `${email} is now ${role === "admin" ? "an" : "a"} ${role}\n`;
+      // A store running on this data folder owns its PGlite files: it makes the change itself,
+      // so it applies from the next request (opening the files here would go unseen by it).
+      if (!config.DATABASE_URL) {
+        const reply = await sendOperatorCommand(operatorSocketPath(config.dataDir), {
+          command: "grant-role",
+          email,
+          role: role as Role,
+        });
+        if (reply) {
+          if (!reply.ok) throw new AppError(reply.code, reply.message);
+          if (!reply.granted) throw new AppError("not_found", `no account with the e-mail ${email}`);
+          process.stdout.write(said);
+          return 0;
+        }
+      }
+      // No store running here, or a database server that every process reads afresh.
       const postgres = await createPostgres(config, commerceSchema);
       try {
         await postgres.migrate(COMMERCE_MIGRATIONS);
         const granted = await new Accounts(postgres.db).grantRoleByEmail(email, role as Role);
         if (!granted) throw new AppError("not_found", `no account with the e-mail ${email}`);
-        process.stdout.write(`${email} is now ${role === "admin" ? "an" : "a"} ${role}\n`);
+        process.stdout.write(said);
         return 0;
       } finally {
         await postgres.close();
