@@ -4,6 +4,7 @@ import { and, eq, sql } from "drizzle-orm";
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { DELAY_AFTER } from "../src/accounts.ts";
 import type { Commerce } from "../src/commerce.ts";
 import { commerceApiRoutes } from "../src/http/api.ts";
 import { ANONYMOUS, ApiRouter } from "../src/http/api-router.ts";
@@ -557,6 +558,41 @@ describe("/api/v1 security and validation (PGlite)", () => {
       payload: { profile_id: standard.id },
     });
     expect(leave.statusCode).toBe(403);
+  });
+
+  it("does not let a kids' profile guess its purchase or exit PIN: 30 at once, then the right one, all refused", async () => {
+    const { app } = api;
+    const parent = await signUp(app, "pinparent");
+    const h = bearer(parent);
+    const kid = await app.inject({
+      method: "POST",
+      url: "/api/v1/me/profiles",
+      headers: h,
+      payload: { name: "Kid", kind: "kids", max_age_rating: "PG", pin: "1357" },
+    });
+    await app.inject({ method: "POST", url: "/api/v1/me/profile", headers: h, payload: { profile_id: kid.json().id } });
+    const cart = (pin: string) => ({ items: [{ title_id: "g1", kind: "buy", quality: "HD" }], pin });
+    const guesses = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        app.inject({ method: "POST", url: "/api/v1/checkout", headers: h, payload: cart(String(2000 + i)) }),
+      ),
+    );
+    const statuses = guesses.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 403)).toHaveLength(DELAY_AFTER);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(30 - DELAY_AFTER);
+    expect(guesses.find((r) => r.statusCode === 429)?.headers["retry-after"]).toBeTruthy();
+    const right = await app.inject({ method: "POST", url: "/api/v1/checkout", headers: h, payload: cart("1357") });
+    expect(right.statusCode).toBe(429);
+    // Leaving the profile is the same PIN behind the same throttle.
+    const me = await app.inject({ url: "/api/v1/me", headers: h });
+    const standard = me.json().profiles.find((p: { kind: string }) => p.kind === "standard");
+    const leave = await app.inject({
+      method: "POST",
+      url: "/api/v1/me/profile",
+      headers: h,
+      payload: { profile_id: standard.id, pin: "1357" },
+    });
+    expect(leave.statusCode).toBe(429);
   });
 
   it("keeps each seller to their own titles; an admin publishes", async () => {
