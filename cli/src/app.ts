@@ -152,9 +152,11 @@ export async function createMarquee(
     ],
   });
   const online = await createOnlineStore(config);
+  // Before the loader: its marquee_loader_* counters (dead letters, duplicates) go on /metrics.
+  const metrics = createMetricsRegistry();
   await startLoader(
     bus,
-    { clickhouse: clickhouse.client, online, logger: logger.child({ component: "loader" }) },
+    { clickhouse: clickhouse.client, online, logger: logger.child({ component: "loader" }), metrics },
     {
       topic: config.KAFKA_EVENTS_TOPIC,
       group: config.LOADER_GROUP,
@@ -229,7 +231,6 @@ export async function createMarquee(
   titles.watch();
   titlesChanged = () => void titles.refresh();
   const recommender = new Recommender(models, new OnlineFeatures(online, clickhouse.client), { titles });
-  const metrics = createMetricsRegistry();
 
   app = Fastify({
     // Per-request logs only at warn and above: access logs belong to the proxy in front.
