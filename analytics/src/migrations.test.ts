@@ -127,7 +127,7 @@ describe("ClickHouse migrations and views (chDB)", () => {
           row({ event_id: "0190F1E2-0000-7000-8000-0000000000A2" }),
         ],
       });
-      expect(await migrateClickHouse(ch.client)).toEqual(["0006_event_ids"]);
+      expect(await migrateClickHouse(ch.client)).toContain("0006_event_ids");
       expect(await ids()).toEqual(["0190f1e2-0000-7000-8000-0000000000a1", "0190f1e2-0000-7000-8000-0000000000a2"]);
       await ch.client.insert({
         table: "events",
