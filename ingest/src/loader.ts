@@ -362,7 +362,9 @@ export class EventLoader {
           known.add(id); // a repeat later in this insert goes too
           continue;
         }
-        (skip[e.slice] ??= new Set()).add(e.row);
+        const set = skip[e.slice] ?? new Set<number>();
+        set.add(e.row);
+        skip[e.slice] = set;
         dropped++;
       }
     }

@@ -33,6 +33,7 @@ export interface BatchOutcome {
   deadLetters?: { index: number; reason: string }[];
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: most handlers return nothing (Promise<void>)
 export type BatchHandler<T = unknown> = (batch: BusBatch<T>) => Promise<void | BatchOutcome | undefined>;
 
 export interface PublishOptions {
@@ -182,12 +183,8 @@ export class InProcessBus implements EventBus {
    * A handler's dead letters, published to `<topic>.dlq` on this bus (whoever subscribes there
    * sees each message with its reason in `x-error`) and logged.
    */
-  private async deadLetter(
-    batch: BusBatch,
-    delivered: DecodedBatch,
-    outcome: void | BatchOutcome | undefined,
-  ): Promise<void> {
-    const dead = outcome?.deadLetters ?? [];
+  private async deadLetter(batch: BusBatch, delivered: DecodedBatch, outcome: unknown): Promise<void> {
+    const dead = (outcome as BatchOutcome | undefined)?.deadLetters ?? [];
     if (dead.length === 0) return;
     this.options.logger?.warn(
       { topic: batch.topic, count: dead.length, reason: dead[0]?.reason },
