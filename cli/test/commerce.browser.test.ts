@@ -27,7 +27,8 @@ async function freePort(): Promise<number> {
 /**
  * A viewer in a real browser against the real store (embedded PGlite and chDB, the local test
  * checkout): sign up, rent a film, pay on the local page, see the order paid, find the rental
- * in the library with its start-by date, play it; then buy another and refund it themselves.
+ * in the library with its start-by date, press Play (free until playback starts), start it; then
+ * buy another and refund it themselves.
  */
 describe.runIf(available)("buying and renting in Chromium, embedded Marquee", () => {
   let marquee: Marquee;
@@ -132,6 +133,25 @@ describe.runIf(available)("buying and renting in Chromium, embedded Marquee", ()
     await expect(rental.count()).resolves.toBe(1);
     await rental.getByRole("button", { name: /^Play/ }).click();
     await page.getByText("Playback authorised").waitFor();
+    // Pressing Play costs nothing yet: the rental has not started and can still be refunded.
+    await page.getByText(/Rented · start by/).waitFor();
+    await expect(rental.getByRole("button", { name: /^Refund/ }).count()).resolves.toBe(1);
+    // The media step's first key request starts the 48 hours (here, the call its key server makes).
+    await page.evaluate(async (titleId) => {
+      const me = await (await fetch("/api/v1/me")).json();
+      const grant = await fetch(`/api/v1/playback/${titleId}`, {
+        method: "POST",
+        headers: { "x-csrf-token": me.csrf_token },
+      });
+      const { token } = await grant.json();
+      const started = await fetch(`/api/v1/playback/${titleId}/start`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token }),
+      });
+      if (!started.ok) throw new Error(`start: ${started.status} ${await started.text()}`);
+    }, rentId);
+    await page.reload();
     await page.getByText(/Rented · watch until/).waitFor();
     await expect(page.getByText(/it has been played, so it cannot be refunded here/).count()).resolves.toBe(1);
 
