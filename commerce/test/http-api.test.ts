@@ -384,7 +384,7 @@ describe("/api/v1 security and validation (PGlite)", () => {
     const search = await app.inject({ url: "/api/v1/search?q=gi%00ant" });
     expect(search.statusCode, search.body).toBe(400);
     expect(search.json().error.message).toMatch(/^query\.q: must not contain NUL/);
-    const cases: [string, string, Record<string, unknown> | undefined, RegExp][] = [
+    const cases: [string, Record<string, unknown>, Record<string, string> | undefined, RegExp][] = [
       ["/api/v1/auth/signup", { email: `x${nul}@example.com`, password: PASSWORD }, undefined, /body\.email/],
       [
         "/api/v1/auth/signup",
