@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import fastifyStatic from "@fastify/static";
-import { migrateClickHouse, upsertTitleDimension } from "@marquee/analytics";
+import { migrateClickHouse } from "@marquee/analytics";
 import {
   type Catalog,
   COMMERCE_MIGRATIONS,
@@ -13,7 +13,7 @@ import { commerceApiRoutes } from "@marquee/commerce/http";
 import { readCookie, sessionCookieFor } from "@marquee/commerce/session-cookie";
 import { TOPICS } from "@marquee/contracts";
 import { loadServingTitles, OnlineFeatures } from "@marquee/feature-store";
-import { collectorRoutes, OutboxRelay, startCatalogLoader, startLoader } from "@marquee/ingest";
+import { collectorRoutes, OutboxRelay, startLoader } from "@marquee/ingest";
 import {
   type ClickHouseHandle,
   type Config,
@@ -167,20 +167,6 @@ export async function createMarquee(
     },
   );
 
-  // catalog.titles.v1 → ClickHouse's titles dimension, which the models and serving's rows read:
-  // an approval or a withdrawal reaches it about a second after commit (the relay's round), and
-  // this process's rows re-read it at once (others within their refresh). Subscribed before the
-  // relay starts: in-process, a publish nobody is subscribed to yet is handled by nobody.
-  let titlesChanged: () => void = () => undefined;
-  await startCatalogLoader(bus, {
-    titles: (ids) => catalog.titleStates(ids),
-    dimension: (rows) => upsertTitleDimension(clickhouse.client, rows),
-    logger: logger.child({ component: "catalog-loader" }),
-    onApplied: ({ written }) => {
-      if (written > 0) titlesChanged();
-    },
-  });
-
   // Commerce's transactional outbox → the bus (purchases, rentals, refunds as commerce lands).
   const relay = new OutboxRelay({
     db: postgres.db,
@@ -229,7 +215,6 @@ export async function createMarquee(
   const titles = new TitleIndex(() => loadServingTitles(clickhouse.client), logger.child({ component: "serving" }));
   await titles.refresh();
   titles.watch();
-  titlesChanged = () => void titles.refresh();
   const recommender = new Recommender(models, new OnlineFeatures(online, clickhouse.client), { titles });
 
   app = Fastify({

@@ -1,14 +1,18 @@
-import { migrateClickHouse } from "@marquee/analytics";
-import { type EventLoader, type LoaderOptions, startLoader } from "@marquee/ingest";
+import { migrateClickHouse, upsertTitleDimension } from "@marquee/analytics";
+import { Catalog, schema as commerceSchema } from "@marquee/commerce";
+import { TOPICS } from "@marquee/contracts";
+import { type EventLoader, type LoaderOptions, startCatalogLoader, startLoader } from "@marquee/ingest";
 import {
   type ClickHouseHandle,
   type Config,
   createBus,
   createClickHouse,
   createOnlineStore,
+  createPostgres,
   type EventBus,
   type Logger,
   type OnlineStore,
+  type PostgresHandle,
 } from "@marquee/runtime";
 
 export interface LoaderProcess {
@@ -16,6 +20,8 @@ export interface LoaderProcess {
   bus: EventBus;
   clickhouse: ClickHouseHandle;
   online: OnlineStore;
+  /** The catalogue it reads titles' state from (DATABASE_URL); null: it loads events only. */
+  postgres: PostgresHandle<typeof commerceSchema> | null;
   /** Graceful: stop fetching, let in-flight batches insert and commit, then close the stores. */
   close(): Promise<void>;
 }
@@ -38,8 +44,28 @@ export async function startLoaderProcess(
   const bus = await createBus(config, {
     clientId: `${config.KAFKA_CLIENT_ID}-loader`,
     logger: logger.child({ component: "kafka" }),
-    topics: [{ name: config.KAFKA_EVENTS_TOPIC, partitions: config.KAFKA_PARTITIONS }],
+    topics: [
+      { name: config.KAFKA_EVENTS_TOPIC, partitions: config.KAFKA_PARTITIONS },
+      { name: TOPICS.catalogTitles, partitions: config.KAFKA_PARTITIONS },
+    ],
   });
+  // catalog.titles.v1 → the titles dimension, as a member of the app's group: it reads each
+  // changed title's state from the catalogue, so only with the shared database (a PGlite here
+  // would be another, empty catalogue).
+  let postgres: PostgresHandle<typeof commerceSchema> | null = null;
+  if (config.DATABASE_URL) {
+    postgres = await createPostgres(config, commerceSchema, {
+      onIdleError: (err) => logger.warn({ err }, "postgres dropped an idle connection; the pool opens a new one"),
+    });
+    const catalog = new Catalog(postgres.db);
+    await startCatalogLoader(bus, {
+      titles: (ids) => catalog.titleStates(ids),
+      dimension: (rows) => upsertTitleDimension(clickhouse.client, rows),
+      logger: logger.child({ component: "catalog-loader" }),
+    });
+  } else {
+    logger.info("DATABASE_URL unset: this loader loads events only, not catalogue changes");
+  }
   const loader = await startLoader(
     bus,
     { clickhouse: clickhouse.client, online, logger: logger.child({ component: "loader" }), ...hooks },
@@ -58,12 +84,14 @@ export async function startLoaderProcess(
     bus,
     clickhouse,
     online,
+    postgres,
     async close() {
       if (closed) return;
       closed = true;
       await bus.close();
       await online.close();
       await clickhouse.close();
+      await postgres?.close();
     },
   };
 }

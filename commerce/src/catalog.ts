@@ -246,4 +246,36 @@ export class Catalog {
       .from(titles)
       .where(eq(titles.status, "published"));
   }
+
+  /**
+   * Titles as they stand now, whatever their status (for ClickHouse's titles dimension, kept
+   * current from catalog.titles.v1): `updated_at` is the version. Unknown ids are left out.
+   */
+  async titleStates(ids: string[]): Promise<
+    {
+      id: string;
+      title: string;
+      genres: string[];
+      year: number;
+      age_rating: string;
+      status: string;
+      regions: string[];
+      updated_at: Date;
+    }[]
+  > {
+    if (ids.length === 0) return [];
+    return this.db
+      .select({
+        id: titles.id,
+        title: titles.title,
+        genres: titles.genres,
+        year: titles.year,
+        age_rating: titles.ageRating,
+        status: titles.status,
+        regions: titles.regions,
+        updated_at: titles.updatedAt,
+      })
+      .from(titles)
+      .where(inArray(titles.id, ids));
+  }
 }

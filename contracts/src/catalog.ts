@@ -50,3 +50,19 @@ export interface TitleSummary {
   from_price_minor: number | null;
   currency: string;
 }
+
+/**
+ * A message on catalog.titles.v1 (commerce's outbox, keyed by the title id): the title was
+ * published, withdrawn, or a reviewed revision of a published title was applied (`changed`
+ * names its fields). It says what happened and when, not the title itself: consumers read the
+ * title's current state from the catalogue, so a late or replayed message cannot undo a newer one.
+ */
+export const TitleChangeSchema = z.object({
+  event_id: z.string().uuid(),
+  occurred_at: z.string().datetime({ offset: true }),
+  type: z.enum(["published", "withdrawn", "updated"]),
+  title_id: IdSchema,
+  by: z.string().optional(),
+  changed: z.array(z.string()).optional(),
+});
+export type TitleChange = z.infer<typeof TitleChangeSchema>;

@@ -1,3 +1,4 @@
+export * from "./catalog-loader.ts";
 export * from "./collector.ts";
 export * from "./event-row.ts";
 export * from "./loader.ts";
