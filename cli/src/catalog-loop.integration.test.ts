@@ -19,7 +19,7 @@ import {
   sql,
 } from "@marquee/runtime";
 import { serviceSuite } from "@marquee/runtime/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 
 /**
  * The catalogue loop end to end: a title approved in commerce (PGlite) → its outbox row → the
