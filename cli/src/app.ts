@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import fastifyStatic from "@fastify/static";
-import { migrateClickHouse } from "@marquee/analytics";
+import { migrateClickHouse, upsertTitleDimension } from "@marquee/analytics";
 import {
   type Catalog,
   COMMERCE_MIGRATIONS,
@@ -13,7 +13,7 @@ import { commerceApiRoutes } from "@marquee/commerce/http";
 import { readCookie, sessionCookieFor } from "@marquee/commerce/session-cookie";
 import { TOPICS } from "@marquee/contracts";
 import { loadServingTitles, OnlineFeatures } from "@marquee/feature-store";
-import { collectorRoutes, OutboxRelay, startLoader } from "@marquee/ingest";
+import { collectorRoutes, OutboxRelay, startCatalogLoader, startLoader } from "@marquee/ingest";
 import {
   type ClickHouseHandle,
   type Config,
@@ -152,6 +152,16 @@ export async function createMarquee(
     ],
   });
   const online = await createOnlineStore(config);
+  // Catalogue changes (catalog.titles.v1) → ClickHouse's titles dimension. Only through Kafka
+  // for now: the in-process bus answers a publish after its consumers, and this consumer reads
+  // the title from the database while the outbox relay's transaction holds PGlite's only
+  // connection (a deadlock). Embedded mode follows once title events carry the title's state.
+  if (bus.kind === "kafka")
+    await startCatalogLoader(bus, {
+      titles: (ids) => catalog.titleStates(ids),
+      dimension: (rows) => upsertTitleDimension(clickhouse.client, rows),
+      logger: logger.child({ component: "catalog-loader" }),
+    });
   // Before the loader: its marquee_loader_* counters (dead letters, duplicates) go on /metrics.
   const metrics = createMetricsRegistry();
   await startLoader(
