@@ -90,14 +90,16 @@ describe("the /api/v1 store in embedded mode", () => {
     });
     expect(co.status).toBe(201);
     const order = (await co.json()) as { order_id: string; checkout_url: string };
-    expect(order.checkout_url).toMatch(new RegExp(`^http://localhost:${port}/checkout/local/cs_local_`));
+    // The payment page lives on the origin the client used (127.0.0.1 here), not the configured
+    // localhost: a viewer's session cookie is per host name (issue 17.15).
+    expect(order.checkout_url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/checkout/local/cs_local_`));
 
     const page = await fetch(local(order.checkout_url));
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("TEST MODE");
     const paid = await fetch(`${local(order.checkout_url)}/pay`, { method: "POST", redirect: "manual" });
     expect(paid.status).toBe(303);
-    expect(paid.headers.get("location")).toBe(`http://localhost:${port}/orders/${order.order_id}`);
+    expect(paid.headers.get("location")).toBe(`http://127.0.0.1:${port}/orders/${order.order_id}`);
 
     const library = (await (await api("/library", { token })).json()) as { items: { title_id: string }[] };
     expect(library.items.map((i) => i.title_id)).toEqual([title.id]);
