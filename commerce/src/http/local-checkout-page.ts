@@ -3,16 +3,7 @@
  * self-contained HTML page (no scripts, no external assets) whose buttons post forms.
  */
 
-export interface LocalSessionView {
-  id: string;
-  status: string;
-  paymentStatus: string;
-  amountTotal: number;
-  currency: string;
-  lineItems: { name: string; amount: number }[];
-  successUrl: string;
-  cancelUrl: string;
-}
+import type { LocalCheckoutSessionView } from "../payments/gateway.ts";
 
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",
@@ -94,7 +85,7 @@ ${body}
 }
 
 /** The payment page of one local checkout session. */
-export function renderLocalCheckoutPage(session: LocalSessionView): string {
+export function renderLocalCheckoutPage(session: LocalCheckoutSessionView): string {
   const id = encodeURIComponent(session.id);
   const rows = session.lineItems
     .map(
