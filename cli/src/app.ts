@@ -152,16 +152,22 @@ export async function createMarquee(
     ],
   });
   const online = await createOnlineStore(config);
-  // Catalogue changes (catalog.titles.v1) → ClickHouse's titles dimension. Only through Kafka
-  // for now: the in-process bus answers a publish after its consumers, and this consumer reads
-  // the title from the database while the outbox relay's transaction holds PGlite's only
-  // connection (a deadlock). Embedded mode follows once title events carry the title's state.
-  if (bus.kind === "kafka")
-    await startCatalogLoader(bus, {
-      titles: (ids) => catalog.titleStates(ids),
-      dimension: (rows) => upsertTitleDimension(clickhouse.client, rows),
-      logger: logger.child({ component: "catalog-loader" }),
-    });
+  // Rows show only published titles, each audience only what it may see: the catalogue's
+  // ClickHouse dimension, re-read every 15 s and right after this process's catalogue loader
+  // applied a change, so an approval or a withdrawal shows at once here, within 15 s elsewhere.
+  const titles = new TitleIndex(() => loadServingTitles(clickhouse.client), logger.child({ component: "serving" }));
+  // Catalogue changes (catalog.titles.v1) → ClickHouse's titles dimension, on either bus. The
+  // messages carry each title's state. Older ones without it are completed from the catalogue
+  // on Kafka only: the in-process bus runs this consumer inside the outbox relay's publish,
+  // whose transaction holds PGlite's one connection, so a read there would wait forever.
+  await startCatalogLoader(bus, {
+    titles: bus.kind === "kafka" ? (ids) => catalog.titleStates(ids) : undefined,
+    dimension: (rows) => upsertTitleDimension(clickhouse.client, rows),
+    logger: logger.child({ component: "catalog-loader" }),
+    onApplied: ({ written }) => {
+      if (written > 0) void titles.changed();
+    },
+  });
   // Before the loader: its marquee_loader_* counters (dead letters, duplicates) go on /metrics.
   const metrics = createMetricsRegistry();
   await startLoader(
@@ -220,9 +226,6 @@ export async function createMarquee(
       retrain.runNow("retrain-personal").catch((err) => logger.error({ err }, "first personal model failed"));
   }
 
-  // Rows show only published titles, each audience only what it may see: the catalogue's
-  // ClickHouse dimension, re-read every 15 s, so an approval or a withdrawal shows within that.
-  const titles = new TitleIndex(() => loadServingTitles(clickhouse.client), logger.child({ component: "serving" }));
   await titles.refresh();
   titles.watch();
   const recommender = new Recommender(models, new OnlineFeatures(online, clickhouse.client), { titles });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { upsertTitleDimension } from "@marquee/analytics";
 import type { RowsResponse } from "@marquee/contracts";
+import { loadTitleFeatures } from "@marquee/feature-store";
 import { createLogger, loadConfig } from "@marquee/runtime";
 import { STOREFRONT_BUILD } from "@marquee/storefront";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -146,6 +147,60 @@ describe("Marquee embedded, end to end", () => {
     const gone = await rows("a_catalogueviewer01");
     expect(JSON.stringify(gone)).not.toContain(fresh.id);
     expect(row(gone, "new-releases")?.items.length).toBeGreaterThan(0);
+  });
+
+  it("puts a title an admin approves into New releases through the real loop, and takes it out of every row once withdrawn", async () => {
+    // Seller → review → approval in commerce (PGlite) → outbox → relay → in-process bus →
+    // catalogue loader → ClickHouse's titles dimension → serving's catalogue: no refresh by hand.
+    const { accounts, selling } = marquee.commerce;
+    const run = Date.now().toString(36);
+    const s = await accounts.signUp({
+      email: `e2e-loop-seller-${run}@example.com`,
+      password: "a long enough passphrase",
+    });
+    await selling.becomeSeller(s.viewer, "Loop Studio");
+    const seller = (await accounts.authenticate(s.token)) as NonNullable<
+      Awaited<ReturnType<typeof accounts.authenticate>>
+    >;
+    const { title_id } = await selling.createTitle(seller, {
+      title: "Straight From The Review Queue",
+      year: 1971,
+      runtime_min: 95,
+      age_rating: "PG",
+      genres: ["Documentary"],
+    });
+    await selling.setOffers(seller, title_id, [{ kind: "buy", quality: "HD", price_minor: 799 }]);
+    await selling.submitForReview(seller, title_id);
+    const a = await accounts.signUp({
+      email: `e2e-loop-admin-${run}@example.com`,
+      password: "a long enough passphrase",
+    });
+    await accounts.grantRole(a.viewer.userId, "admin");
+    const admin = (await accounts.authenticate(a.token)) as NonNullable<
+      Awaited<ReturnType<typeof accounts.authenticate>>
+    >;
+    expect(JSON.stringify(await rows("a_loopviewer000000001"))).not.toContain(title_id);
+
+    await selling.approve(admin, title_id);
+    const deadline = Date.now() + 60_000;
+    let newest: string[] = [];
+    while (Date.now() < deadline) {
+      newest = row(await rows("a_loopviewer000000001"), "new-releases")?.items.map((i) => i.id) ?? [];
+      if (newest.includes(title_id)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Newest publication first, though its year is older than every seeded title's.
+    expect(newest[0]).toBe(title_id);
+    // The models' feature read sees it as well.
+    expect((await loadTitleFeatures(marquee.clickhouse.client)).map((t) => t.id)).toContain(title_id);
+
+    await selling.withdraw(admin, title_id, "rights lapsed");
+    let gone = false;
+    while (!gone && Date.now() < deadline + 60_000) {
+      gone = !JSON.stringify(await rows("a_loopviewer000000001")).includes(title_id);
+      if (!gone) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(gone).toBe(true);
   });
 
   it.runIf(storefront)(

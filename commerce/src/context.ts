@@ -1,9 +1,10 @@
-import { TOPICS, uuidV7At } from "@marquee/contracts";
+import { type TitleState, TOPICS, uuidV7At } from "@marquee/contracts";
 import type { Logger } from "@marquee/runtime";
 import type { Accounts } from "./accounts.ts";
 import type { CommerceDb } from "./catalog.ts";
 import type { OutboxEvent } from "./outbox.ts";
 import type { PaymentGateway } from "./payments/gateway.ts";
+import type { titles } from "./schema.ts";
 
 /** What every commerce service shares: the database, the payment provider and the clock. */
 export interface CommerceContext {
@@ -44,13 +45,28 @@ export function businessEvent(
   };
 }
 
+/** A catalogue row as catalog.titles.v1 carries it (the titles dimension's columns). */
+export function titleState(t: typeof titles.$inferSelect): TitleState {
+  return {
+    id: t.id,
+    title: t.title,
+    genres: t.genres,
+    year: t.year,
+    age_rating: t.ageRating,
+    status: t.status,
+    regions: t.regions,
+    updated_at: t.updatedAt.toISOString(),
+  };
+}
+
 /**
  * A catalogue change for catalog.titles.v1, keyed by the title: published, withdrawn, or
- * updated (a reviewed revision of a published title applied; `changed` names its fields).
+ * updated (a reviewed revision of a published title applied; `changed` names its fields),
+ * carrying the title's row as the change left it, read in the change's own transaction.
  */
 export function titleEvent(
   type: "published" | "withdrawn" | "updated",
-  titleId: string,
+  title: typeof titles.$inferSelect,
   by: string,
   at: Date,
   extra: { changed?: string[] } = {},
@@ -59,8 +75,16 @@ export function titleEvent(
   return {
     id,
     topic: TOPICS.catalogTitles,
-    key: titleId,
-    payload: { event_id: id, occurred_at: at.toISOString(), type, title_id: titleId, by, ...extra },
+    key: title.id,
+    payload: {
+      event_id: id,
+      occurred_at: at.toISOString(),
+      type,
+      title_id: title.id,
+      by,
+      ...extra,
+      title: titleState(title),
+    },
     headers: { source: "commerce" },
   };
 }

@@ -518,12 +518,13 @@ export class Selling {
       if (!decision.approve) return;
       const d = parse(TitleDraftSchema, r.draft);
       const [before] = await tx.select().from(titles).where(eq(titles.id, titleId));
-      await tx
+      const [after] = await tx
         .update(titles)
         .set({ ...titleColumns(d), reviewNote: null, updatedAt: now })
-        .where(and(eq(titles.id, titleId), eq(titles.status, "published")));
+        .where(and(eq(titles.id, titleId), eq(titles.status, "published")))
+        .returning();
       const changed = before ? changesOf(metadataOf(before), d).map((c) => c.field) : [];
-      await enqueueOutbox(tx, [titleEvent("updated", titleId, viewer.userId, now, { changed })]);
+      if (after) await enqueueOutbox(tx, [titleEvent("updated", after, viewer.userId, now, { changed })]);
     });
   }
 
@@ -556,14 +557,13 @@ export class Selling {
         .update(titles)
         .set({ status: to, reviewNote: note, updatedAt: now })
         .where(and(eq(titles.id, titleId), eq(titles.status, from)))
-        .returning({ id: titles.id });
+        .returning();
       if (!t) {
         const [cur] = await tx.select({ status: titles.status }).from(titles).where(eq(titles.id, titleId));
         if (!cur) throw new AppError("not_found", "no such title");
         throw new AppError("conflict", `the title is ${cur.status.replace("_", " ")}, not ${from.replace("_", " ")}`);
       }
-      if (to === "published" || to === "withdrawn")
-        await enqueueOutbox(tx, [titleEvent(to, titleId, viewer.userId, now)]);
+      if (to === "published" || to === "withdrawn") await enqueueOutbox(tx, [titleEvent(to, t, viewer.userId, now)]);
       if (to === "withdrawn")
         await tx
           .update(titleRevisions)

@@ -52,10 +52,28 @@ export interface TitleSummary {
 }
 
 /**
+ * A title's state as the catalogue holds it right after a change: what the titles dimension
+ * stores. `updated_at` (ISO 8601) is the catalogue's change time, the dimension's version.
+ */
+export const TitleStateSchema = z.object({
+  id: IdSchema,
+  title: z.string().min(1),
+  genres: z.array(z.string()),
+  year: z.number().int(),
+  age_rating: z.string(),
+  status: z.string(),
+  regions: z.array(z.string()),
+  updated_at: z.string().datetime({ offset: true }),
+});
+export type TitleState = z.infer<typeof TitleStateSchema>;
+
+/**
  * A message on catalog.titles.v1 (commerce's outbox, keyed by the title id): the title was
  * published, withdrawn, or a reviewed revision of a published title was applied (`changed`
- * names its fields). It says what happened and when, not the title itself: consumers read the
- * title's current state from the catalogue, so a late or replayed message cannot undo a newer one.
+ * names its fields). `title` carries the title's state as of that change (event-carried state):
+ * consumers need no read of the catalogue, and since the state is versioned by its
+ * `updated_at`, a late or replayed message cannot undo a newer one. Messages written before
+ * `title` existed lack it; consumers that can read the catalogue fill it in.
  */
 export const TitleChangeSchema = z.object({
   event_id: z.string().uuid(),
@@ -64,5 +82,6 @@ export const TitleChangeSchema = z.object({
   title_id: IdSchema,
   by: z.string().optional(),
   changed: z.array(z.string()).optional(),
+  title: TitleStateSchema.optional(),
 });
 export type TitleChange = z.infer<typeof TitleChangeSchema>;

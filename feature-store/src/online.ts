@@ -113,23 +113,27 @@ export interface ServingTitle {
   genres: string[];
   year: number;
   age_rating: string;
-  /** The earliest version of the title still stored as published (ClickHouse UTC time). */
+  /** Regions it is sold in; empty: everywhere. */
+  regions: string[];
+  /** When its current publication started (ClickHouse UTC time). */
   published_at: string;
 }
 
 /**
  * The published catalogue from ClickHouse's `titles` dimension (mirrored from commerce's
- * catalog.titles.v1), for serving's rows: current name, genres, year, rating; withdrawn and
- * unpublished titles are not in it. `published_at` is the oldest stored published version:
- * the ReplacingMergeTree keeps the newest version per id once parts merge, so after a merge it
- * is the time of the latest change while published (an edited title may count as new again).
+ * catalog.titles.v1), for serving's rows: current name, genres, year, rating and regions;
+ * withdrawn and unpublished titles are not in it. `published_at` is the dimension's own
+ * (when the catalogue loader saw this publication start); for rows written without one (the
+ * seeder's, older loaders'), the oldest version still stored as published.
  */
 export async function loadServingTitles(client: ClickHouseClient): Promise<ServingTitle[]> {
   const rs = await client.query({
     query: `SELECT id, argMax(title, updated_at) AS title, argMax(genres, updated_at) AS genres,
                    argMax(year, updated_at) AS year, argMax(age_rating, updated_at) AS age_rating,
+                   argMax(regions, updated_at) AS regions,
                    argMax(status, updated_at) AS current_status,
-                   toString(minIf(updated_at, status = 'published')) AS published_at
+                   toString(coalesce(argMax(tuple(published_at), updated_at).1,
+                                     minIf(updated_at, status = 'published'))) AS published_at
             FROM titles GROUP BY id HAVING current_status = 'published'`,
     format: "JSONEachRow",
   });
@@ -139,6 +143,7 @@ export async function loadServingTitles(client: ClickHouseClient): Promise<Servi
     genres: t.genres,
     year: Number(t.year),
     age_rating: t.age_rating,
+    regions: t.regions,
     published_at: t.published_at,
   }));
 }

@@ -21,7 +21,7 @@ describe("the published catalogue for serving (chDB)", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("lists published titles with their latest names, and when they were first published; not withdrawn ones", async () => {
+  it("lists published titles with their latest names and regions, and when they were first published; not withdrawn ones", async () => {
     const base = { genres: ["Drama"], year: 2001, age_rating: "PG" as const };
     await upsertTitleDimension(
       ch.client,
@@ -35,7 +35,7 @@ describe("the published catalogue for serving (chDB)", () => {
     );
     await upsertTitleDimension(
       ch.client,
-      [{ id: "t1", title: "Renamed", ...base, status: "published" }],
+      [{ id: "t1", title: "Renamed", ...base, status: "published", regions: ["GB", "IE"] }],
       new Date("2026-01-05T00:00:00Z"),
     );
     await upsertTitleDimension(
@@ -56,6 +56,7 @@ describe("the published catalogue for serving (chDB)", () => {
         genres: ["Drama"],
         year: 2001,
         age_rating: "PG",
+        regions: ["GB", "IE"],
         published_at: "2026-01-02 00:00:00.000",
       },
     ]);

@@ -1,4 +1,4 @@
-import { describeIssues, type TitleChange, TitleChangeSchema, TOPICS } from "@marquee/contracts";
+import { describeIssues, type TitleChange, TitleChangeSchema, type TitleState, TOPICS } from "@marquee/contracts";
 import { type BusBatch, type EventBus, type Logger, PoisonMessageError } from "@marquee/runtime";
 
 /** A title's current state in the catalogue (commerce's Postgres), as the dimension stores it. */
@@ -16,7 +16,8 @@ export interface CatalogueTitleState {
 
 /**
  * Reads titles' current state from the catalogue; ids it does not know are left out (removed).
- * Injected by the composition root (commerce's catalogue), so ingest never imports commerce.
+ * Only for messages that do not carry the title's state (written before they did). Injected by
+ * the composition root (commerce's catalogue), so ingest never imports commerce.
  */
 export type CatalogueTitleSource = (ids: string[]) => Promise<CatalogueTitleState[]>;
 
@@ -29,7 +30,12 @@ export type TitleDimensionWriter = (
 ) => Promise<{ written: number; skipped: number }>;
 
 export interface CatalogLoaderOptions {
-  titles: CatalogueTitleSource;
+  /**
+   * Where state-less (older) messages get their title's state. Leave it out where the loader
+   * runs inside the relay's publish (the in-process bus on PGlite, whose one connection the
+   * relay's transaction holds): such messages are then logged and skipped.
+   */
+  titles?: CatalogueTitleSource;
   dimension: TitleDimensionWriter;
   logger: Logger;
   /** After the dimension took a batch's changes (serving re-reads its catalogue here). */
@@ -44,16 +50,12 @@ export function decodeTitleChange(value: unknown): TitleChange {
 }
 
 /**
- * Keeps ClickHouse's `titles` dimension current from catalog.titles.v1: for every title a batch
- * names, its current state is read from the catalogue and written with the catalogue's change
- * time as the version (the writer skips what is not newer than stored). So a replay,
- * a message arriving late, or a batch retried after its insert landed adds nothing, and a
- * withdrawal is never undone by an older publication. On Kafka its offsets are committed after it.
- *
- * Not yet on the in-process bus with PGlite: that bus's publish waits for this handler, whose
- * catalogue read then waits for the relay's open transaction on PGlite's one connection. The way
- * out is for catalog.titles.v1 to carry the title's state (commerce's titleEvent) so no read is
- * needed here, or for the relay to claim rows in a short transaction and publish outside it.
+ * Keeps ClickHouse's `titles` dimension current from catalog.titles.v1: every message carries
+ * the title's state as its change left it, written with the catalogue's change time as the
+ * version (the writer skips what is not newer than stored). So a replay, a message arriving
+ * late, or a batch retried after its insert landed adds nothing, and a withdrawal is never
+ * undone by an older publication. Needing no read of the catalogue, it runs inside the
+ * in-process bus's publish as well as on Kafka (offsets committed after it).
  */
 export class CatalogLoader {
   constructor(private readonly options: CatalogLoaderOptions) {}
@@ -62,7 +64,19 @@ export class CatalogLoader {
     const changes = batch.messages.map((m) => m.value);
     if (changes.length === 0) return;
     const ids = [...new Set(changes.map((c) => c.title_id))];
-    const current = new Map((await this.options.titles(ids)).map((t) => [t.id, t]));
+    // The newest carried state per title; the writer keeps only what is newer than stored.
+    const carried = new Map<string, TitleState>();
+    for (const c of changes) {
+      if (!c.title || c.title.id !== c.title_id) continue;
+      const seen = carried.get(c.title_id);
+      if (!seen || Date.parse(c.title.updated_at) >= Date.parse(seen.updated_at)) carried.set(c.title_id, c.title);
+    }
+    const missing = ids.filter((id) => !carried.has(id));
+    const current = new Map<string, CatalogueTitleState>(carried);
+    if (missing.length > 0) {
+      if (this.options.titles) for (const t of await this.options.titles(missing)) current.set(t.id, t);
+      else this.options.logger.warn({ title_ids: missing }, "catalogue change without the title's state: skipped");
+    }
     // The newest `published` per title: when this publication started (New releases).
     const publishedAt = new Map<string, string>();
     for (const c of changes) {
@@ -75,7 +89,8 @@ export class CatalogLoader {
       const t = current.get(id);
       // Commerce never deletes a title; one it does not know is nothing to mirror.
       if (t) rows.push({ ...t, published_at: publishedAt.get(id) ?? null });
-      else this.options.logger.warn({ title_id: id }, "catalogue change for a title the catalogue does not have");
+      else if (this.options.titles)
+        this.options.logger.warn({ title_id: id }, "catalogue change for a title the catalogue does not have");
     }
     const { written, skipped } = await this.options.dimension(rows);
     this.options.logger.debug({ messages: changes.length, titles: ids.length, written, skipped }, "titles dimension");

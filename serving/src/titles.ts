@@ -45,6 +45,7 @@ export class TitleIndex {
   private loaded = false;
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
+  private again: Promise<void> | null = null;
 
   constructor(
     private readonly read: PublishedTitlesReader,
@@ -90,6 +91,20 @@ export class TitleIndex {
       this.refreshing = null;
     });
     return this.refreshing;
+  }
+
+  /**
+   * Re-read because the catalogue just changed: a read already under way may have started
+   * before the change, so this one starts after it (several changes meanwhile share one read).
+   */
+  changed(): Promise<void> {
+    this.again ??= (this.refreshing ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        this.again = null;
+        return this.refresh();
+      });
+    return this.again;
   }
 
   watch(everyMs = TITLES_REFRESH_MS): void {
