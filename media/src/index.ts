@@ -1,6 +1,5 @@
 /**
- * Media: uploads, HLS transcoding, signed playback URLs, the origin server. Nothing is exported
- * yet — this workspace is filled by the media step; the folder exists so the import boundaries
- * of DESIGN.md are enforced from day one.
+ * Media: uploads, ffmpeg transcoding to an HLS ladder, AES-128 keys, signed playback URLs, the
+ * origin server. See README.md.
  */
-export const MEDIA_STATUS = "not built yet" as const;
+export * from "./storage.ts";
