@@ -2,4 +2,6 @@
  * Media: uploads, ffmpeg transcoding to an HLS ladder, AES-128 keys, signed playback URLs, the
  * origin server. See README.md.
  */
+
+export * from "./playback-types.ts";
 export * from "./storage.ts";
