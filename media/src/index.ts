@@ -5,3 +5,4 @@
 
 export * from "./playback-types.ts";
 export * from "./storage.ts";
+export * from "./uploads.ts";
