@@ -18,6 +18,12 @@ export interface CommerceOptions {
   platformFeeBps?: number;
   /** Sign-up and sign-in attempts per client per minute (see AccountsOptions); 0 = no limit. */
   authAttemptsPerMinute?: number;
+  /**
+   * Why a title's film is not ready to be reviewed (not uploaded, still transcoding, failed),
+   * or null when it is: media's answer, handed in by the composition root. Without it, titles
+   * are submitted without a film check.
+   */
+  filmProblem?: (titleId: string) => Promise<string | null>;
   now?: () => Date;
 }
 
@@ -48,6 +54,7 @@ export class Commerce {
       log: options.log,
       now,
       platformFeeBps: options.platformFeeBps ?? 1500,
+      ...(options.filmProblem ? { filmProblem: options.filmProblem } : {}),
     };
     this.fulfilment = new Fulfilment(ctx);
     this.checkout = new Checkout(ctx, this.fulfilment);

@@ -15,6 +15,8 @@ export interface CommerceContext {
   now: () => Date;
   /** Default platform fee for new sellers, basis points. */
   platformFeeBps: number;
+  /** Why a title's film is not ready for review, or null (see CommerceOptions.filmProblem). */
+  filmProblem?: (titleId: string) => Promise<string | null>;
 }
 
 /** A business event for events.v1 (same envelope as the tracker's), keyed by the user. */

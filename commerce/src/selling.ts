@@ -274,10 +274,28 @@ export class Selling {
       .from(offers)
       .where(eq(offers.titleId, titleId));
     if (!n || n.n === 0) throw new AppError("conflict", "set at least one price before submitting");
+    const film = await this.ctx.filmProblem?.(titleId);
+    if (film) throw new AppError("conflict", film);
     await this.ctx.db
       .update(titles)
       .set({ status: "in_review", submittedAt: this.ctx.now(), reviewNote: null })
       .where(eq(titles.id, titleId));
+  }
+
+  /**
+   * May this viewer upload and replace a title's media (film, trailer, poster, captions)? Its
+   * seller, or an admin; anyone else is told the title does not exist. Returns the user id.
+   */
+  async mayManageMedia(viewer: Viewer | null, titleId: string): Promise<{ userId: string }> {
+    if (!viewer) throw new AppError("unauthorized", "sign in to upload");
+    if (viewer.roles.includes("admin")) {
+      const [t] = await this.ctx.db.select({ id: titles.id }).from(titles).where(eq(titles.id, titleId));
+      if (!t) throw new AppError("not_found", "no such title");
+      return { userId: viewer.userId };
+    }
+    const seller = await this.sellerOf(viewer);
+    await this.ownTitle(seller.id, titleId);
+    return { userId: viewer.userId };
   }
 
   async createPromo(viewer: Viewer, input: PromoInput): Promise<{ promo_id: string; code: string }> {

@@ -318,6 +318,47 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
     await expect(commerce.selling.approve(sa, title_id)).rejects.toMatchObject({ status: 403 });
   });
 
+  it("only a title's seller or an admin may manage its media; a film that is not ready blocks review", async () => {
+    const films = new Map<string, string | null>();
+    const { commerce: withMedia } = localStore(env.pg, clock, undefined, {
+      filmProblem: async (id) => (films.has(id) ? (films.get(id) ?? null) : "upload the film first"),
+    });
+    const s = await viewer(withMedia, "media-seller");
+    await withMedia.selling.becomeSeller(s.viewer, "Studio M");
+    const seller = (await withMedia.accounts.authenticate(s.token)) as Viewer;
+    const other = await viewer(withMedia, "media-other");
+    await withMedia.selling.becomeSeller(other.viewer, "Studio O");
+    const stranger = (await withMedia.accounts.authenticate(other.token)) as Viewer;
+    const a = await viewer(withMedia, "media-admin");
+    await withMedia.accounts.grantRole(a.viewer.userId, "admin");
+    const admin = (await withMedia.accounts.authenticate(a.token)) as Viewer;
+    const { title_id } = await withMedia.selling.createTitle(seller, {
+      title: "Reels",
+      year: 2025,
+      runtime_min: 80,
+      age_rating: "PG",
+    });
+    expect(await withMedia.selling.mayManageMedia(seller, title_id)).toEqual({ userId: seller.userId });
+    expect(await withMedia.selling.mayManageMedia(admin, title_id)).toEqual({ userId: admin.userId });
+    await expect(withMedia.selling.mayManageMedia(stranger, title_id)).rejects.toMatchObject({ status: 404 });
+    await expect(withMedia.selling.mayManageMedia(null, title_id)).rejects.toMatchObject({ status: 401 });
+    await expect(withMedia.selling.mayManageMedia(admin, "t_nosuchtitle")).rejects.toMatchObject({ status: 404 });
+
+    await withMedia.selling.setOffers(seller, title_id, [{ kind: "buy", quality: "HD", price_minor: 500 }]);
+    await expect(withMedia.selling.submitForReview(seller, title_id)).rejects.toMatchObject({
+      status: 409,
+      message: "upload the film first",
+    });
+    films.set(title_id, "the film is still being prepared (40 %)");
+    await expect(withMedia.selling.submitForReview(seller, title_id)).rejects.toMatchObject({
+      message: "the film is still being prepared (40 %)",
+    });
+    films.set(title_id, null);
+    await withMedia.selling.submitForReview(seller, title_id);
+    const [t] = await env.pg.db.select().from(titles).where(eq(titles.id, title_id));
+    expect(t?.status).toBe("in_review");
+  });
+
   it("a seller lists a film, an admin publishes it, a viewer buys it, the ledger splits the money", async () => {
     const s = await viewer(commerce, "studio");
     await commerce.selling.becomeSeller(s.viewer, "Studio C");

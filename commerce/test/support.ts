@@ -1,7 +1,7 @@
 import { createLogger, createPostgres, type PostgresHandle } from "@marquee/runtime";
 import { sql } from "drizzle-orm";
 import { Catalog, type TitleInput } from "../src/catalog.ts";
-import { Commerce } from "../src/commerce.ts";
+import { Commerce, type CommerceOptions } from "../src/commerce.ts";
 import { COMMERCE_MIGRATIONS } from "../src/migrate.ts";
 import type { PaymentGateway } from "../src/payments/gateway.ts";
 import { LocalGateway } from "../src/payments/local-gateway.ts";
@@ -55,7 +55,12 @@ export class TestClock {
 
 export const WEBHOOK_SECRET = "whsec_test_local_secret_0123456789";
 
-export function localStore(pg: Db, clock: TestClock, gateway?: PaymentGateway) {
+export function localStore(
+  pg: Db,
+  clock: TestClock,
+  gateway?: PaymentGateway,
+  options: Pick<CommerceOptions, "filmProblem"> = {},
+) {
   const log = createLogger({ service: "commerce-test", level: "silent" });
   const gw =
     gateway ?? new LocalGateway(pg.db, { webhookSecret: WEBHOOK_SECRET, baseUrl: "http://store.test", now: clock.now });
@@ -65,6 +70,7 @@ export function localStore(pg: Db, clock: TestClock, gateway?: PaymentGateway) {
     log,
     playbackSecret: "playback-secret-for-tests",
     now: clock.now,
+    ...options,
   });
   return { commerce, gateway: gw };
 }
