@@ -48,3 +48,28 @@ export interface TrailerPlayback {
   poster_url: string | null;
   duration_s: number | null;
 }
+
+/** One of a title's media as its seller sees it: the latest upload of the kind, and how it is going. */
+export interface MediaItemStatus {
+  kind: "film" | "trailer" | "poster" | "captions";
+  /** `none`: nothing uploaded yet. */
+  status: "none" | "uploaded" | "queued" | "transcoding" | "ready" | "failed";
+  /** Transcoding progress, 0–100, while it runs. */
+  progress: number | null;
+  /** Seconds left, estimated, while it runs. */
+  eta_s: number | null;
+  /** Why it failed (after its retries), in words a seller can act on. */
+  error: string | null;
+  updated_at: string | null;
+  /** The rungs of a ready video (e.g. [234, 360, 540, 720]). */
+  rungs?: number[];
+  duration_s?: number | null;
+}
+
+/** A title's media for its seller's editor: uploads and their transcodes. */
+export interface TitleMediaStatus {
+  title_id: string;
+  items: MediaItemStatus[];
+  /** The film is transcoded and playable: the title may be submitted for review. */
+  film_ready: boolean;
+}
