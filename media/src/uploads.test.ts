@@ -70,7 +70,7 @@ describe("resumable uploads (tus)", () => {
         "content-type": "application/offset+octet-stream",
         authorization: auth,
       },
-      body,
+      body: new Uint8Array(body),
     });
   const head = (url: string, auth = "Bearer ana") =>
     fetch(url, { method: "HEAD", headers: { "tus-resumable": "1.0.0", authorization: auth } });
