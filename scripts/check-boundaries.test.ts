@@ -122,6 +122,44 @@ describe("checkBoundaries", () => {
   });
 });
 
+describe("the e2e workspace", () => {
+  const e2e = workspace("e2e", ["contracts", "runtime", "training", "serving", "cli"]);
+
+  it("may import every workspace, the composition root included", () => {
+    const violations = check(
+      [
+        {
+          path: "e2e/test/app.e2e.test.ts",
+          text: [
+            'import { createMarquee } from "@marquee/cli";',
+            'import "@marquee/training";',
+            'import "@marquee/serving";',
+            'import { serviceSuite } from "@marquee/runtime/testing";',
+          ].join("\n"),
+        },
+      ],
+      [...workspaces, e2e],
+    );
+    expect(violations).toEqual([]);
+  });
+
+  it("is imported by nothing, not even by the workspaces that may import everything", () => {
+    const violations = check(
+      [
+        { path: "cli/src/main.ts", text: 'import "@marquee/e2e";' },
+        { path: "bench/src/bench.ts", text: 'import "@marquee/e2e";' },
+      ],
+      [...workspaces, workspace("bench", ["cli", "e2e"]), e2e],
+    );
+    expect(violations.map((v) => `${v.file}:${v.line}: ${v.message}`)).toEqual([
+      "bench/package.json:1: lists @marquee/e2e as a dependency, but bench may import everything but e2e",
+      expect.stringMatching(/^bench\/src\/bench\.ts:1: bench may not import @marquee\/e2e: it holds tests only/),
+      expect.stringMatching(/^cli\/src\/main\.ts:1: cli may not import @marquee\/e2e: it holds tests only/),
+      expect.stringMatching(/^cli\/src\/main\.ts:1: imports @marquee\/e2e, which cli\/package\.json does not list/),
+    ]);
+  });
+});
+
 describe("findImports", () => {
   it("ignores specifiers in comments and strings", () => {
     const text = '// import "@marquee/training";\nconst s = "from \'@marquee/training\'";\nimport "zod";';

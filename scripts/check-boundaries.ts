@@ -9,7 +9,9 @@
  *      `dependencies` (or peer/optional) when the code runs; `devDependencies` also do for
  *      type-only imports (`import type`, erased at build) and for dev files (tests, `test/`
  *      folders, `*.config.ts`), which may also use the root package.json's devDependencies
- *      (vitest and the other tools every workspace shares). Node's builtins need nothing.
+ *      (vitest and the other tools every workspace shares). Node's builtins need nothing;
+ *  (f) nothing imports a workspace in TEST_ONLY (e2e/): it may import every workspace, so
+ *      code that leaned on it would turn a test home into a second composition root.
  *
  * `npm run check:boundaries` prints each violation as `file:line: message` and exits 1.
  */
@@ -35,7 +37,11 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[] | "*">> 
   seed: ["contracts"],
   bench: "*",
   cli: "*",
+  e2e: "*",
 };
+
+/** Workspaces of tests only: they may import everything, and nothing may import them (rule f). */
+export const TEST_ONLY: ReadonlySet<string> = new Set(["e2e"]);
 
 const SCOPE = "@marquee/";
 const SKIPPED_DIRS = new Set(["node_modules", "build", "dist"]);
@@ -67,6 +73,8 @@ export interface BoundaryInput {
   workspaces: readonly WorkspaceInput[];
   files: readonly SourceFile[];
   rules?: Readonly<Record<string, readonly string[] | "*">>;
+  /** Folders nobody may import (defaults to TEST_ONLY). */
+  testOnly?: ReadonlySet<string>;
   /** The repository root's package.json: its devDependencies serve every workspace's dev files. */
   rootPackageJson?: PackageJson;
 }
@@ -193,16 +201,18 @@ function lineOf(text: string | undefined, needle: string): number {
 /** The pure check: no file system, so tests can hand it fixtures. */
 export function checkBoundaries(input: BoundaryInput): BoundaryResult {
   const rules = input.rules ?? ALLOWED_IMPORTS;
+  const testOnly = input.testOnly ?? TEST_ONLY;
   const violations: Violation[] = [];
   const byFolder = new Map(input.workspaces.map((w) => [w.folder, w]));
   const byPackage = new Map(input.workspaces.map((w) => [w.packageJson.name ?? `${SCOPE}${w.folder}`, w]));
   const mayImport = (from: string, to: string): boolean => {
+    if (testOnly.has(to)) return false;
     const allowed = rules[from];
     return allowed === "*" || (allowed?.includes(to) ?? false);
   };
   const describeAllowed = (folder: string): string => {
     const allowed = rules[folder];
-    if (allowed === "*") return "everything";
+    if (allowed === "*") return testOnly.size > 0 ? `everything but ${[...testOnly].join(", ")}` : "everything";
     return allowed && allowed.length > 0 ? allowed.join(", ") : "no other workspace";
   };
 
@@ -283,7 +293,9 @@ export function checkBoundaries(input: BoundaryInput): BoundaryResult {
       }
       const self = target === ws;
       // (a) The DESIGN.md table.
-      if (!self && !mayImport(folder, target.folder)) {
+      if (!self && testOnly.has(target.folder)) {
+        at(`${folder} may not import ${pkg}: it holds tests only, and nothing imports it`);
+      } else if (!self && !mayImport(folder, target.folder)) {
         at(`${folder} may not import ${pkg} (${folder} may import ${describeAllowed(folder)})`);
       }
       // (b) Entry points only.

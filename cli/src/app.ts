@@ -10,6 +10,7 @@ import {
   createPaymentGateway,
 } from "@marquee/commerce";
 import { commerceApiRoutes } from "@marquee/commerce/http";
+import { operatorSocketPath, serveOperatorCommands } from "@marquee/commerce/operator-socket";
 import { readCookie, sessionCookieFor } from "@marquee/commerce/session-cookie";
 import { TOPICS } from "@marquee/contracts";
 import { loadServingTitles, OnlineFeatures } from "@marquee/feature-store";
@@ -34,7 +35,7 @@ import {
   sql,
 } from "@marquee/runtime";
 import { ModelHub, Recommender, type ServingAuthenticator, servingRoutes, TitleIndex } from "@marquee/serving";
-import { STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
+import { remixRoutes, STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
 import {
   DEFAULT_RETRAIN_CRON,
   type RefreshResult,
@@ -45,8 +46,6 @@ import {
 } from "@marquee/training";
 import type { ServerBuild } from "@remix-run/node";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { operatorSocketPath, serveOperatorCommands } from "./operator-socket.ts";
-import { remixRoutes } from "./remix-handler.ts";
 import { seedIfEmpty } from "./seed-store.ts";
 
 export interface Marquee {

@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
 import { migrateClickHouse } from "@marquee/analytics";
 import { Accounts, Catalog, COMMERCE_MIGRATIONS, schema as commerceSchema, ROLES, type Role } from "@marquee/commerce";
+import { operatorSocketPath, sendOperatorCommand } from "@marquee/commerce/operator-socket";
 import { AppError, createClickHouse, createLogger, createPostgres, loadConfig } from "@marquee/runtime";
 import { loadMovieLensDir } from "@marquee/seed";
 import { createMarquee } from "./app.ts";
 import { startLoaderProcess } from "./loader-process.ts";
-import { operatorSocketPath, sendOperatorCommand } from "./operator-socket.ts";
 import { seedIfEmpty, storeWorld } from "./seed-store.ts";
 
 const USAGE = `marquee <command>

@@ -7,6 +7,12 @@ import { generateWorld } from "@marquee/seed";
 
 const CHUNK = 50_000;
 
+// Why this stays in cli/: storing a world writes into three workspaces at once (commerce's
+// catalogue, analytics' titles dimension, ingest's event rows), and seed/ may import only
+// contracts, so that it can generate worlds for any caller. Joining them is composition, and
+// cli/ is the one composition root: this is the part of the app factory (`createMarquee`
+// seeds an empty store) and of `marquee seed` that fills the stores.
+
 /**
  * Store a world: events into ClickHouse first, then the catalogue (ClickHouse's dimension and
  * Postgres). Postgres titles come last because a non-empty catalogue is what marks a store as

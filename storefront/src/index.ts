@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 
 export type { StorefrontContext, StorefrontLog, StorefrontServices, TitleCard } from "../app/context.ts";
+export { remixRoutes } from "./fastify-adapter.ts";
 
 /**
  * Where `remix vite:build` puts the storefront, for the server that hosts it: the server

@@ -7,7 +7,7 @@ import { openTestStore, type TestServices, type TestStore, testServices } from "
 /**
  * The account, checkout, library and seller pages of the built app, against the real commerce
  * (in-memory PGlite, local payment gateway): what a browser without JavaScript gets (form
- * posts, redirects, cookies). cli/test/commerce.browser.test.ts drives the same in Chromium.
+ * posts, redirects, cookies). e2e/test/commerce.browser.test.ts drives the same in Chromium.
  */
 const BUILD_PATH = fileURLToPath(new URL("../build/server/index.js", import.meta.url));
 const hasBuild = existsSync(BUILD_PATH);

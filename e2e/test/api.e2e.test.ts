@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
+import { createMarquee, type Marquee } from "@marquee/cli";
 import { createLogger, loadConfig, resolveSecrets } from "@marquee/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMarquee, type Marquee } from "../src/app.ts";
 
 /**
  * The store's JSON API in the composed app, embedded mode, over real HTTP: the local test

@@ -2,11 +2,11 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createMarquee, type Marquee } from "@marquee/cli";
 import { createLogger, loadConfig } from "@marquee/runtime";
 import { STOREFRONT_BUILD } from "@marquee/storefront";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMarquee, type Marquee } from "../src/app.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const available = existsSync(CHROMIUM) && existsSync(STOREFRONT_BUILD.server);

@@ -12,7 +12,7 @@ import { afterAll, expect, it } from "vitest";
 const execFileAsync = promisify(execFile);
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const MAIN = path.join(REPO, "cli/src/main.ts");
-const FIXTURE = path.join(REPO, "cli/src/testing/loader-fixture.ts");
+const FIXTURE = path.join(REPO, "e2e/test/fixtures/loader-fixture.ts");
 const logger = createLogger({ service: "test", level: "silent" });
 const RUN = `${Date.now().toString(36)}-${process.pid}`;
 const BROKERS = process.env.TEST_KAFKA_BROKERS ?? "";

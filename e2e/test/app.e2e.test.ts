@@ -2,12 +2,12 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { upsertTitleDimension } from "@marquee/analytics";
+import { createMarquee, type Marquee } from "@marquee/cli";
 import type { RowsResponse } from "@marquee/contracts";
 import { loadTitleFeatures } from "@marquee/feature-store";
 import { createLogger, loadConfig } from "@marquee/runtime";
 import { STOREFRONT_BUILD } from "@marquee/storefront";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMarquee, type Marquee } from "../src/app.ts";
 
 /**
  * The walking skeleton end to end, in embedded mode: the real app on a free port with its own

@@ -5,12 +5,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Accounts, COMMERCE_MIGRATIONS, schema, users } from "@marquee/commerce";
+import { operatorSocketPath, serveOperatorCommands } from "@marquee/commerce/operator-socket";
 import { createLogger, createPostgres } from "@marquee/runtime";
 import { eq } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { operatorSocketPath, serveOperatorCommands } from "../src/operator-socket.ts";
 
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../cli/src/main.ts", import.meta.url));
 const run = promisify(execFile);
 
 describe("marquee grant-role", () => {

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createMarquee, type Marquee } from "@marquee/cli";
 import { MODEL_NAMES } from "@marquee/contracts";
 import { createLogger, loadConfig, ModelStore } from "@marquee/runtime";
 import { decisions, retrainPersonal } from "@marquee/training";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMarquee, type Marquee } from "../src/app.ts";
 
 /**
  * The nightly retrain against a real embedded store (chDB, seeded tiny world): the personal

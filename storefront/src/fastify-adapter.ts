@@ -4,9 +4,12 @@ import { type AppLoadContext, createRequestHandler, type ServerBuild } from "@re
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 /**
- * Hosts the Remix storefront inside Fastify: every request no other route claimed becomes a
- * Fetch `Request` for Remix, and its `Response` is streamed back. Bodies are passed through
- * untouched (no parsing), so Remix's actions read form posts themselves.
+ * The storefront's server adapter: hosts the Remix app inside the Fastify server that the
+ * composition root builds (`cli/src/app.ts` registers it after every other route). Fastify is a
+ * peer: the host brings its own instance, this file only uses its types. Every request no other
+ * route claimed becomes a Fetch `Request` for Remix, and its `Response` is streamed back.
+ * Bodies are passed through untouched (no parsing), so Remix's actions read form posts
+ * themselves.
  */
 export async function remixRoutes(
   app: FastifyInstance,

@@ -2,11 +2,10 @@ import { existsSync } from "node:fs";
 import { COMMERCE_MIGRATIONS, Commerce, LocalGateway, schema } from "@marquee/commerce";
 import { commerceApiRoutes } from "@marquee/commerce/http";
 import { createLogger, createPostgres, httpErrorHandler, type PostgresHandle } from "@marquee/runtime";
-import { STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
+import { remixRoutes, STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
 import type { ServerBuild } from "@remix-run/node";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { remixRoutes } from "../src/remix-handler.ts";
 
 const BASE = "http://store.test";
 const LIMIT = 2;
