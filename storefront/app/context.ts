@@ -1,5 +1,6 @@
-import type { Accounts, Audience, Checkout, Library, Selling } from "@marquee/commerce";
+import type { Accounts, Audience, Checkout, Library, Selling, Viewer } from "@marquee/commerce";
 import type { RowsResponse, SimilarResponse, Title, TitleSummary } from "@marquee/contracts";
+import type { TitleMediaStatus } from "@marquee/media";
 
 export type { Audience, Viewer } from "@marquee/commerce";
 
@@ -40,6 +41,13 @@ export interface StorefrontServices {
   };
   /** Accounts, checkout, library and selling: commerce's server functions (see CommerceServices). */
   commerce: CommerceServices;
+  /** A title's uploads and their transcodes, for its seller's editor (media's). */
+  uploads: {
+    /** The latest upload of each kind and how its transcode goes; the title's seller or an admin only. */
+    status(viewer: Viewer, titleId: string): Promise<TitleMediaStatus>;
+    /** The resumable-upload (tus) endpoint's path, e.g. `/media/uploads`. */
+    endpoint: string;
+  };
   /**
    * The store's public address (e.g. `https://marquee.example`): the absolute URLs a payment
    * provider sends the browser back to, and whether cookies are `__Host-` + Secure (https) or

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Viewer } from "@marquee/commerce";
+import type { TitleMediaStatus } from "@marquee/media";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestStore, type TestServices, type TestStore, testServices } from "./test-services";
@@ -104,6 +105,72 @@ describe.skipIf(!hasBuild)("storefront review and checkout pages (built app, rea
     expect(text(await approved.text())).toContain(`Changes published: ${title_id}.`);
     expect((await commerce.catalog.title(title_id))?.age_rating).toBe("G");
     expect(text(await (await sellerBrowser.get(page)).text())).not.toContain("Changes waiting for review");
+  });
+
+  it("the seller's title page shows each upload's transcode and lets a title be submitted only once its film is ready", async () => {
+    const media = new Map<string, TitleMediaStatus>();
+    const services = testServices(store, { media });
+    const { commerce } = store;
+    const s = await store.signedIn();
+    await commerce.selling.becomeSeller(s.viewer, "Studio Uploads");
+    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const { title_id } = await commerce.selling.createTitle(seller, {
+      title: "Reel Time",
+      year: 2025,
+      runtime_min: 88,
+      age_rating: "PG",
+    });
+    const page = `/sell/titles/${title_id}`;
+    const sellerBrowser = browser(s.token, services);
+    const empty = text(await (await sellerBrowser.get(page)).text());
+    expect(empty).toContain("Film, trailer and artwork");
+    expect(empty).toMatch(/for="upload-film">Film<\/label><span class="muted">Not uploaded/);
+    expect(empty).toContain("Upload the film first");
+    expect(empty).toMatch(/<button type="submit" class="button primary" disabled="">Submit for review/);
+
+    const at = new Date().toISOString();
+    media.set(title_id, {
+      title_id,
+      film_ready: false,
+      items: [
+        { kind: "film", status: "transcoding", progress: 40, eta_s: 130, error: null, updated_at: at },
+        {
+          kind: "trailer",
+          status: "failed",
+          progress: null,
+          eta_s: null,
+          error: "the file has no video stream",
+          updated_at: at,
+        },
+      ],
+    });
+    const working = text(await (await sellerBrowser.get(page)).text());
+    expect(working).toContain("Transcoding 40% · about 2 min 10 s left");
+    expect(working).toContain("Failed: the file has no video stream");
+
+    media.set(title_id, {
+      title_id,
+      film_ready: true,
+      items: [
+        {
+          kind: "film",
+          status: "ready",
+          progress: 100,
+          eta_s: null,
+          error: null,
+          updated_at: at,
+          rungs: [234, 360, 720],
+        },
+      ],
+    });
+    const ready = text(await (await sellerBrowser.get(page)).text());
+    expect(ready).toContain("Ready · 234p 360p 720p");
+    expect(ready).toMatch(/<button type="submit" class="button primary">Submit for review/);
+
+    // Another seller's title: its media is not theirs to see.
+    const other = await store.signedIn();
+    await commerce.selling.becomeSeller(other.viewer, "Studio Other");
+    expect((await browser(other.token, services).get(page)).status).toBe(404);
   });
 
   it("checkout started on 127.0.0.1 of a local store comes back to 127.0.0.1, signed in; cancelling frees the order", async () => {

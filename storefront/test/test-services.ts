@@ -9,6 +9,7 @@ import {
   type Viewer,
 } from "@marquee/commerce";
 import type { Row, Title } from "@marquee/contracts";
+import type { TitleMediaStatus } from "@marquee/media";
 import { createLogger, createPostgres, type PostgresHandle } from "@marquee/runtime";
 import type { StorefrontServices, TitleCard } from "../app/context";
 
@@ -402,6 +403,8 @@ export interface TestServicesOptions {
   /** Rows every actor gets; by default trending, top picks and a "because you watched" row. */
   rows?: Row[];
   publicUrl?: string;
+  /** Each title's uploads as media would report them (none by default). */
+  media?: Map<string, TitleMediaStatus>;
 }
 
 export interface TestServices extends StorefrontServices {
@@ -460,6 +463,14 @@ export function testServices(store: TestStore, options: TestServicesOptions = {}
     commerce,
     eventsUrl: "/v1/events",
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    // Who may see a title's media is commerce's rule (real); what was uploaded is the test's to say.
+    uploads: {
+      endpoint: "/media/uploads",
+      async status(viewer, titleId) {
+        await commerce.selling.mayManageMedia(viewer, titleId);
+        return options.media?.get(titleId) ?? { title_id: titleId, items: [], film_ready: false };
+      },
+    },
     log: {
       error: (obj, msg) => logged.push({ level: "error", obj, msg }),
       warn: (obj, msg) => logged.push({ level: "warn", obj, msg }),

@@ -1,9 +1,19 @@
 import { sellerTitleView } from "@marquee/commerce/views";
 import { ID_PATTERN } from "@marquee/contracts";
 import { type ActionFunctionArgs, data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import {
+  Form,
+  Link,
+  useActionData,
+  useLoaderData,
+  useNavigation,
+  useRevalidator,
+  useSearchParams,
+} from "@remix-run/react";
+import { useEffect } from "react";
 import { CsrfField } from "../components/csrf-field";
 import { FormMessage } from "../components/form";
+import { MediaUploader } from "../components/media-uploader";
 import { OffersEditor, TitleFields } from "../components/seller-forms";
 import { protectedForm } from "../lib/csrf.server";
 import { attempt, orRespond } from "../lib/errors.server";
@@ -25,7 +35,8 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   // Another seller's title is reported as missing.
   const t = await orRespond(() => context.services.commerce.selling.getTitle(viewer, id));
   const { offers, ...title } = sellerTitleView(t);
-  return { title, offers };
+  const media = await context.services.uploads.status(viewer, id);
+  return { title, offers, media, uploadEndpoint: context.services.uploads.endpoint };
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
@@ -91,8 +102,24 @@ const STATUS: Record<string, string> = {
   withdrawn: "Withdrawn: off sale; edit and resubmit",
 };
 
+/** While a transcode runs, the page re-reads its status every few seconds (progress, ETA). */
+function useWhileWorking(working: boolean) {
+  const revalidator = useRevalidator();
+  useEffect(() => {
+    if (!working) return;
+    const timer = setInterval(() => {
+      if (revalidator.state === "idle" && document.visibilityState === "visible") revalidator.revalidate();
+    }, 3000);
+    return () => clearInterval(timer);
+  }, [working, revalidator]);
+}
+
 export default function SellerTitle() {
-  const { title: t, offers } = useLoaderData<typeof loader>();
+  const { title: t, offers, media, uploadEndpoint } = useLoaderData<typeof loader>();
+  const statusOf = (kind: (typeof media.items)[number]["kind"]) => media.items.find((i) => i.kind === kind);
+  useWhileWorking(
+    media.items.some((i) => i.status === "queued" || i.status === "transcoding" || i.status === "uploaded"),
+  );
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const [params] = useSearchParams();
@@ -145,15 +172,30 @@ export default function SellerTitle() {
         </Form>
       </section>
 
+      <section aria-labelledby="media-heading" className="form-card wide-form">
+        <h2 id="media-heading">Film, trailer and artwork</h2>
+        <p className="field-hint">
+          Upload the film in the best quality you have (it is transcoded to every size viewers need); uploads resume if
+          the connection drops. The title can be submitted for review once its film is ready.
+        </p>
+        {(["film", "trailer", "poster", "captions"] as const).map((kind) => (
+          <MediaUploader key={kind} titleId={t.id} kind={kind} status={statusOf(kind)} endpoint={uploadEndpoint} />
+        ))}
+      </section>
+
       {t.status === "draft" || t.status === "withdrawn" ? (
         <section className="form-card" aria-labelledby="submit-heading">
           <h2 id="submit-heading">Ready?</h2>
-          <p>Submit it for review; an admin checks it before it goes on sale.</p>
+          <p>
+            {media.film_ready
+              ? "Submit it for review; an admin checks it before it goes on sale."
+              : "Upload the film first: a title can be submitted once its film is ready to play."}
+          </p>
           <Form method="post">
             <CsrfField />
             <input type="hidden" name="intent" value="submit" />
             {messageFor("submit")}
-            <button type="submit" className="button primary" disabled={busy}>
+            <button type="submit" className="button primary" disabled={busy || !media.film_ready}>
               Submit for review
             </button>
           </Form>
