@@ -61,6 +61,15 @@ export interface RouteSpec<
   handler(call: Call<A, z.output<BS>, z.output<QS>>): Promise<unknown>;
 }
 
+/** What a resource's routes share: written once in its group, not in every spec. */
+export type RouteDefaults<A extends AuthLevel> = Pick<RouteSpec<A>, "tag" | "auth" | "role">;
+
+/** A route of a group: its spec without what the group supplies. */
+export type GroupRouteSpec<A extends AuthLevel, BS extends z.ZodType, QS extends z.ZodType> = Omit<
+  RouteSpec<A, BS, QS>,
+  keyof RouteDefaults<A>
+>;
+
 /** The API's own checks, applied to every route before its handler (see api.ts). */
 export interface Guard {
   /** Resolve the caller; a presented credential that is unknown or expired is a 401. */
@@ -81,6 +90,19 @@ export class ApiRouter {
     private readonly guard: Guard,
     private readonly options: { validateResponses?: boolean } = {},
   ) {}
+
+  /**
+   * A registrar for one resource's routes that share a tag, an auth level and a role (the admin's
+   * review routes, the seller's): each route is registered exactly as if its spec said them.
+   */
+  group<A extends AuthLevel>(
+    app: FastifyInstance,
+    defaults: RouteDefaults<A>,
+  ): <BS extends z.ZodType = z.ZodUnknown, QS extends z.ZodType = z.ZodUnknown>(
+    spec: GroupRouteSpec<A, BS, QS>,
+  ) => void {
+    return (spec) => this.route(app, { ...defaults, ...spec });
+  }
 
   route<A extends AuthLevel, BS extends z.ZodType = z.ZodUnknown, QS extends z.ZodType = z.ZodUnknown>(
     app: FastifyInstance,
