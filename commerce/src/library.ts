@@ -5,7 +5,7 @@ import type { Viewer } from "./accounts.ts";
 import type { CommerceContext } from "./context.ts";
 import { openRefund, recordRefund } from "./refund-records.ts";
 import { HOUR_MS, playbackProblem, QUALITY_RANK, ratingAllowed, selfRefundProblem } from "./rules.ts";
-import { entitlements, orderItems, orders, sellers, titles, watchlist, watchProgress } from "./schema.ts";
+import { entitlements, orderItems, orders, profiles, sellers, titles, watchlist, watchProgress } from "./schema.ts";
 
 export interface LibraryItem {
   entitlement_id: string;
@@ -61,6 +61,20 @@ export interface PlaybackStart {
 }
 
 type Entitlement = typeof entitlements.$inferSelect;
+
+/**
+ * Who holds a media playback token (media's signed links carry these ids, not a session): the
+ * account that owns the entitlement and the profile that pressed Play.
+ */
+export interface PlaybackHolder {
+  userId: string;
+  profileId: string;
+}
+
+function checkPosition(positionS: number): void {
+  if (!Number.isFinite(positionS) || positionS < 0 || positionS > 86_400)
+    throw new AppError("bad_request", "position_s must be between 0 and 86400");
+}
 
 /** How long a playback grant token is good for; players renew it while playing. */
 const GRANT_TTL_MS = 10 * 60_000;
@@ -184,6 +198,52 @@ export class Library {
       started_at: e.firstPlayedAt.toISOString(),
       expires_at: e.expiresAt?.toISOString() ?? null,
     };
+  }
+
+  /**
+   * Media's key request: may this entitlement play `titleId` for this profile now? The same
+   * rules as `authorizePlayback` (refunded, revoked, a rental outside its windows, the profile's
+   * age limit as it is now, not as it was when the link was signed), then the first call opens a
+   * rental's watch window, like `playbackStarted` (a repeat answers the same start).
+   */
+  async startPlayback(entitlementId: string, titleId: string, holder: PlaybackHolder): Promise<PlaybackStart> {
+    const now = this.ctx.now();
+    const e = await this.start(await this.heldEntitlement(entitlementId, titleId, holder, now), now);
+    return {
+      entitlement_id: e.id,
+      title_id: e.titleId,
+      kind: e.kind as "own" | "rent",
+      started_at: e.firstPlayedAt.toISOString(),
+      expires_at: e.expiresAt?.toISOString() ?? null,
+    };
+  }
+
+  /**
+   * Media's heartbeat: `startPlayback`'s checks without starting anything. Answers when playback
+   * must stop (a started rental's end), null when nothing ends it.
+   */
+  async checkPlayback(
+    entitlementId: string,
+    titleId: string,
+    holder: PlaybackHolder,
+  ): Promise<{ expires_at: string | null }> {
+    const e = await this.heldEntitlement(entitlementId, titleId, holder, this.ctx.now());
+    return { expires_at: e.expiresAt?.toISOString() ?? null };
+  }
+
+  /** Watch progress from media's heartbeat (no session there: the signed link's holder). */
+  async savePlaybackProgress(
+    entitlementId: string,
+    titleId: string,
+    holder: PlaybackHolder,
+    positionS: number,
+    durationS?: number,
+  ): Promise<void> {
+    checkPosition(positionS);
+    const now = this.ctx.now();
+    const e = await this.heldEntitlement(entitlementId, titleId, holder, now);
+    if (positionS >= 1 && !e.firstPlayedAt) await this.start(e, now);
+    await this.writeProgress(holder.profileId, titleId, positionS, durationS, now);
   }
 
   /**
@@ -347,8 +407,7 @@ export class Library {
 
   /** Where the profile stopped; only for titles it may play. */
   async saveProgress(viewer: Viewer, titleId: string, positionS: number, durationS?: number): Promise<void> {
-    if (!Number.isFinite(positionS) || positionS < 0 || positionS > 86_400)
-      throw new AppError("bad_request", "position_s must be between 0 and 86400");
+    checkPosition(positionS);
     const now = this.ctx.now();
     const best = this.best(await this.activeEntitlements(viewer, titleId), now);
     if (!best || best.problem)
@@ -356,13 +415,47 @@ export class Library {
     // A position past the start is the player saying the film is playing: if the media step
     // has not reported the start yet, this is it (and it counts as played, as it always has).
     if (positionS >= 1 && !best.e.firstPlayedAt) await this.start(best.e, now);
+    await this.writeProgress(viewer.profile.id, titleId, positionS, durationS, now);
+  }
+
+  private async writeProgress(
+    profileId: string,
+    titleId: string,
+    positionS: number,
+    durationS: number | undefined,
+    now: Date,
+  ) {
     await this.ctx.db
       .insert(watchProgress)
-      .values({ profileId: viewer.profile.id, titleId, positionS: Math.floor(positionS), durationS: durationS ?? null })
+      .values({ profileId, titleId, positionS: Math.floor(positionS), durationS: durationS ?? null })
       .onConflictDoUpdate({
         target: [watchProgress.profileId, watchProgress.titleId],
         set: { positionS: Math.floor(positionS), durationS: durationS ?? null, updatedAt: now },
       });
+  }
+
+  /**
+   * The entitlement a media token names, if it still plays `titleId` for this holder now:
+   * 404 when it is not theirs or not for this title (saying no more), 403 with the reason
+   * otherwise. A kids' profile's limit is read now, so lowering it stops links already out.
+   */
+  private async heldEntitlement(entitlementId: string, titleId: string, holder: PlaybackHolder, now: Date) {
+    const [row] = await this.ctx.db
+      .select({ e: entitlements, ageRating: titles.ageRating })
+      .from(entitlements)
+      .innerJoin(titles, eq(titles.id, entitlements.titleId))
+      .where(and(eq(entitlements.id, entitlementId), eq(entitlements.userId, holder.userId)));
+    if (!row || row.e.titleId !== titleId) throw new AppError("not_found", "this playback is not for this title");
+    const [profile] = await this.ctx.db
+      .select({ maxAgeRating: profiles.maxAgeRating })
+      .from(profiles)
+      .where(and(eq(profiles.id, holder.profileId), eq(profiles.userId, holder.userId)));
+    if (!profile) throw new AppError("forbidden", "this profile no longer exists");
+    if (!ratingAllowed(row.ageRating, profile.maxAgeRating))
+      throw new AppError("forbidden", "this title is above this profile's age limit");
+    const problem = playbackProblem(row.e, now);
+    if (problem) throw new AppError("forbidden", problem);
+    return row.e;
   }
 
   /** The entitlement that plays: purchases, then the highest quality, then rentals already running. */
