@@ -63,6 +63,18 @@ describe("/api/v1 store rules (PGlite)", () => {
     expect((await post("/api/v1/seller", s.headers, { display_name: name })).statusCode).toBe(201);
     return s;
   };
+  /** A seller's draft with one HD purchase at `priceMinor`, made over the API as an app would. */
+  const draftWithOffer = async (s: { headers: Record<string, string> }, draft: object, priceMinor: number) => {
+    const t = await post("/api/v1/seller/titles", s.headers, draft);
+    const titleId = t.json().title_id as string;
+    await app.inject({
+      method: "PUT",
+      url: `/api/v1/seller/titles/${titleId}/offers`,
+      headers: s.headers,
+      payload: { offers: [{ kind: "buy", quality: "HD", price_minor: priceMinor }] },
+    });
+    return titleId;
+  };
 
   it("Play is free until the first key request starts it (POST /playback/{id}/start), once; tampered grants are 401", async () => {
     const v = await signUp("player");
@@ -135,19 +147,7 @@ describe("/api/v1 store rules (PGlite)", () => {
 
   it("cancelling an unpaid checkout gives a held promo code use back at once", async () => {
     const s = await seller("studio-y");
-    const t = await post("/api/v1/seller/titles", s.headers, {
-      title: "Once",
-      year: 2025,
-      runtime_min: 80,
-      age_rating: "G",
-    });
-    const titleId = t.json().title_id as string;
-    await app.inject({
-      method: "PUT",
-      url: `/api/v1/seller/titles/${titleId}/offers`,
-      headers: s.headers,
-      payload: { offers: [{ kind: "buy", quality: "HD", price_minor: 800 }] },
-    });
+    const titleId = await draftWithOffer(s, { title: "Once", year: 2025, runtime_min: 80, age_rating: "G" }, 800);
     await env.pg.db.update(titles).set({ status: "published" }).where(eq(titles.id, titleId));
     const promo = await post("/api/v1/seller/promos", s.headers, { code: "LAST", percent_off: 50, max_redemptions: 1 });
     expect(promo.statusCode, promo.body).toBe(201);
@@ -170,19 +170,7 @@ describe("/api/v1 store rules (PGlite)", () => {
 
   it("an admin reviews a published title's edit: the queue shows what changed, approve names the revision", async () => {
     const s = await seller("studio-z");
-    const t = await post("/api/v1/seller/titles", s.headers, {
-      title: "Grown Ups",
-      year: 2025,
-      runtime_min: 100,
-      age_rating: "R",
-    });
-    const titleId = t.json().title_id as string;
-    await app.inject({
-      method: "PUT",
-      url: `/api/v1/seller/titles/${titleId}/offers`,
-      headers: s.headers,
-      payload: { offers: [{ kind: "buy", quality: "HD", price_minor: 900 }] },
-    });
+    const titleId = await draftWithOffer(s, { title: "Grown Ups", year: 2025, runtime_min: 100, age_rating: "R" }, 900);
     await post(`/api/v1/seller/titles/${titleId}/submit`, s.headers);
     const admin = await signUp("admin");
     await commerce.accounts.grantRole(admin.userId, "admin");

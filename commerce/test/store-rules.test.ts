@@ -7,6 +7,7 @@ import type { Viewer } from "../src/accounts.ts";
 import type { Commerce } from "../src/commerce.ts";
 import type { LocalGateway } from "../src/payments/local-gateway.ts";
 import { entitlements, ledgerEntries, orders, outbox, processedWebhookEvents, titles } from "../src/schema.ts";
+import { draftWithOffers, openSellerAccount } from "../src/testing.ts";
 import {
   addTitles,
   type Db,
@@ -324,11 +325,9 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
       filmProblem: async (id) => (films.has(id) ? (films.get(id) ?? null) : "upload the film first"),
     });
     const s = await viewer(withMedia, "media-seller");
-    await withMedia.selling.becomeSeller(s.viewer, "Studio M");
-    const seller = (await withMedia.accounts.authenticate(s.token)) as Viewer;
+    const seller = await openSellerAccount(withMedia, s, "Studio M");
     const other = await viewer(withMedia, "media-other");
-    await withMedia.selling.becomeSeller(other.viewer, "Studio O");
-    const stranger = (await withMedia.accounts.authenticate(other.token)) as Viewer;
+    const stranger = await openSellerAccount(withMedia, other, "Studio O");
     const a = await viewer(withMedia, "media-admin");
     await withMedia.accounts.grantRole(a.viewer.userId, "admin");
     const admin = (await withMedia.accounts.authenticate(a.token)) as Viewer;
@@ -361,8 +360,7 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
 
   it("a seller lists a film, an admin publishes it, a viewer buys it, the ledger splits the money", async () => {
     const s = await viewer(commerce, "studio");
-    await commerce.selling.becomeSeller(s.viewer, "Studio C");
-    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const seller = await openSellerAccount(commerce, s, "Studio C");
     const { title_id } = await commerce.selling.createTitle(seller, {
       title: "Night Train",
       year: 2025,
@@ -427,8 +425,7 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
 
   it("Connect: account.updated turns a seller's destination charges on, and a viewer's checkout then routes the money", async () => {
     const s = await viewer(commerce, "studio-e");
-    await commerce.selling.becomeSeller(s.viewer, "Studio E");
-    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const seller = await openSellerAccount(commerce, s, "Studio E");
     await env.pg.db.execute(sql`update sellers set stripe_account_id = 'acct_test_e' where id = ${seller.sellerId}`);
     const upd = signed({
       id: "evt_account_e",
@@ -446,15 +443,13 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
 
   it("an unpaid checkout holding a promo code's last use gives it back: 30 minutes after it was abandoned, at once when cancelled", async () => {
     const s = await viewer(commerce, "studio-f");
-    await commerce.selling.becomeSeller(s.viewer, "Studio F");
-    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
-    const { title_id } = await commerce.selling.createTitle(seller, {
-      title: "Late",
-      year: 2025,
-      runtime_min: 80,
-      age_rating: "G",
-    });
-    await commerce.selling.setOffers(seller, title_id, [{ kind: "rent", quality: "HD", price_minor: 500 }]);
+    const seller = await openSellerAccount(commerce, s, "Studio F");
+    const title_id = await draftWithOffers(
+      commerce,
+      seller,
+      { title: "Late", year: 2025, runtime_min: 80, age_rating: "G" },
+      [{ kind: "rent", quality: "HD", price_minor: 500 }],
+    );
     await env.pg.db.update(titles).set({ status: "published" }).where(eq(titles.id, title_id));
     const { promo_id } = await commerce.selling.createPromo(seller, {
       code: "ONCE",
@@ -515,15 +510,13 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
 
   it("a checkout paid after its promo hold lapsed is honoured, and its promo use counted again", async () => {
     const s = await viewer(commerce, "studio-l");
-    await commerce.selling.becomeSeller(s.viewer, "Studio L");
-    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
-    const { title_id } = await commerce.selling.createTitle(seller, {
+    const seller = await openSellerAccount(commerce, s, "Studio L");
+    const title_id = await draftWithOffers(commerce, seller, {
       title: "Lapsed",
       year: 2025,
       runtime_min: 80,
       age_rating: "G",
     });
-    await commerce.selling.setOffers(seller, title_id, [{ kind: "buy", quality: "HD", price_minor: 1000 }]);
     await env.pg.db.update(titles).set({ status: "published" }).where(eq(titles.id, title_id));
     const { promo_id } = await commerce.selling.createPromo(seller, {
       code: "LATE",
@@ -578,15 +571,13 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
 
   it("two concurrent checkouts of one cart with a promo code reserve one redemption", async () => {
     const s = await viewer(commerce, "studio-g");
-    await commerce.selling.becomeSeller(s.viewer, "Studio G");
-    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
-    const { title_id } = await commerce.selling.createTitle(seller, {
+    const seller = await openSellerAccount(commerce, s, "Studio G");
+    const title_id = await draftWithOffers(commerce, seller, {
       title: "Twice",
       year: 2025,
       runtime_min: 80,
       age_rating: "G",
     });
-    await commerce.selling.setOffers(seller, title_id, [{ kind: "buy", quality: "HD", price_minor: 1000 }]);
     await env.pg.db.update(titles).set({ status: "published" }).where(eq(titles.id, title_id));
     const { promo_id } = await commerce.selling.createPromo(seller, {
       code: "TWICE",
@@ -609,15 +600,13 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
 
   it("a full refund made outside Marquee revokes the order's entitlements once; Marquee's own refunds are not doubled", async () => {
     const s = await viewer(commerce, "studio-h");
-    await commerce.selling.becomeSeller(s.viewer, "Studio H");
-    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
-    const { title_id } = await commerce.selling.createTitle(seller, {
-      title: "Dashboard",
-      year: 2025,
-      runtime_min: 80,
-      age_rating: "G",
-    });
-    await commerce.selling.setOffers(seller, title_id, [{ kind: "buy", quality: "HD", price_minor: 1200 }]);
+    const seller = await openSellerAccount(commerce, s, "Studio H");
+    const title_id = await draftWithOffers(
+      commerce,
+      seller,
+      { title: "Dashboard", year: 2025, runtime_min: 80, age_rating: "G" },
+      [{ kind: "buy", quality: "HD", price_minor: 1200 }],
+    );
     await env.pg.db.update(titles).set({ status: "published" }).where(eq(titles.id, title_id));
     const { viewer: v } = await viewer(commerce);
     const co = await commerce.checkout.create(v, { items: [{ title_id, kind: "buy", quality: "HD" }] }, URLS);
@@ -659,8 +648,7 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
 
   it("a quality upgrade costs the difference; a timed sale lowers the price only inside its window", async () => {
     const s = await viewer(commerce, "studio-d");
-    await commerce.selling.becomeSeller(s.viewer, "Studio D");
-    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const seller = await openSellerAccount(commerce, s, "Studio D");
     const { title_id } = await commerce.selling.createTitle(seller, {
       title: "Upgrade Me",
       year: 2025,
@@ -789,15 +777,13 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
 
   it("playback of a title that is not published answers 404 to anyone who did not buy it", async () => {
     const s = await viewer(commerce, "studio-p");
-    await commerce.selling.becomeSeller(s.viewer, "Studio P");
-    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
-    const { title_id: draft } = await commerce.selling.createTitle(seller, {
-      title: "Unreleased",
-      year: 2026,
-      runtime_min: 90,
-      age_rating: "G",
-    });
-    await commerce.selling.setOffers(seller, draft, [{ kind: "buy", quality: "HD", price_minor: 900 }]);
+    const seller = await openSellerAccount(commerce, s, "Studio P");
+    const draft = await draftWithOffers(
+      commerce,
+      seller,
+      { title: "Unreleased", year: 2026, runtime_min: 90, age_rating: "G" },
+      [{ kind: "buy", quality: "HD", price_minor: 900 }],
+    );
     const { viewer: v } = await viewer(commerce);
     // Another seller's draft is as unknown as a title that never existed.
     await expect(commerce.library.authorizePlayback(v, draft)).rejects.toMatchObject({ status: 404 });
@@ -815,8 +801,7 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
 
   it("an edit to a published title waits for review; the approved version stays live until it is approved", async () => {
     const s = await viewer(commerce, "studio-r");
-    await commerce.selling.becomeSeller(s.viewer, "Studio R");
-    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const seller = await openSellerAccount(commerce, s, "Studio R");
     const approved = {
       title: "After Dark",
       year: 2024,
@@ -825,8 +810,9 @@ function storeRules(open: () => Promise<{ pg: Db; drop: () => Promise<void> }>) 
       synopsis: "Not for children.",
       genres: ["Thriller"],
     };
-    const { title_id } = await commerce.selling.createTitle(seller, approved);
-    await commerce.selling.setOffers(seller, title_id, [{ kind: "buy", quality: "HD", price_minor: 1500 }]);
+    const title_id = await draftWithOffers(commerce, seller, approved, [
+      { kind: "buy", quality: "HD", price_minor: 1500 },
+    ]);
     await commerce.selling.submitForReview(seller, title_id);
     const adminUser = await viewer(commerce, "admin-r");
     await commerce.accounts.grantRole(adminUser.viewer.userId, "admin");

@@ -42,6 +42,11 @@ describe.skipIf(!built)(
           similar: async (id) => ({ item_id: id, items: [] }) as never,
         },
         commerce,
+        // Nothing is uploaded here: this test is about the front doors.
+        uploads: {
+          endpoint: "/media/uploads",
+          status: async (_viewer, titleId) => ({ title_id: titleId, items: [], film_ready: false }),
+        },
         publicUrl: BASE,
         eventsUrl: "/v1/events",
         log,

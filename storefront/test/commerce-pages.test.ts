@@ -1,7 +1,5 @@
-import { existsSync } from "node:fs";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AppHandler, csrfIn, hasBuild, openBuiltApp, text } from "./built-app";
 import { openTestStore, type TestServices, type TestStore, testServices } from "./test-services";
 
 /**
@@ -9,8 +7,6 @@ import { openTestStore, type TestServices, type TestStore, testServices } from "
  * (in-memory PGlite, local payment gateway): what a browser without JavaScript gets (form
  * posts, redirects, cookies). e2e/test/commerce.browser.test.ts drives the same in Chromium.
  */
-const BUILD_PATH = fileURLToPath(new URL("../build/server/index.js", import.meta.url));
-const hasBuild = existsSync(BUILD_PATH);
 
 /** A browser's cookie jar, just enough for these tests. */
 class Jar {
@@ -30,21 +26,12 @@ class Jar {
   }
 }
 
-const csrfIn = (html: string) => /name="_csrf" value="([^"]*)"/.exec(html)?.[1] ?? "";
-const text = (html: string) =>
-  html
-    .replace(/<!-- -->/g, "")
-    .replace(/&#x27;/g, "'")
-    .replace(/&quot;/g, '"');
-
 describe.skipIf(!hasBuild)("storefront commerce pages (built app, real commerce)", () => {
-  let handler: ReturnType<typeof createRequestHandler>;
+  let handler: AppHandler;
   let store: TestStore;
 
   beforeAll(async () => {
-    const build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild;
-    handler = createRequestHandler(build, "production");
-    store = await openTestStore();
+    ({ handler, store } = await openBuiltApp());
   });
 
   afterAll(() => store?.close());

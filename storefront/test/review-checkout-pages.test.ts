@@ -1,34 +1,21 @@
-import { existsSync } from "node:fs";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Viewer } from "@marquee/commerce";
+import { draftWithOffers, openSellerAccount } from "@marquee/commerce/testing";
 import type { TitleMediaStatus } from "@marquee/media";
-import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestStore, type TestServices, type TestStore, testServices } from "./test-services";
+import { type AppHandler, csrfIn, hasBuild, openBuiltApp, text } from "./built-app";
+import { type TestServices, type TestStore, testServices } from "./test-services";
 
 /**
  * The seller's title page and the admin review page for a published title's edit, and checkout
  * started on another loopback name of a local store (issue 17: 6 and 15), in the built app
  * against the real commerce.
  */
-const BUILD_PATH = fileURLToPath(new URL("../build/server/index.js", import.meta.url));
-const hasBuild = existsSync(BUILD_PATH);
-
-const csrfIn = (html: string) => /name="_csrf" value="([^"]*)"/.exec(html)?.[1] ?? "";
-const text = (html: string) =>
-  html
-    .replace(/<!-- -->/g, "")
-    .replace(/&#x27;/g, "'")
-    .replace(/&quot;/g, '"');
 
 describe.skipIf(!hasBuild)("storefront review and checkout pages (built app, real commerce)", () => {
-  let handler: ReturnType<typeof createRequestHandler>;
+  let handler: AppHandler;
   let store: TestStore;
 
   beforeAll(async () => {
-    const build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild;
-    handler = createRequestHandler(build, "production");
-    store = await openTestStore();
+    ({ handler, store } = await openBuiltApp());
   });
   afterAll(() => store?.close());
 
@@ -56,11 +43,11 @@ describe.skipIf(!hasBuild)("storefront review and checkout pages (built app, rea
     const services = testServices(store);
     const { commerce } = store;
     const s = await store.signedIn();
-    await commerce.selling.becomeSeller(s.viewer, "Studio Page");
-    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const seller = await openSellerAccount(commerce, s, "Studio Page");
     const draft = { title: "Cold Harbour", year: 2024, runtime_min: 101, age_rating: "R" as const };
-    const { title_id } = await commerce.selling.createTitle(seller, draft);
-    await commerce.selling.setOffers(seller, title_id, [{ kind: "buy", quality: "HD", price_minor: 1200 }]);
+    const title_id = await draftWithOffers(commerce, seller, draft, [
+      { kind: "buy", quality: "HD", price_minor: 1200 },
+    ]);
     await commerce.selling.submitForReview(seller, title_id);
     const a = await store.signedIn({ roles: ["admin"] });
     await commerce.selling.approve(a.viewer, title_id);
@@ -112,8 +99,7 @@ describe.skipIf(!hasBuild)("storefront review and checkout pages (built app, rea
     const services = testServices(store, { media });
     const { commerce } = store;
     const s = await store.signedIn();
-    await commerce.selling.becomeSeller(s.viewer, "Studio Uploads");
-    const seller = (await commerce.accounts.authenticate(s.token)) as Viewer;
+    const seller = await openSellerAccount(commerce, s, "Studio Uploads");
     const { title_id } = await commerce.selling.createTitle(seller, {
       title: "Reel Time",
       year: 2025,

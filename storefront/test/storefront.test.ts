@@ -1,16 +1,14 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { createRequestHandler, type ServerBuild } from "@remix-run/node";
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { openTestStore, type TestServices, type TestStore, testServices } from "./test-services";
+import { type AppHandler, BUILD_PATH, hasBuild, openBuiltApp } from "./built-app";
+import { type TestServices, type TestStore, testServices } from "./test-services";
 
 /**
  * Calls the built Remix app (storefront/build/server) with Fetch Requests and test services
  * (the real commerce on an in-memory PGlite, a stand-in for serving).
  * `npm test` builds the storefront first; a local run without a build skips, CI fails.
  */
-const BUILD_PATH = fileURLToPath(new URL("../build/server/index.js", import.meta.url));
-const hasBuild = existsSync(BUILD_PATH);
 const inCI = process.env.CI === "true";
 
 it.runIf(inCI)("has a storefront build to test under CI", () => {
@@ -18,14 +16,12 @@ it.runIf(inCI)("has a storefront build to test under CI", () => {
 });
 
 describe.skipIf(!hasBuild)("storefront (built app, test services)", () => {
-  let handler: ReturnType<typeof createRequestHandler>;
+  let handler: AppHandler;
   let services: TestServices;
   let store: TestStore;
 
   beforeAll(async () => {
-    const build = (await import(pathToFileURL(BUILD_PATH).href)) as ServerBuild;
-    handler = createRequestHandler(build, "production");
-    store = await openTestStore();
+    ({ handler, store } = await openBuiltApp());
   });
 
   afterAll(() => store?.close());
