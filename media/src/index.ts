@@ -4,5 +4,7 @@
  */
 
 export * from "./playback-types.ts";
+export * from "./create-storage.ts";
+export * from "./s3-storage.ts";
 export * from "./storage.ts";
 export * from "./uploads.ts";

@@ -154,6 +154,18 @@ export const ConfigSchema = z.object({
   SERVING_API_KEY: z.preprocess(emptyToUndefined, z.string().min(32, "must be at least 32 characters").optional()),
   /** Signs the local test checkout's events. Unset: generated once into $DATA_DIR/secrets.json. */
   LOCAL_WEBHOOK_SECRET: z.preprocess(emptyToUndefined, z.string().min(16, "must be at least 16 characters").optional()),
+  /**
+   * Media storage in scaled mode: an S3-compatible endpoint (e.g. SeaweedFS from infra/s3 at
+   * http://127.0.0.1:8333, or AWS). Unset: local files under $DATA_DIR/media.
+   */
+  MEDIA_S3_URL: optionalUrl(["http", "https"]),
+  MEDIA_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name")
+    .default("marquee-media"),
+  MEDIA_S3_REGION: z.string().min(1).default("us-east-1"),
+  MEDIA_S3_ACCESS_KEY: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
+  MEDIA_S3_SECRET_KEY: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema> & { dataDir: string }>;
