@@ -14,14 +14,19 @@ export interface LadderRung {
   /** H.264 profile and level that cover the rung (they make up its CODECS attribute). */
   profile: "main" | "high";
   level: "3.0" | "3.1" | "4.0" | "4.1";
+  /**
+   * x264 preset. The two top rungs cost most of the CPU; `superfast` there (and `veryfast`
+   * below) keeps the whole ladder at ≥ 1× real time on two cores (ADR 009 has the figures).
+   */
+  preset: string;
 }
 
 export const LADDER: readonly LadderRung[] = [
-  { name: "v234", height: 234, video_kbps: 145, max_kbps: 218, profile: "main", level: "3.0" },
-  { name: "v360", height: 360, video_kbps: 365, max_kbps: 548, profile: "main", level: "3.0" },
-  { name: "v540", height: 540, video_kbps: 2000, max_kbps: 3000, profile: "high", level: "3.1" },
-  { name: "v720", height: 720, video_kbps: 3000, max_kbps: 4500, profile: "high", level: "4.0" },
-  { name: "v1080", height: 1080, video_kbps: 6000, max_kbps: 9000, profile: "high", level: "4.1" },
+  { name: "v234", height: 234, video_kbps: 145, max_kbps: 218, profile: "main", level: "3.0", preset: "veryfast" },
+  { name: "v360", height: 360, video_kbps: 365, max_kbps: 548, profile: "main", level: "3.0", preset: "veryfast" },
+  { name: "v540", height: 540, video_kbps: 2000, max_kbps: 3000, profile: "high", level: "3.1", preset: "veryfast" },
+  { name: "v720", height: 720, video_kbps: 3000, max_kbps: 4500, profile: "high", level: "4.0", preset: "superfast" },
+  { name: "v1080", height: 1080, video_kbps: 6000, max_kbps: 9000, profile: "high", level: "4.1", preset: "superfast" },
 ];
 
 /** The AAC audio rendition: stereo, 48 kHz. */

@@ -129,7 +129,8 @@ export async function probeMedia(file: string, options: ProbeOptions): Promise<P
     const codec = video?.codec_name ?? "";
     if (!video || !IMAGE_CODECS.has(codec) || !/image2|_pipe|webp/.test(format))
       throw new MediaRejected("a poster must be a JPEG, PNG or WebP image");
-    if (!video.width || !video.height) throw new MediaRejected("the image has no size ffmpeg can read");
+    if (!video.width || !video.height)
+      throw new MediaRejected("the file is not an image ffmpeg can read (no picture size); upload a JPEG, PNG or WebP");
     if ((await decodedFrames(options.ffmpeg, file, 0, 1)) === 0)
       throw new MediaRejected("the image is damaged: ffmpeg could not decode it");
     return { kind: "image", width: video.width, height: video.height, video_codec: codec, format, size_bytes };

@@ -44,7 +44,7 @@ export interface TranscodeOptions {
   probe?: ProbedVideo;
   onProgress?: (p: TranscodeProgress) => void;
   signal?: AbortSignal;
-  /** x264 preset (default `veryfast`; the ladder must encode at ≥ 1× real time on two cores). */
+  /** One x264 preset for every rung instead of each rung's own (LadderRung.preset). */
   preset?: string;
   ladder?: readonly LadderRung[];
 }
@@ -203,7 +203,6 @@ export async function transcodeHls(options: TranscodeOptions): Promise<Transcode
   const fps = ladderFps(probe.fps);
   const gop = fps * SEGMENT_S;
   const duration = probe.duration_s;
-  const preset = options.preset ?? "veryfast";
 
   await rm(outDir, { recursive: true, force: true });
   await mkdir(path.join(outDir, "thumbs"), { recursive: true });
@@ -216,7 +215,7 @@ export async function transcodeHls(options: TranscodeOptions): Promise<Transcode
   const branches = rungs.map((_, i) => `[s${i}]`).join("");
   const filters = [
     `[0:v:0]fps=${fps},split=${rungs.length + 1}${branches}[sth]`,
-    ...rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.encoded_height}:flags=bicubic,setsar=1,format=yuv420p[o${i}]`),
+    ...rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.encoded_height}:flags=bilinear,setsar=1,format=yuv420p[o${i}]`),
     `[sth]fps=1/${THUMB_EVERY_S},scale=${THUMB_WIDTH}:${thumbH},tile=${tileCols}x${tileRows}[th]`,
   ];
 
@@ -225,7 +224,7 @@ export async function transcodeHls(options: TranscodeOptions): Promise<Transcode
   args.push("-i", options.source, "-filter_complex", filters.join(";"));
   for (const i of rungs.keys()) args.push("-map", `[o${i}]`);
   if (probe.has_audio) args.push("-map", "0:a:0");
-  args.push("-c:v", "libx264", "-preset", preset);
+  args.push("-c:v", "libx264");
   rungs.forEach((r, i) => {
     args.push(
       `-b:v:${i}`,
@@ -238,6 +237,8 @@ export async function transcodeHls(options: TranscodeOptions): Promise<Transcode
       r.profile,
       `-level:v:${i}`,
       r.level,
+      `-preset:v:${i}`,
+      options.preset ?? r.preset,
     );
   });
   // A closed GOP of exactly one segment on every rung: keyframes on the same frames everywhere.

@@ -1,0 +1,39 @@
+import { existsSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { ffmpegVersion, locateFfmpeg, runCapture } from "./ffmpeg.ts";
+
+describe("locating ffmpeg", () => {
+  it("uses the binaries the npm packages ship when asked to (a machine with only Node)", async () => {
+    const ff = await locateFfmpeg({ preferBundled: true });
+    expect(ff.source).toBe("npm");
+    expect(ff.ffmpeg).toMatch(/@ffmpeg-installer/);
+    expect(ff.ffprobe).toMatch(/@ffprobe-installer/);
+    const { stdout } = await runCapture(ff.ffmpeg, ["-hide_banner", "-version"]);
+    expect(stdout).toContain(`ffmpeg version ${ff.version}`);
+    expect((await runCapture(ff.ffprobe, ["-version"])).stdout).toMatch(/^ffprobe version/);
+  });
+
+  it("falls back to the npm binaries when PATH has none", async () => {
+    const ff = await locateFfmpeg({ searchPath: "/nonexistent" });
+    expect(ff.source).toBe("npm");
+  });
+
+  it.runIf(existsSync("/usr/bin/ffmpeg") && existsSync("/usr/bin/ffprobe"))(
+    "prefers the ffmpeg on PATH (Debian's in CI) and reports its version",
+    async () => {
+      const ff = await locateFfmpeg({ searchPath: "/usr/bin" });
+      expect(ff).toMatchObject({ ffmpeg: "/usr/bin/ffmpeg", ffprobe: "/usr/bin/ffprobe", source: "path" });
+      expect(ff.version).toBe(await ffmpegVersion("/usr/bin/ffmpeg"));
+    },
+  );
+
+  it("takes explicit paths (FFMPEG_PATH/FFPROBE_PATH), both or neither, and refuses a missing file", async () => {
+    const bundled = await locateFfmpeg({ preferBundled: true });
+    const ff = await locateFfmpeg({ ffmpegPath: bundled.ffmpeg, ffprobePath: bundled.ffprobe });
+    expect(ff.source).toBe("env");
+    await expect(locateFfmpeg({ ffmpegPath: bundled.ffmpeg })).rejects.toThrow(/both/);
+    await expect(locateFfmpeg({ ffmpegPath: "/no/ffmpeg", ffprobePath: bundled.ffprobe })).rejects.toThrow(
+      /not an executable/,
+    );
+  });
+});
