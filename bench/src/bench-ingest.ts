@@ -22,7 +22,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,6 +34,7 @@ import {
   createClickHouse,
   createLogger,
   type EventBus,
+  freePort,
   httpErrorHandler,
   InProcessBus,
   KafkaBus,
@@ -285,17 +285,6 @@ function startChild(args: string[], env: NodeJS.ProcessEnv): Child {
         failures.push(reject);
       }),
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Request bodies of `batch` events each, without event ids: the collector assigns unique ones. */

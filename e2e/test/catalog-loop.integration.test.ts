@@ -20,6 +20,7 @@ import {
 } from "@marquee/runtime";
 import { serviceSuite } from "@marquee/runtime/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "./support.ts";
 
 /**
  * The catalogue loop end to end: a title approved in commerce (PGlite) → its outbox row → the
@@ -28,16 +29,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  */
 const logger = createLogger({ service: "test", level: "silent" });
 const RUN = `${Date.now().toString(36)}${process.pid.toString(36)}`;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 // chDB binds one data directory per process: this file opens exactly one, for both buses.
 let dir: string;

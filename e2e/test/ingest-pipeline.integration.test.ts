@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +11,7 @@ import {
   type ClickHouseHandle,
   createClickHouse,
   createLogger,
+  freePort,
   httpErrorHandler,
   KafkaBus,
   type KafkaBusBatch,
@@ -23,6 +23,7 @@ import { serviceSuite } from "@marquee/runtime/testing";
 import Fastify from "fastify";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { until } from "./support.ts";
 
 const execFileAsync = promisify(execFile);
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -41,16 +42,6 @@ function event(i: number, actor = `u${i % 97}`): Record<string, unknown> {
     received_at: new Date().toISOString(),
     context: { device: "desktop", row: "trending", position: i % 20 },
   };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** Rows loaded from one topic: count, distinct event ids. */
@@ -72,6 +63,7 @@ async function waitForRows(client: ClickHouseClient, topic: string, n: number, t
       return t.rows >= n ? t : undefined;
     },
     timeoutMs,
+    200,
   );
 }
 
@@ -88,17 +80,6 @@ async function deadLetters(b: KafkaBus, topic: string, n: number): Promise<Kafka
   );
   await until(`${n} dead letters`, async () => (dead.length >= n ? true : undefined), 30_000);
   return dead;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 // chDB binds one data directory per process: this file opens exactly one, for every test.
@@ -460,8 +441,11 @@ serviceSuite("Kafka → ClickHouse pipeline", BROKERS ? `kafka://${BROKERS.split
           await new Promise((r) => setTimeout(r, 20));
         }
       })();
-      await until("some rows before the restart", async () =>
-        (await topicTotals(ch.client, topic)).rows > 0 ? true : undefined,
+      await until(
+        "some rows before the restart",
+        async () => ((await topicTotals(ch.client, topic)).rows > 0 ? true : undefined),
+        60_000,
+        200,
       );
       await script("stop.sh");
       await script("start.sh");

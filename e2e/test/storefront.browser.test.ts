@@ -1,28 +1,13 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createMarquee, type Marquee } from "@marquee/cli";
-import { createLogger, loadConfig } from "@marquee/runtime";
-import { STOREFRONT_BUILD } from "@marquee/storefront";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { createLogger, freePort, loadConfig } from "@marquee/runtime";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { browserTestsAvailable, launchChromium } from "./support.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const available = existsSync(CHROMIUM) && existsSync(STOREFRONT_BUILD.server);
-if (!available && process.env.CI === "true") {
-  throw new Error(`browser test needs ${CHROMIUM} and the storefront build under CI=true (see .ci/run)`);
-}
-
-/** A free TCP port, so the store can be restarted at the same address. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== "object" || !address) throw new Error("no port");
-  return address.port;
-}
+const available = browserTestsAvailable();
 
 /** Collects what a page reports as wrong: script errors, console errors and CSP violations. */
 async function watch(page: Page): Promise<{ errors: string[]; violations: () => Promise<string[]> }> {
@@ -72,18 +57,7 @@ describe.runIf(available)("storefront in Chromium, embedded Marquee", () => {
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
     await start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

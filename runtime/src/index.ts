@@ -4,6 +4,7 @@ export * from "./bus.ts";
 export * from "./clickhouse.ts";
 export * from "./config.ts";
 export * from "./errors.ts";
+export * from "./free-port.ts";
 export * from "./http.ts";
 export * from "./kafka/index.ts";
 export * from "./logger.ts";
