@@ -152,15 +152,18 @@ export async function mediaOriginRoutes(app: FastifyInstance, options: MediaOrig
     accessLog({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime });
   });
 
-  app.route<{ Params: { token: string; "*": string } }>({
+  // A wildcard, not `:token`: a token is longer than Fastify's default maxParamLength (100).
+  app.route<{ Params: { "*": string } }>({
     method: ["GET", "HEAD"],
-    url: "/media/s/:token/*",
+    url: "/media/s/*",
     exposeHeadRoute: false,
     async handler(request, reply) {
-      const checked = signer.verify(request.params.token);
+      const wild = request.params["*"];
+      const slash = wild.indexOf("/");
+      const checked = signer.verify(slash < 0 ? wild : wild.slice(0, slash));
       if (!checked.ok) return send(reply, new AppError("forbidden", TOKEN_REFUSALS[checked.problem]));
       const claims = checked.claims;
-      const inner = innerPath(request.params["*"]);
+      const inner = innerPath(slash < 0 ? "" : wild.slice(slash + 1));
       if (!inner) return send(reply, new AppError("bad_request", "invalid media path"));
       if (inner === "key") {
         try {

@@ -62,9 +62,10 @@ export async function mediaPlaybackRoutes(app: FastifyInstance, options: MediaPl
     }
   });
 
-  app.post<{ Params: { token: string }; Body: unknown }>("/media/heartbeat/:token", async (request, reply) => {
+  // A wildcard, not `:token`: a token is longer than Fastify's default maxParamLength (100).
+  app.post<{ Params: { "*": string }; Body: unknown }>("/media/heartbeat/*", async (request, reply) => {
     try {
-      const answer = await playback.heartbeat(request.params.token, heartbeatOf(request.body));
+      const answer = await playback.heartbeat(request.params["*"], heartbeatOf(request.body));
       if (!answer) return reply.code(204).header("cache-control", "no-store").send();
       return reply.header("cache-control", "no-store").send(answer);
     } catch (e) {
