@@ -23,8 +23,11 @@ export function sessionCookieFor(publicUrl: string): SessionCookie {
   return { name: secure ? SECURE_SESSION_COOKIE : DEV_SESSION_COOKIE, secure };
 }
 
-/** The value of cookie `name` in a Cookie header, or null. */
-export function readCookie(header: string | undefined, name: string): string | null {
+/**
+ * The value of cookie `name` in a Cookie header (URL-decoded, quotes removed), or null: the one
+ * Cookie parser, for the session and for the storefront's other cookies (anonymous id, CSRF).
+ */
+export function readCookie(header: string | null | undefined, name: string): string | null {
   if (!header) return null;
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");

@@ -1,3 +1,4 @@
+import { readCookie } from "@marquee/commerce/session-cookie";
 import { ANONYMOUS_ID_PATTERN } from "@marquee/contracts";
 import type { AppLoadContext } from "@remix-run/node";
 
@@ -27,15 +28,8 @@ export function newAnonymousId(): string {
   return id;
 }
 
-export function readCookie(header: string | null, name: string): string | null {
-  if (!header) return null;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return null;
-}
+// Cookie headers are read by commerce's parser, the one the session cookie uses.
+export { readCookie };
 
 export function isHttps(request: Request): boolean {
   if (new URL(request.url).protocol === "https:") return true;
