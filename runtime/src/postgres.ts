@@ -17,8 +17,13 @@ export type Database<S extends Record<string, unknown> = Record<string, never>> 
 export interface PostgresHandle<S extends Record<string, unknown>> {
   readonly db: Database<S>;
   readonly kind: "pglite" | "server";
-  /** Apply the drizzle-kit migrations in `folder` (idempotent: applied ones are skipped). */
-  migrate(folder: string): Promise<void>;
+  /**
+   * Apply the drizzle-kit migrations in `folder` (idempotent: applied ones are skipped).
+   * `table` is drizzle's bookkeeping table (default `__drizzle_migrations`): a workspace with
+   * its own migrations on the same database (media) needs its own, because drizzle applies only
+   * migrations newer than the newest one recorded there.
+   */
+  migrate(folder: string, options?: { table?: string }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -81,7 +86,7 @@ export async function createPostgres<S extends Record<string, unknown>>(
     return {
       db: db as unknown as Database<S>,
       kind: "server",
-      migrate: (folder) => migratePg(db, { migrationsFolder: folder }),
+      migrate: (folder, o) => migratePg(db, { migrationsFolder: folder, migrationsTable: o?.table }),
       close: () => pool.end(),
     };
   }
@@ -98,7 +103,7 @@ export async function createPostgres<S extends Record<string, unknown>>(
   return {
     db: db as unknown as Database<S>,
     kind: "pglite",
-    migrate: (folder) => migratePglite(db, { migrationsFolder: folder }),
+    migrate: (folder, o) => migratePglite(db, { migrationsFolder: folder, migrationsTable: o?.table }),
     close: () => client.close(),
   };
 }

@@ -1,0 +1,189 @@
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { type Database, rowsOf, sql } from "@marquee/runtime";
+import { and, desc, eq } from "drizzle-orm";
+import type { MediaItemStatus, TitleMediaStatus } from "./playback-types.ts";
+import { type AssetRung, mediaAssets, mediaJobs, type mediaSchema } from "./schema.ts";
+import type { UploadKind } from "./uploads.ts";
+
+/** Media's drizzle-kit migrations, for `PostgresHandle.migrate(MEDIA_MIGRATIONS, { table: MEDIA_MIGRATIONS_TABLE })`. */
+export const MEDIA_MIGRATIONS = fileURLToPath(new URL("../drizzle", import.meta.url));
+/** Media's own drizzle bookkeeping table, so its migrations and commerce's never shadow each other. */
+export const MEDIA_MIGRATIONS_TABLE = "__drizzle_migrations_media";
+
+export type MediaDb = Database<typeof mediaSchema>;
+export type MediaAsset = typeof mediaAssets.$inferSelect;
+export type AssetStatus = "uploaded" | "queued" | "transcoding" | "ready" | "failed";
+
+/** Transcode attempts before an asset is `failed` (the first try and three retries). */
+export const DEFAULT_MAX_ATTEMPTS = 4;
+
+const BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz";
+/** `<prefix>_` + 20 random base36 characters: safe in URLs and storage keys. */
+export function mediaId(prefix: string): string {
+  let id = `${prefix}_`;
+  for (const b of randomBytes(20)) id += BASE36[b % 36];
+  return id;
+}
+
+/** Where an asset's served files live: `titles/<title>/<kind>/<asset>/`. */
+export function assetRoot(titleId: string, kind: UploadKind, assetId: string): string {
+  return `titles/${titleId}/${kind}/${assetId}/`;
+}
+
+/** Where an upload's original lives: outside `titles/`, so nothing that serves a root can reach it. */
+export function sourceKeyOf(titleId: string, assetId: string, extension: string): string {
+  const ext = /^\.[a-z0-9]{1,5}$/i.test(extension) ? extension.toLowerCase() : "";
+  return `sources/${titleId}/${assetId}/source${ext}`;
+}
+
+const VIDEO_KINDS = new Set<UploadKind>(["film", "trailer"]);
+
+export interface CreateAssetInput {
+  /** A fresh id from `mediaId("ma")`, chosen before the source is stored so its key can name it. */
+  id?: string;
+  titleId: string;
+  kind: UploadKind;
+  /** The source, already in media storage. */
+  sourceKey: string;
+  filename?: string | null;
+  lang?: string | null;
+  uploadedBy?: string | null;
+  /** Films are encrypted (default); trailers are public. */
+  encrypted?: boolean;
+  /** What probing found (posters: their size). */
+  width?: number | null;
+  height?: number | null;
+  durationS?: number | null;
+  maxAttempts?: number;
+}
+
+/**
+ * Media's assets: what was uploaded for each title, how its transcode goes, and the keys.
+ * Every method is one statement or one transaction; the job queue (jobs.ts) moves the states.
+ */
+export class MediaAssets {
+  constructor(private readonly db: MediaDb) {}
+
+  /**
+   * Records an upload. A film or trailer is `queued` with its transcode job in the same
+   * transaction (a film gets a fresh random AES-128 key); a poster or captions file is served
+   * as stored, so it is `ready` at once.
+   */
+  async create(input: CreateAssetInput): Promise<MediaAsset> {
+    const id = input.id ?? mediaId("ma");
+    const video = VIDEO_KINDS.has(input.kind);
+    const encrypted = video && (input.encrypted ?? input.kind === "film");
+    const now = new Date();
+    return await this.db.transaction(async (tx) => {
+      const [asset] = await tx
+        .insert(mediaAssets)
+        .values({
+          id,
+          titleId: input.titleId,
+          kind: input.kind,
+          status: video ? "queued" : "ready",
+          sourceKey: input.sourceKey,
+          root: assetRoot(input.titleId, input.kind, id),
+          filename: input.filename ?? null,
+          lang: input.lang ?? null,
+          uploadedBy: input.uploadedBy ?? null,
+          encrypted,
+          key: encrypted ? randomBytes(16) : null,
+          width: input.width ?? null,
+          height: input.height ?? null,
+          durationS: input.durationS ?? null,
+          progress: video ? 0 : null,
+          readyAt: video ? null : now,
+        })
+        .returning();
+      if (video)
+        await tx.insert(mediaJobs).values({
+          id: mediaId("mj"),
+          assetId: id,
+          maxAttempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        });
+      return asset as MediaAsset;
+    });
+  }
+
+  async get(assetId: string): Promise<MediaAsset | null> {
+    const [row] = await this.db.select().from(mediaAssets).where(eq(mediaAssets.id, assetId)).limit(1);
+    return row ?? null;
+  }
+
+  /** The asset a title plays for a kind: its newest ready one (an older one keeps playing while a new upload transcodes). */
+  async current(titleId: string, kind: UploadKind): Promise<MediaAsset | null> {
+    const [row] = await this.db
+      .select()
+      .from(mediaAssets)
+      .where(and(eq(mediaAssets.titleId, titleId), eq(mediaAssets.kind, kind), eq(mediaAssets.status, "ready")))
+      .orderBy(desc(mediaAssets.readyAt), desc(mediaAssets.createdAt))
+      .limit(1);
+    return row ?? null;
+  }
+
+  /** Every ready asset of a title, newest first per kind (captions: one per language). */
+  async readyOf(titleId: string): Promise<MediaAsset[]> {
+    return await this.db
+      .select()
+      .from(mediaAssets)
+      .where(and(eq(mediaAssets.titleId, titleId), eq(mediaAssets.status, "ready")))
+      .orderBy(desc(mediaAssets.readyAt));
+  }
+
+  /** An encrypted asset's AES-128 key (16 bytes), or null. Callers check entitlement first; never log it. */
+  async keyOf(assetId: string): Promise<Buffer | null> {
+    const [row] = await this.db
+      .select({ key: mediaAssets.key })
+      .from(mediaAssets)
+      .where(eq(mediaAssets.id, assetId))
+      .limit(1);
+    return row?.key ?? null;
+  }
+
+  /**
+   * A title's media as its seller sees it: per kind the newest upload, its progress, ETA or
+   * failure reason; `film_ready` when some film of the title is ready (a re-upload that is
+   * still transcoding does not take the ready one away).
+   */
+  async titleStatus(titleId: string): Promise<TitleMediaStatus> {
+    const rows = await this.db
+      .select()
+      .from(mediaAssets)
+      .where(eq(mediaAssets.titleId, titleId))
+      .orderBy(desc(mediaAssets.createdAt));
+    const kinds = ["film", "trailer", "poster", "captions"] as const;
+    const items: MediaItemStatus[] = kinds.map((kind) => {
+      const a = rows.find((r) => r.kind === kind);
+      if (!a) return { kind, status: "none", progress: null, eta_s: null, error: null, updated_at: null };
+      const running = a.status === "queued" || a.status === "transcoding";
+      const item: MediaItemStatus = {
+        kind,
+        status: a.status as AssetStatus,
+        progress: running ? (a.progress ?? 0) : a.status === "ready" ? 100 : null,
+        eta_s: running ? a.etaS : null,
+        error: a.status === "failed" ? a.error : null,
+        updated_at: a.updatedAt.toISOString(),
+      };
+      if (a.rungs) item.rungs = a.rungs.map((r: AssetRung) => r.height);
+      if (a.durationS !== null) item.duration_s = a.durationS;
+      return item;
+    });
+    return { title_id: titleId, items, film_ready: rows.some((r) => r.kind === "film" && r.status === "ready") };
+  }
+
+  /** Titles whose film is ready (for review gates and the "preparing" label), among `titleIds`. */
+  async filmReady(titleIds: string[]): Promise<Set<string>> {
+    if (titleIds.length === 0) return new Set();
+    const rows = rowsOf<{ title_id: string }>(
+      await this.db.execute(
+        sql`select distinct title_id from media_assets where kind = 'film' and status = 'ready' and title_id in (${sql.join(
+          titleIds.map((t) => sql`${t}`),
+          sql`, `,
+        )})`,
+      ),
+    );
+    return new Set(rows.map((r) => r.title_id));
+  }
+}
