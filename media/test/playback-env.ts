@@ -24,9 +24,12 @@ export const ADULT = "t_adult";
 export const PREPARING = "t_preparing";
 export const NO_VIDEO = "t_novideo";
 export const TRAILER_ONLY = "t_trailer";
-export const FILM_ASSET = "a_film1";
-export const ADULT_ASSET = "a_adult1";
-export const TRAILER_ASSET = "a_trailer1";
+// Asset ids are new for every upload in the store; here for every run, so an edge's cache
+// (which outlives a test run) never answers one run's files with another's.
+const RUN = randomBytes(4).toString("hex");
+export const FILM_ASSET = `a_film_${RUN}`;
+export const ADULT_ASSET = `a_adult_${RUN}`;
+export const TRAILER_ASSET = `a_trailer_${RUN}`;
 
 export class Clock {
   constructor(public current = new Date("2026-06-01T12:00:00Z")) {}
@@ -131,13 +134,14 @@ export interface PlaybackEnv {
 export const SIGNING_SECRET = "media-test-signing-secret-0123456789abcdef";
 
 export async function openPlaybackEnv(
-  options: { port?: number; secret?: string; tokenTtlS?: number; maxStreams?: number } = {},
+  options: { port?: number; secret?: string; tokenTtlS?: number; maxStreams?: number; start?: Date } = {},
 ): Promise<PlaybackEnv> {
   const pg: PostgresHandle<typeof schema> = await createPostgres({ DATABASE_URL: undefined, dataDir: "" }, schema, {
     inMemory: true,
   });
   await pg.migrate(COMMERCE_MIGRATIONS);
-  const clock = new Clock();
+  // The edge checks expiry by the real clock: its tests start the store's clock at the real now.
+  const clock = new Clock(options.start);
   const gateway = new LocalGateway(pg.db, {
     webhookSecret: "whsec_media_test",
     baseUrl: "http://store.test",
@@ -208,6 +212,10 @@ export async function openPlaybackEnv(
     storage,
     signer,
     key: (claims) => playback.key(claims),
+    requester: async (req) => {
+      const h = req.headers.authorization;
+      return h?.startsWith("Bearer ") ? commerce.accounts.authenticate(h.slice(7)) : null;
+    },
     accessLog: (e) => access.push(e),
     logger,
   });

@@ -4,6 +4,7 @@ import type { FilmPlayback } from "../src/playback-types.ts";
 import { MediaSigner, type MediaTokenClaims } from "../src/signing.ts";
 import {
   ADULT,
+  ADULT_ASSET,
   FILM,
   FILM_ASSET,
   firstSegment,
@@ -142,6 +143,19 @@ describe("protected playback (origin)", () => {
     expect((await play(token, FILM)).status).toBe(403);
   });
 
+  it("refuses the key to another signed-in account using someone's link", async () => {
+    const { token, viewer } = await env.signUp();
+    await env.acquire(viewer, FILM, "buy");
+    const f = await film(token);
+    const keyUrl = f.hls_url.replace("master.m3u8", "key");
+    const { token: other } = await env.signUp();
+    const res = await get(keyUrl, { headers: { authorization: `Bearer ${other}` } });
+    expect(res.status).toBe(403);
+    expect((await res.json()).error.message).toBe("this playback link belongs to another viewer");
+    expect((await get(keyUrl, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    await release(f);
+  });
+
   it("refuses a kids' profile above its limit: no link for it, and a link for its profile gets no key", async () => {
     const { token, viewer } = await env.signUp();
     await env.acquire(viewer, ADULT, "buy");
@@ -173,7 +187,7 @@ describe("protected playback (origin)", () => {
     const claims = claimsOf(f.hls_url);
     // The payload rewritten to another title's film, the signature kept.
     const otherBody = Buffer.from(
-      JSON.stringify({ ...claims, root: `titles/${ADULT}/film/a_adult1`, tid: ADULT, aid: "a_adult1" }),
+      JSON.stringify({ ...claims, root: `titles/${ADULT}/film/${ADULT_ASSET}`, tid: ADULT, aid: ADULT_ASSET }),
     ).toString("base64url");
     const flipped = `${mac.slice(0, -2)}${mac.endsWith("A") ? "B" : "A"}${mac.slice(-1)}`;
     for (const bad of [`${otherBody}.${mac}`, `${body}.${flipped}`, `${body}x.${mac}`, `${body}`, "nonsense"]) {
@@ -191,7 +205,7 @@ describe("protected playback (origin)", () => {
     expect(old.status).toBe(403);
     expect((await old.json()).error.message).toMatch(/expired/);
     // Out of the asset's folder, however spelled.
-    for (const p of ["..%2F..%2F..%2Fa_adult1%2Fmaster.m3u8", "%2e%2e/key", "v90/..%2Fmaster.m3u8", ".hidden"]) {
+    for (const p of [`..%2F..%2F..%2F${ADULT_ASSET}%2Fmaster.m3u8`, "%2e%2e/key", "v90/..%2Fmaster.m3u8", ".hidden"]) {
       const res = await get(`/media/s/${tok}/${p}`);
       expect([400, 403, 404], p).toContain(res.status);
     }
