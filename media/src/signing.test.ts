@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { assetRoot, MediaSigner } from "./signing.ts";
+
+const SECRET = "signing-unit-test-secret-0123456789abcdef";
+const claims = {
+  root: "titles/t1/film/a1",
+  uid: "u1",
+  pid: "p1",
+  tid: "t1",
+  aid: "a1",
+  ent: "e1",
+  sid: "s1",
+  rent: false,
+  exp: 2_000_000_000,
+};
+
+describe("signed playback links", () => {
+  const now = new Date(1_900_000_000_000);
+  const signer = new MediaSigner(SECRET, () => now);
+
+  it("round-trips, in a URL-path-safe form", () => {
+    const token = signer.sign(claims);
+    expect(token).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+    expect(signer.verify(token)).toEqual({ ok: true, claims: { v: 1, ...claims } });
+  });
+
+  it("refuses tampering, another secret, a root that does not match its ids, and expiry", () => {
+    const token = signer.sign(claims);
+    const [body, mac] = token.split(".") as [string, string];
+    const swapped = Buffer.from(JSON.stringify({ v: 1, ...claims, root: "titles/t2/film/a2" })).toString("base64url");
+    expect(signer.verify(`${swapped}.${mac}`)).toEqual({ ok: false, problem: "bad_signature" });
+    expect(signer.verify(`${body}.${mac.slice(1)}A`)).toEqual({ ok: false, problem: "bad_signature" });
+    expect(signer.verify(`${body}.${mac}.x`)).toEqual({ ok: false, problem: "malformed" });
+    expect(new MediaSigner(`${SECRET}-other`, () => now).verify(token).ok).toBe(false);
+    expect(signer.verify(signer.sign({ ...claims, root: "titles/t2/film/a1" }))).toEqual({
+      ok: false,
+      problem: "malformed",
+    });
+    expect(signer.verify(signer.sign({ ...claims, root: "titles/t1/trailer/a1" })).ok).toBe(false);
+    expect(signer.verify(signer.sign({ ...claims, exp: now.getTime() / 1000 }))).toEqual({
+      ok: false,
+      problem: "expired",
+    });
+  });
+
+  it("refuses short secrets and ids that could leave their folder", () => {
+    expect(() => new MediaSigner("short")).toThrow(/32 characters/);
+    expect(() => assetRoot("../t1", "film", "a1")).toThrow();
+    expect(assetRoot("t1", "trailer", "a-1_b")).toBe("titles/t1/trailer/a-1_b");
+  });
+});
