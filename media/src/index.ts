@@ -3,8 +3,13 @@
  * origin server. See README.md.
  */
 
-export * from "./playback-types.ts";
 export * from "./create-storage.ts";
+export * from "./origin.ts";
+export * from "./playback.ts";
+export * from "./playback-routes.ts";
+export * from "./playback-types.ts";
 export * from "./s3-storage.ts";
+export * from "./signing.ts";
 export * from "./storage.ts";
+export * from "./stream-sessions.ts";
 export * from "./uploads.ts";
