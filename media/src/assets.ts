@@ -12,6 +12,27 @@ export const MEDIA_MIGRATIONS = fileURLToPath(new URL("../drizzle", import.meta.
 export const MEDIA_MIGRATIONS_TABLE = "__drizzle_migrations_media";
 
 export type MediaDb = Database<typeof mediaSchema>;
+
+/** A title's current asset of a kind, as playback reads it. */
+export interface PlaybackAssetView {
+  id: string;
+  /** Storage prefix of its files, without the trailing slash. */
+  root: string;
+  status: "ready" | "preparing" | "failed";
+  duration_s: number | null;
+  captions: Array<{ lang: string; label: string; path: string }>;
+}
+
+const LANGUAGE_NAMES = new Intl.DisplayNames(["en"], { type: "language" });
+/** `en` → English, `pt-BR` → Brazilian Portuguese; the code itself when unknown. */
+export function languageLabel(lang: string): string {
+  if (lang === "und") return "Captions";
+  try {
+    return LANGUAGE_NAMES.of(lang) ?? lang;
+  } catch {
+    return lang;
+  }
+}
 export type MediaAsset = typeof mediaAssets.$inferSelect;
 export type AssetStatus = "uploaded" | "queued" | "transcoding" | "ready" | "failed";
 
@@ -27,7 +48,7 @@ export function mediaId(prefix: string): string {
 }
 
 /** Where an asset's served files live: `titles/<title>/<kind>/<asset>/`. */
-export function assetRoot(titleId: string, kind: UploadKind, assetId: string): string {
+export function assetPrefix(titleId: string, kind: UploadKind, assetId: string): string {
   return `titles/${titleId}/${kind}/${assetId}/`;
 }
 
@@ -84,7 +105,7 @@ export class MediaAssets {
           kind: input.kind,
           status: video ? "queued" : "ready",
           sourceKey: input.sourceKey,
-          root: assetRoot(input.titleId, input.kind, id),
+          root: assetPrefix(input.titleId, input.kind, id),
           filename: input.filename ?? null,
           lang: input.lang ?? null,
           uploadedBy: input.uploadedBy ?? null,
@@ -105,6 +126,37 @@ export class MediaAssets {
         });
       return asset as MediaAsset;
     });
+  }
+
+  /**
+   * An asset of `titleId` that plays another asset's rendition (demo titles sharing a pool
+   * clip): the same root and key, so nothing is transcoded or stored twice. It is ready when
+   * the other is, and moves with it while that one transcodes (jobs.ts updates both).
+   */
+  async createLinked(titleId: string, from: MediaAsset): Promise<MediaAsset> {
+    const [row] = await this.db
+      .insert(mediaAssets)
+      .values({
+        ...from,
+        id: mediaId("ma"),
+        titleId,
+        uploadedBy: null,
+        createdAt: new Date(),
+        updatedAt: new Date(),
+      })
+      .returning();
+    return row as MediaAsset;
+  }
+
+  /** The newest asset of a kind for a title, whatever its state. */
+  async latest(titleId: string, kind: UploadKind): Promise<MediaAsset | null> {
+    const [row] = await this.db
+      .select()
+      .from(mediaAssets)
+      .where(and(eq(mediaAssets.titleId, titleId), eq(mediaAssets.kind, kind)))
+      .orderBy(desc(mediaAssets.createdAt))
+      .limit(1);
+    return row ?? null;
   }
 
   async get(assetId: string): Promise<MediaAsset | null> {
@@ -171,6 +223,54 @@ export class MediaAssets {
       return item;
     });
     return { title_id: titleId, items, film_ready: rows.some((r) => r.kind === "film" && r.status === "ready") };
+  }
+
+  /**
+   * The title's ready captions, newest per language, as playback lists them: files under the
+   * film's root (`captions/<lang>.vtt`, placed there by `placeCaptions`).
+   */
+  async captionsOf(titleId: string): Promise<Array<{ lang: string; label: string; path: string }>> {
+    const rows = await this.db
+      .select({ lang: mediaAssets.lang, filename: mediaAssets.filename })
+      .from(mediaAssets)
+      .where(and(eq(mediaAssets.titleId, titleId), eq(mediaAssets.kind, "captions"), eq(mediaAssets.status, "ready")))
+      .orderBy(desc(mediaAssets.createdAt));
+    const seen = new Set<string>();
+    const out: Array<{ lang: string; label: string; path: string }> = [];
+    for (const r of rows) {
+      const lang = r.lang ?? "und";
+      if (seen.has(lang)) continue;
+      seen.add(lang);
+      out.push({ lang, label: languageLabel(lang), path: `captions/${lang}.vtt` });
+    }
+    return out;
+  }
+
+  /**
+   * What playback (`MediaPlayback`'s PlaybackAssets) reads: the title's ready asset of a kind
+   * (or the newest one, `preparing`/`failed`, when none is ready), with its storage `root`
+   * (no trailing slash): demo titles share a pool clip's root, which is not their own
+   * `titles/<title>/<kind>/<asset>`.
+   */
+  playbackAssets(): {
+    currentAsset(titleId: string, kind: "film" | "trailer"): Promise<PlaybackAssetView | null>;
+    keyOf(assetId: string): Promise<Buffer | null>;
+  } {
+    return {
+      currentAsset: async (titleId, kind) => {
+        const ready = await this.current(titleId, kind);
+        const a = ready ?? (await this.latest(titleId, kind));
+        if (!a) return null;
+        return {
+          id: a.id,
+          root: a.root.replace(/\/+$/, ""),
+          status: a.status === "ready" ? "ready" : a.status === "failed" ? "failed" : "preparing",
+          duration_s: a.durationS,
+          captions: kind === "film" && a.status === "ready" ? await this.captionsOf(titleId) : [],
+        };
+      },
+      keyOf: (assetId) => this.keyOf(assetId),
+    };
   }
 
   /** Titles whose film is ready (for review gates and the "preparing" label), among `titleIds`. */

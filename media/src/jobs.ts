@@ -4,8 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { type Logger, rowsOf, sql } from "@marquee/runtime";
-import { and, eq } from "drizzle-orm";
-import type { MediaDb } from "./assets.ts";
+import { and, eq, ne } from "drizzle-orm";
+import { MediaAssets, type MediaDb } from "./assets.ts";
+import { placeCaptions } from "./captions.ts";
 import type { FfmpegInfo } from "./ffmpeg.ts";
 import { MediaRejected, type ProbedVideo, probeMedia } from "./probe.ts";
 import { mediaAssets, mediaJobs } from "./schema.ts";
@@ -52,6 +53,14 @@ interface ClaimedJob {
   root: string;
   encrypted: boolean;
   key: Buffer | Uint8Array | null;
+}
+
+/**
+ * The asset a job transcodes and every asset linked to it (demo titles sharing a pool clip:
+ * same root, same key), while not ready: they move through the states together.
+ */
+function sameRendition(root: string) {
+  return and(eq(mediaAssets.root, root), ne(mediaAssets.status, "ready"));
 }
 
 /** Why a job stopped without finishing: its worker is stopping, or another worker took its lease. */
@@ -195,7 +204,7 @@ export class MediaWorker {
       await this.options.db
         .update(mediaAssets)
         .set({ status: "transcoding", attempts: job.attempts, updatedAt: new Date() })
-        .where(eq(mediaAssets.id, job.asset_id));
+        .where(sameRendition(job.root));
     return job;
   }
 
@@ -283,7 +292,7 @@ export class MediaWorker {
           db
             .update(mediaAssets)
             .set({ progress: p.percent, etaS: p.eta_s, updatedAt: new Date() })
-            .where(and(eq(mediaAssets.id, job.asset_id), eq(mediaAssets.status, "transcoding")))
+            .where(and(eq(mediaAssets.root, job.root), eq(mediaAssets.status, "transcoding")))
             .catch((err) => log.warn({ err }, "progress not recorded")),
         );
         if (now - lastLog >= 10_000) {
@@ -302,6 +311,7 @@ export class MediaWorker {
       if (signal.aborted) throw signal.reason;
       await storage.putFile(`${job.root}${f}`, path.join(outDir, f));
     }
+    if (job.kind === "film") await placeCaptions(new MediaAssets(db), storage, job.title_id, job.root);
     return result;
   }
 
@@ -337,7 +347,7 @@ export class MediaWorker {
           readyAt: new Date(),
           updatedAt: new Date(),
         })
-        .where(eq(mediaAssets.id, job.asset_id));
+        .where(sameRendition(job.root));
     });
   }
 
@@ -369,7 +379,7 @@ export class MediaWorker {
             ? { status: "failed", error: reason, etaS: null, updatedAt: new Date() }
             : { status: "queued", etaS: null, updatedAt: new Date() },
         )
-        .where(eq(mediaAssets.id, job.asset_id));
+        .where(sameRendition(job.root));
     });
     if (final) log.warn({ err, attempt: job.attempts, reason }, "transcode failed for good");
     else log.warn({ err, attempt: job.attempts, retry_in_ms: delayMs }, "transcode failed; will retry");
