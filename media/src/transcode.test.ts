@@ -254,6 +254,22 @@ describe("transcoding to HLS with real ffmpeg", () => {
     expect(statSync(path.join(out, "poster.jpg")).size).toBeGreaterThan(0);
   });
 
+  it("works the same with the npm-bundled ffmpeg (a machine with only Node)", async () => {
+    const bundled = await locateFfmpeg({ preferBundled: true });
+    const out = path.join(dir, "bundled");
+    const r = await transcodeHls({
+      ffmpeg: bundled,
+      source: path.join(dir, "film.mp4"),
+      outDir: out,
+      encryption: { key },
+    });
+    expect(r.rungs.map((x) => x.name)).toEqual(["v234", "v360"]);
+    expect(r.files).toEqual(film.files);
+    const text = readFileSync(path.join(out, "v360", "index.m3u8"), "utf8");
+    expect(text).toContain('#EXT-X-KEY:METHOD=AES-128,URI="../key"');
+    expect(parseMediaPlaylist(text).map((x) => x.duration.toFixed(3))).toEqual(["6.000", "6.000", "2.000"]);
+  });
+
   it("stops ffmpeg when aborted", async () => {
     const ac = new AbortController();
     const src = path.join(dir, "film.mp4");
