@@ -28,14 +28,24 @@ if port_open "$EDGE_PORT"; then
   die "port $EDGE_PORT is already taken, not by the edge of $EDGE_DIR: stop that or set EDGE_PORT"
 fi
 
-# As root, the workers run as nobody (nginx's default), so they must be able to write the cache.
+# As root, the workers run as nobody (nginx's default), so they must be able to write the cache
+# and temporary files. A checkout nobody can reach (under /root, or a 0700 temporary folder)
+# keeps those two in /var/tmp instead, as infra/postgres does for its cluster.
 user_line=""
+EDGE_WORK="$EDGE_DIR"
 if [ "$(id -u)" -eq 0 ]; then
   user_line="user nobody nogroup;"
   chown -R nobody:nogroup "$EDGE_DIR/cache" "$EDGE_DIR/tmp"
+  if command -v runuser >/dev/null 2>&1 && ! runuser -u nobody -- test -w "$EDGE_DIR/cache"; then
+    EDGE_WORK="/var/tmp/marquee-edge-$EDGE_PORT"
+    log "nobody cannot reach $EDGE_DIR: cache and temporary files in $EDGE_WORK"
+    mkdir -p "$EDGE_WORK/cache" "$EDGE_WORK/tmp"
+    chown -R nobody:nogroup "$EDGE_WORK"
+  fi
 fi
 sed -e "s|@USER_LINE@|$user_line|" \
   -e "s|@EDGE_DIR@|$EDGE_DIR|g" \
+  -e "s|@EDGE_WORK@|$EDGE_WORK|g" \
   -e "s|@EDGE_SRC_DIR@|$EDGE_SRC_DIR|g" \
   -e "s|@EDGE_PORT@|$EDGE_PORT|g" \
   -e "s|@EDGE_ORIGIN@|$EDGE_ORIGIN|g" \

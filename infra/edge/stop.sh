@@ -8,3 +8,5 @@ set -euo pipefail
 parse_stop_args "$@"
 stop_pid_file "$EDGE_PID_FILE" 10 || log "not running ($EDGE_DIR)"
 purge_if_asked "$EDGE_DIR"
+# start.sh's fallback for a checkout its workers cannot reach.
+purge_if_asked "/var/tmp/marquee-edge-$EDGE_PORT"

@@ -2,13 +2,18 @@ import { randomUUID } from "node:crypto";
 import type { Audience, Library, Viewer } from "@marquee/commerce";
 import { AppError, type Logger } from "@marquee/runtime";
 import type { CaptionTrack, FilmPlayback, TrailerPlayback } from "./playback-types.ts";
-import { assetRoot, type MediaSigner, type MediaTokenClaims, TOKEN_REFUSALS } from "./signing.ts";
+import { ASSET_ROOT, assetRoot, type MediaSigner, type MediaTokenClaims, TOKEN_REFUSALS } from "./signing.ts";
 import type { MediaStorage } from "./storage.ts";
 import type { ClaimOutcome, StreamSessions } from "./stream-sessions.ts";
 
 /** A title's current film or trailer, as the transcoding pipeline records it. */
 export interface PlaybackAsset {
   id: string;
+  /**
+   * Its files' storage folder (no trailing slash) when not its own
+   * `titles/<title>/<kind>/<asset>`: demo titles share a pool clip's rendition and key.
+   */
+  root?: string;
   status: "ready" | "preparing" | "failed";
   duration_s: number | null;
   /** Uploaded WebVTT captions, paths relative to the asset root (`captions/en.vtt`). */
@@ -81,6 +86,12 @@ export class StreamLimitError extends AppError {
 
 export const DEFAULT_MAX_STREAMS = 3;
 
+function rootOf(titleId: string, kind: "film" | "trailer", asset: PlaybackAsset): string {
+  const root = asset.root?.replace(/\/+$/, "") ?? assetRoot(titleId, kind, asset.id);
+  if (!ASSET_ROOT.test(root)) throw new AppError("internal", `asset ${asset.id} has an unusable root`);
+  return root;
+}
+
 /**
  * Starts and keeps up protected playback: commerce says whether the viewer may play, the
  * pipeline says which asset plays, this signs the links, counts the streams and hands the key.
@@ -127,7 +138,7 @@ export class MediaPlayback {
         now.getTime(),
       ),
     );
-    const root = assetRoot(titleId, "film", asset.id);
+    const root = rootOf(titleId, "film", asset);
     const claims: Omit<MediaTokenClaims, "v"> = {
       root,
       uid: viewer.userId,
@@ -168,7 +179,7 @@ export class MediaPlayback {
     if (this.o.titleVisible && !(await this.o.titleVisible(titleId, audience))) return null;
     const asset = await this.o.assets.currentAsset(titleId, "trailer");
     if (!asset) return null;
-    const root = assetRoot(titleId, "trailer", asset.id);
+    const root = rootOf(titleId, "trailer", asset);
     const ready = asset.status === "ready";
     const url = (path: string) => `${this.base}/media/public/${root}/${path}`;
     const has = async (path: string) => ready && (await this.o.storage.stat(`${root}/${path}`)) !== null;

@@ -32,11 +32,17 @@ describe("signed playback links", () => {
     expect(signer.verify(`${body}.${mac.slice(1)}A`)).toEqual({ ok: false, problem: "bad_signature" });
     expect(signer.verify(`${body}.${mac}.x`)).toEqual({ ok: false, problem: "malformed" });
     expect(new MediaSigner(`${SECRET}-other`, () => now).verify(token).ok).toBe(false);
-    expect(signer.verify(signer.sign({ ...claims, root: "titles/t2/film/a1" }))).toEqual({
-      ok: false,
-      problem: "malformed",
-    });
-    expect(signer.verify(signer.sign({ ...claims, root: "titles/t1/trailer/a1" })).ok).toBe(false);
+    // A root is one asset's folder, nothing else, even when signed.
+    for (const root of [
+      "titles/t1/film/a1/..",
+      "titles/t1/film",
+      "titles/../film/a1",
+      "etc/passwd",
+      "titles/t1/source/a1",
+    ])
+      expect(signer.verify(signer.sign({ ...claims, root })), root).toEqual({ ok: false, problem: "malformed" });
+    // A shared rendition (a demo title playing a pool clip) is pinned like any other.
+    expect(signer.verify(signer.sign({ ...claims, root: "titles/pool/film/clip3" })).ok).toBe(true);
     expect(signer.verify(signer.sign({ ...claims, exp: now.getTime() / 1000 }))).toEqual({
       ok: false,
       problem: "expired",

@@ -14,7 +14,10 @@ import { AppError } from "@marquee/runtime";
 export interface MediaTokenClaims {
   /** Format version; the edge refuses any other. */
   v: 1;
-  /** The asset root in storage: `titles/<titleId>/film/<assetId>`. */
+  /**
+   * The asset root in storage: `titles/<titleId>/film/<assetId>`, or the root of the rendition
+   * the asset shares (demo titles play a pool clip's files).
+   */
   root: string;
   /** The viewer: account and profile. */
   uid: string;
@@ -45,7 +48,8 @@ export type TokenProblem = "malformed" | "bad_signature" | "expired";
 
 export type VerifiedToken = { ok: true; claims: MediaTokenClaims } | { ok: false; problem: TokenProblem };
 
-const ROOT = /^titles\/[A-Za-z0-9_-]{1,128}\/film\/[A-Za-z0-9_-]{1,128}$/;
+/** What a signed link may pin: one asset's folder, nothing above or beside it. */
+export const ASSET_ROOT = /^titles\/[A-Za-z0-9_-]{1,128}\/(?:film|trailer)\/[A-Za-z0-9_-]{1,128}$/;
 
 export class MediaSigner {
   constructor(
@@ -86,8 +90,7 @@ export class MediaSigner {
       strings.some((s) => typeof s !== "string" || s === "") ||
       typeof claims.exp !== "number" ||
       typeof claims.rent !== "boolean" ||
-      !ROOT.test(claims.root) ||
-      claims.root !== `titles/${claims.tid}/film/${claims.aid}`
+      !ASSET_ROOT.test(claims.root)
     )
       return { ok: false, problem: "malformed" };
     if (claims.exp * 1000 <= this.now().getTime()) return { ok: false, problem: "expired" };

@@ -24,6 +24,8 @@ export const ADULT = "t_adult";
 export const PREPARING = "t_preparing";
 export const NO_VIDEO = "t_novideo";
 export const TRAILER_ONLY = "t_trailer";
+/** A title whose film is another's rendition (as demo titles share a pool clip). */
+export const LINKED = "t_linked";
 // Asset ids are new for every upload in the store; here for every run, so an edge's cache
 // (which outlives a test run) never answers one run's files with another's.
 const RUN = randomBytes(4).toString("hex");
@@ -161,6 +163,7 @@ export async function openPlaybackEnv(
     title(PREPARING),
     title(NO_VIDEO),
     title(TRAILER_ONLY),
+    title(LINKED),
   ]);
 
   const dir = mkdtempSync(path.join(os.tmpdir(), "marquee-media-"));
@@ -184,10 +187,15 @@ export async function openPlaybackEnv(
     [`${ADULT}/film`, { id: ADULT_ASSET, status: "ready", duration_s: 4 }],
     [`${PREPARING}/film`, { id: "a_prep", status: "preparing", duration_s: null }],
     [`${TRAILER_ONLY}/trailer`, { id: TRAILER_ASSET, status: "ready", duration_s: 4 }],
+    [
+      `${LINKED}/film`,
+      { id: `a_linked_${RUN}`, root: `titles/${FILM}/film/${FILM_ASSET}`, status: "ready", duration_s: 4 },
+    ],
   ]);
   const keys = new Map([
     [FILM_ASSET, key],
     [ADULT_ASSET, key],
+    [`a_linked_${RUN}`, key],
   ]);
   const lookup: PlaybackAssets = {
     currentAsset: async (titleId, kind) => assets.get(`${titleId}/${kind}`) ?? null,

@@ -8,6 +8,7 @@ import {
   FILM,
   FILM_ASSET,
   firstSegment,
+  LINKED,
   NO_VIDEO,
   openPlaybackEnv,
   type PlaybackEnv,
@@ -141,6 +142,20 @@ describe("protected playback (origin)", () => {
     });
     expect(hb.status).toBe(403);
     expect((await play(token, FILM)).status).toBe(403);
+  });
+
+  it("a title playing another's rendition (a demo title's pool clip) plays from that root, with its own entitlement", async () => {
+    const { token, viewer } = await env.signUp();
+    await env.acquire(viewer, LINKED, "buy");
+    const f = await film(token, LINKED);
+    expect(claimsOf(f.hls_url)).toMatchObject({ tid: LINKED, root: `titles/${FILM}/film/${FILM_ASSET}` });
+    expect(f.poster_url).toBe(`/media/public/titles/${FILM}/film/${FILM_ASSET}/poster.jpg`);
+    expect((await get(f.hls_url.replace("master.m3u8", "v90/index.m3u8"))).status).toBe(200);
+    const key = await get(f.hls_url.replace("master.m3u8", "key"));
+    expect(Buffer.from(await key.arrayBuffer())).toEqual(env.key);
+    // Owning the linked title is not owning the pool's.
+    expect((await play(token, FILM)).status).toBe(403);
+    await release(f);
   });
 
   it("refuses the key to another signed-in account using someone's link", async () => {
