@@ -8,6 +8,7 @@ import { MEDIA_MIGRATIONS, MEDIA_MIGRATIONS_TABLE, MediaAssets } from "./assets.
 import { generateDemoClip } from "./demo-clips.ts";
 import { type FfmpegInfo, locateFfmpeg, runCapture } from "./ffmpeg.ts";
 import { MediaWorker } from "./jobs.ts";
+import type { PlaybackAssets } from "./playback.ts";
 import { MediaRejected } from "./probe.ts";
 import { mediaSchema } from "./schema.ts";
 import { LocalStorage } from "./storage.ts";
@@ -97,7 +98,8 @@ describe("taking a finished upload", () => {
 
   it("puts captions where the film's playback finds them, whichever arrives first, and playback sees root, status and captions", async () => {
     const worker = new MediaWorker({ db: pg.db, storage, ffmpeg: ff, logger, tmpDir: dir, preset: "ultrafast" });
-    const playback = assets.playbackAssets();
+    // What MediaPlayback takes: this must stay assignable to its PlaybackAssets.
+    const playback = assets.playbackAssets() satisfies PlaybackAssets;
     // The film queued by the first test, with English captions accepted before it was ready.
     expect(await playback.currentAsset("t_up", "film")).toMatchObject({ status: "preparing", captions: [] });
     expect(await worker.drain()).toBe(1);
