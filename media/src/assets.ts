@@ -148,6 +148,41 @@ export class MediaAssets {
     return row as MediaAsset;
   }
 
+  /** The same as `createLinked` for many titles at once (500 rows a statement): seeding links thousands. */
+  async createLinkedMany(links: readonly { titleId: string; from: MediaAsset }[]): Promise<number> {
+    const now = new Date();
+    for (let i = 0; i < links.length; i += 500) {
+      const rows = links.slice(i, i + 500).map(({ titleId, from }) => ({
+        ...from,
+        id: mediaId("ma"),
+        titleId,
+        uploadedBy: null,
+        createdAt: now,
+        updatedAt: now,
+      }));
+      if (rows.length > 0) await this.db.insert(mediaAssets).values(rows);
+    }
+    return links.length;
+  }
+
+  /** Titles that have any asset of `kind`, among `titleIds`. */
+  async titlesWith(kind: UploadKind, titleIds: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < titleIds.length; i += 1000) {
+      const chunk = titleIds.slice(i, i + 1000);
+      const rows = rowsOf<{ title_id: string }>(
+        await this.db.execute(
+          sql`select distinct title_id from media_assets where kind = ${kind} and title_id in (${sql.join(
+            chunk.map((t) => sql`${t}`),
+            sql`, `,
+          )})`,
+        ),
+      );
+      for (const r of rows) out.add(r.title_id);
+    }
+    return out;
+  }
+
   /** The newest asset of a kind for a title, whatever its state. */
   async latest(titleId: string, kind: UploadKind): Promise<MediaAsset | null> {
     const [row] = await this.db

@@ -67,6 +67,17 @@ describe("demo media for the seeded world", () => {
     expect((await assets.titleStatus("t_c")).film_ready).toBe(true);
     expect(await storage.stat(`${films[2]?.root}master.m3u8`)).not.toBeNull();
 
+    // A seeded world of thousands of titles links in a few statements, no clip made again.
+    const many = [...titles, ...Array.from({ length: 1200 }, (_, i) => ({ id: `t_m${i}`, title: `Many ${i}` }))];
+    const started = Date.now();
+    expect(await seedDemoMedia({ assets, storage, ffmpeg: ff, logger, titles: many, poolSize: 1 })).toEqual({
+      generated: 0,
+      titles: 1200,
+    });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect((await assets.titleStatus("t_m1199")).film_ready).toBe(true);
+    expect((await assets.current("t_m7", "trailer"))?.root).toBe(trailers[0]?.root);
+
     // Seeding again changes nothing.
     expect(
       await seedDemoMedia({ assets, storage, ffmpeg: ff, logger, titles, poolSize: 1, film: small, trailer: small }),

@@ -96,13 +96,18 @@ export async function seedDemoMedia(options: SeedDemoMediaOptions): Promise<Seed
   }
   options.onQueued?.();
 
-  for (const [i, t] of titles.slice(poolSize).entries()) {
+  const rest = titles.slice(poolSize);
+  const ids = rest.map((t) => t.id);
+  const [hasFilm, hasTrailer] = await Promise.all([assets.titlesWith("film", ids), assets.titlesWith("trailer", ids)]);
+  const links: { titleId: string; from: MediaAsset }[] = [];
+  for (const [i, t] of rest.entries()) {
     const source = pool[i % pool.length];
-    if (!source || (await assets.latest(t.id, "film"))) continue;
-    await assets.createLinked(t.id, source.film);
-    if (!(await assets.latest(t.id, "trailer"))) await assets.createLinked(t.id, source.trailer);
+    if (!source || hasFilm.has(t.id)) continue;
+    links.push({ titleId: t.id, from: source.film });
+    if (!hasTrailer.has(t.id)) links.push({ titleId: t.id, from: source.trailer });
     done++;
   }
+  await assets.createLinkedMany(links);
   log.info({ titles: done, clips: pool.length, generated }, "demo media seeded");
   return { generated, titles: done };
 }

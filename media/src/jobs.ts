@@ -162,7 +162,9 @@ export class MediaWorker {
       let job: ClaimedJob | null = null;
       try {
         job = await this.claim();
-        if (job) await this.execute(job);
+        // Stopped while claiming: hand the job straight back rather than start a transcode.
+        if (job && !this.running) await this.release(job);
+        else if (job) await this.execute(job);
       } catch (err) {
         this.log.error({ err }, "media worker loop error");
       }
@@ -203,9 +205,20 @@ export class MediaWorker {
     if (job)
       await this.options.db
         .update(mediaAssets)
-        .set({ status: "transcoding", attempts: job.attempts, updatedAt: new Date() })
+        .set({ status: "transcoding", attempts: job.attempts, progress: 0, etaS: null, updatedAt: new Date() })
         .where(sameRendition(job.root));
     return job;
+  }
+
+  /** Gives back a job this worker claimed but did not start (the attempt is not counted). */
+  private async release(job: ClaimedJob): Promise<void> {
+    await this.options.db.execute(sql`
+      update media_jobs set status = 'queued', locked_by = null, lease_until = null, attempts = attempts - 1, updated_at = now()
+      where id = ${job.id} and locked_by = ${this.workerId}`);
+    await this.options.db
+      .update(mediaAssets)
+      .set({ status: "queued", updatedAt: new Date() })
+      .where(sameRendition(job.root));
   }
 
   /** Renews the lease; false when this worker no longer holds the job. */
