@@ -122,6 +122,10 @@ export class MediaPlayback {
     if (!asset) throw new AppError("not_found", "This film has no video yet");
     if (asset.status === "preparing") throw new AppError("conflict", "This film is still being prepared");
     if (asset.status !== "ready") throw new AppError("conflict", "This film cannot be played right now");
+    // Everything that can fail comes before the stream takes a slot.
+    const root = rootOf(titleId, "film", asset);
+    const has = async (path: string) => (await this.o.storage.stat(`${root}/${path}`)) !== null;
+    const [thumbs, poster] = await Promise.all([has("thumbs/thumbs.vtt"), has("poster.jpg")]);
     const now = this.now();
     const streamId = randomUUID();
     this.refuseUnless(
@@ -138,7 +142,6 @@ export class MediaPlayback {
         now.getTime(),
       ),
     );
-    const root = rootOf(titleId, "film", asset);
     const claims: Omit<MediaTokenClaims, "v"> = {
       root,
       uid: viewer.userId,
@@ -152,7 +155,6 @@ export class MediaPlayback {
     };
     const token = this.o.signer.sign(claims);
     const signed = (path: string) => `${this.base}/media/s/${token}/${path}`;
-    const has = async (path: string) => (await this.o.storage.stat(`${root}/${path}`)) !== null;
     const captions: CaptionTrack[] = (asset.captions ?? []).map((c) => ({
       lang: c.lang,
       label: c.label,
@@ -166,9 +168,9 @@ export class MediaPlayback {
       hls_url: signed("master.m3u8"),
       token_expires_at: new Date(claims.exp * 1000).toISOString(),
       heartbeat_url: `/media/heartbeat/${token}`,
-      thumbnails_vtt_url: (await has("thumbs/thumbs.vtt")) ? signed("thumbs/thumbs.vtt") : null,
+      thumbnails_vtt_url: thumbs ? signed("thumbs/thumbs.vtt") : null,
       captions,
-      poster_url: (await has("poster.jpg")) ? `${this.base}/media/public/${root}/poster.jpg` : null,
+      poster_url: poster ? `${this.base}/media/public/${root}/poster.jpg` : null,
       resume_at_s: grant.resume_at_s,
       duration_s: asset.duration_s ?? 0,
     };
