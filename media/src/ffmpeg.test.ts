@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { loadConfig } from "@marquee/runtime";
 import { describe, expect, it } from "vitest";
 import { ffmpegVersion, locateFfmpeg, runCapture } from "./ffmpeg.ts";
 
@@ -35,5 +36,13 @@ describe("locating ffmpeg", () => {
     await expect(locateFfmpeg({ ffmpegPath: "/no/ffmpeg", ffprobePath: bundled.ffprobe })).rejects.toThrow(
       /not an executable/,
     );
+  });
+
+  it("reads FFMPEG_PATH and FFPROBE_PATH from the config, both or neither", async () => {
+    const bundled = await locateFfmpeg({ preferBundled: true });
+    expect(() => loadConfig({ FFMPEG_PATH: bundled.ffmpeg })).toThrow(/FFMPEG_PATH and FFPROBE_PATH/);
+    const config = loadConfig({ FFMPEG_PATH: bundled.ffmpeg, FFPROBE_PATH: bundled.ffprobe });
+    const ff = await locateFfmpeg({ ffmpegPath: config.FFMPEG_PATH, ffprobePath: config.FFPROBE_PATH });
+    expect(ff).toMatchObject({ ffmpeg: bundled.ffmpeg, source: "env" });
   });
 });

@@ -166,6 +166,12 @@ export const ConfigSchema = z.object({
   MEDIA_S3_REGION: z.string().min(1).default("us-east-1"),
   MEDIA_S3_ACCESS_KEY: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
   MEDIA_S3_SECRET_KEY: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
+  /**
+   * The ffmpeg and ffprobe media transcodes with (both or neither). Unset: the ones on PATH,
+   * else the binaries shipped in the @ffmpeg-installer/@ffprobe-installer npm packages.
+   */
+  FFMPEG_PATH: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
+  FFPROBE_PATH: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema> & { dataDir: string }>;
@@ -177,6 +183,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // Half a Stripe setup would take payments nobody can confirm (or the reverse): both or neither.
   if (parsed.success && Boolean(parsed.data.STRIPE_SECRET_KEY) !== Boolean(parsed.data.STRIPE_WEBHOOK_SECRET))
     problems.push("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET: set both (Stripe) or neither (local test checkout)");
+  if (parsed.success && Boolean(parsed.data.FFMPEG_PATH) !== Boolean(parsed.data.FFPROBE_PATH))
+    problems.push("FFMPEG_PATH and FFPROBE_PATH: set both or neither (then PATH, or the npm packages' binaries)");
   if (!parsed.success || problems.length > 0) {
     throw new AppError("config", `invalid configuration: ${problems.join("; ")}`, {
       details: { problems },
