@@ -19,7 +19,16 @@ function send(reply: FastifyReply, e: unknown) {
     .send(reason ? { error: { ...body.error, code: reason } } : body);
 }
 
-function heartbeatOf(body: unknown): Heartbeat {
+function heartbeatOf(raw: unknown): Heartbeat {
+  let body = raw;
+  // navigator.sendBeacon (a closing tab's last beat) sends its JSON as text/plain.
+  if (typeof raw === "string") {
+    try {
+      body = raw.trim() === "" ? null : JSON.parse(raw);
+    } catch {
+      throw new AppError("bad_request", "the body must be a JSON object");
+    }
+  }
   if (body === undefined || body === null) return {};
   if (typeof body !== "object" || Array.isArray(body))
     throw new AppError("bad_request", "the body must be a JSON object");
