@@ -1,6 +1,6 @@
 import type { Accounts, Audience, Checkout, Library, Selling, Viewer } from "@marquee/commerce";
 import type { RowsResponse, SimilarResponse, Title, TitleSummary } from "@marquee/contracts";
-import type { TitleMediaStatus } from "@marquee/media";
+import type { FilmPlayback, TitleMediaStatus, TrailerPlayback } from "@marquee/media";
 
 export type { Audience, Viewer } from "@marquee/commerce";
 
@@ -48,6 +48,8 @@ export interface StorefrontServices {
     /** The resumable-upload (tus) endpoint's path, e.g. `/media/uploads`. */
     endpoint: string;
   };
+  /** Playing a title (media's): a film for a viewer who may watch it now, a title's public trailer. */
+  media: MediaServices;
   /**
    * The store's public address (e.g. `https://marquee.example`): the absolute URLs a payment
    * provider sends the browser back to, and whether cookies are `__Host-` + Secure (https) or
@@ -106,6 +108,41 @@ export interface CommerceServices {
     | "reject"
     | "withdraw"
   >;
+}
+
+/**
+ * Why a film cannot play now. `startFilm` and the heartbeat refuse with an `AppError`-shaped
+ * error (`code`, `status`, a message safe to show) whose `details.reason` (or `code`) is one of
+ * these; the player page shows each in words, with what the viewer can do about it.
+ */
+export const PLAYBACK_REFUSALS = [
+  /** 403: no purchase or rental of the title. */
+  "not_bought",
+  /** 403: the rental's watch window (or its time to start) is over. */
+  "rental_expired",
+  /** 403 (or 404, like a title that does not exist): above the kids' profile's age limit. */
+  "age_limit",
+  /** 409: the account already plays its maximum of streams (a rental: one). */
+  "stream_limit",
+  /** 409: the film is still being transcoded. */
+  "preparing",
+] as const;
+export type PlaybackRefusal = (typeof PLAYBACK_REFUSALS)[number];
+
+export interface MediaServices {
+  /**
+   * Starts a film for `viewer`: signed, expiring URLs bound to the viewer and the title, the
+   * heartbeat that renews them, and where to resume. Refusals: 403 (not bought, rental expired,
+   * kids' limit), 404 (no such title), 409 (`preparing`, `stream_limit`), see PlaybackRefusal.
+   */
+  startFilm(viewer: Viewer, titleId: string): Promise<FilmPlayback>;
+  /** A title's public trailer for `audience` (status ready, preparing or failed), or null when it has none. */
+  trailer(titleId: string, audience?: Audience): Promise<TrailerPlayback | null>;
+  /**
+   * Where media's URLs point when it is not the store's own origin (a CDN edge,
+   * e.g. `https://media.marquee.example`): the pages' CSP lets the player reach it.
+   */
+  origin?: string;
 }
 
 export interface StorefrontLog {

@@ -3,7 +3,8 @@
  * stand-in for serving), to look at it without the rest of Marquee:
  *   npm run build -w @marquee/storefront && node --import tsx storefront/test/serve.ts [port]
  * Also accepts POST /v1/events (kept in memory; GET /__events lists them) like the collector,
- * and serves the local test checkout at /checkout/local/<session> (Pay pays it).
+ * and serves the local test checkout at /checkout/local/<session> (Pay pays it); `/media/…` goes to
+ * the services' TestPlayback (a signed origin and heartbeat over an ffmpeg-made HLS fixture).
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -13,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import type { StorefrontServices } from "../app/context";
 import { sendFetchResponse, toFetchRequest } from "./node-fetch-adapter";
+import type { TestPlayback } from "./test-playback";
 import { openTestStore, type TestStore, testServices } from "./test-services";
 
 const BUILD_DIR = fileURLToPath(new URL("../build/", import.meta.url));
@@ -67,6 +69,10 @@ export async function startServer(
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
+      // Media's origin, when the services' playback can serve files (TestPlayback with a fixture).
+      const media = services.media as Partial<TestPlayback>;
+      if (url.pathname.startsWith("/media/") && typeof media.handle === "function" && (await media.handle(req, res)))
+        return;
       if (req.method === "POST" && url.pathname === "/v1/events") {
         const chunks: Buffer[] = [];
         for await (const c of req) chunks.push(c as Buffer);

@@ -12,6 +12,7 @@ import type { Row, Title } from "@marquee/contracts";
 import type { TitleMediaStatus } from "@marquee/media";
 import { createLogger, createPostgres, type PostgresHandle } from "@marquee/runtime";
 import type { StorefrontServices, TitleCard } from "../app/context";
+import { TestPlayback } from "./test-playback";
 
 /**
  * StorefrontServices for tests and for looking at the app, backed by the REAL commerce
@@ -405,6 +406,8 @@ export interface TestServicesOptions {
   publicUrl?: string;
   /** Each title's uploads as media would report them (none by default). */
   media?: Map<string, TitleMediaStatus>;
+  /** Playback (films and trailers), after media's contract; by default nothing transcoding, no trailers, no files. */
+  playback?: TestPlayback;
 }
 
 export interface TestServices extends StorefrontServices {
@@ -413,6 +416,7 @@ export interface TestServices extends StorefrontServices {
   /** What was asked of the catalogue and serving, so tests can assert on it. */
   calls: { rows: string[]; cards: string[][]; similar: Array<{ itemId: string; actorId?: string }> };
   logged: Array<{ level: "error" | "warn"; obj: object; msg?: string }>;
+  media: TestPlayback;
 }
 
 function defaultRows(titles: FakeTitle[]): Row[] {
@@ -461,6 +465,7 @@ export function testServices(store: TestStore, options: TestServicesOptions = {}
     calls,
     logged,
     commerce,
+    media: options.playback ?? new TestPlayback(store),
     eventsUrl: "/v1/events",
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     // Who may see a title's media is commerce's rule (real); what was uploaded is the test's to say.

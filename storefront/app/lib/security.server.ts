@@ -15,26 +15,35 @@ export function newNonce(): string {
   return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
 }
 
-/** The origin events are posted to when it is not the store's own (a collector elsewhere). */
-function eventsOrigin(eventsUrl: string): string | null {
-  if (!/^https?:\/\//i.test(eventsUrl)) return null;
+/** The origin of an absolute URL (a collector or a media edge elsewhere); null for the store's own paths. */
+function originOf(url: string | undefined): string | null {
+  if (!url || !/^https?:\/\//i.test(url)) return null;
   try {
-    return new URL(eventsUrl).origin;
+    return new URL(url).origin;
   } catch {
     return null;
   }
 }
 
-export function contentSecurityPolicy(nonce: string, services: Pick<StorefrontServices, "eventsUrl">): string {
-  const collector = eventsOrigin(services.eventsUrl);
+export function contentSecurityPolicy(
+  nonce: string,
+  services: Pick<StorefrontServices, "eventsUrl"> & { media?: Pick<StorefrontServices["media"], "origin"> },
+): string {
+  const collector = originOf(services.eventsUrl);
+  // Playlists, keys and segments (fetched by the player), sprites and posters from a media edge.
+  const edge = originOf(services.media?.origin);
+  const also = (o: string | null) => (o ? ` ${o}` : "");
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}'`,
     "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    `connect-src 'self'${collector ? ` ${collector}` : ""}`,
-    "media-src 'self' blob:",
+    `img-src 'self' data:${also(edge)}`,
+    // video.js's icon font is a data: URL inside its stylesheet.
+    "font-src 'self' data:",
+    `connect-src 'self'${also(collector)}${also(edge === collector ? null : edge)}`,
+    // The player: MSE streams are blob: URLs, and VHS transmuxes in workers built from blob: code.
+    `media-src 'self' blob:${also(edge)}`,
+    "worker-src 'self' blob:",
     "object-src 'none'",
     "base-uri 'none'",
     "frame-ancestors 'none'",
@@ -54,7 +63,9 @@ export function setBaseSecurityHeaders(headers: Headers, services: Pick<Storefro
 export function setDocumentSecurityHeaders(
   headers: Headers,
   nonce: string,
-  services: Pick<StorefrontServices, "publicUrl" | "eventsUrl">,
+  services: Pick<StorefrontServices, "publicUrl" | "eventsUrl"> & {
+    media?: Pick<StorefrontServices["media"], "origin">;
+  },
 ): void {
   setBaseSecurityHeaders(headers, services);
   headers.set("Content-Security-Policy", contentSecurityPolicy(nonce, services));

@@ -22,7 +22,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return { items, profile: viewer.profile.name };
 }
 
-/** POST intent=play (title_id) or intent=refund (entitlement_id). */
+/**
+ * POST intent=refund (entitlement_id). intent=play (title_id) still answers with a playback
+ * grant for clients that post it; the page's Play opens the player (/watch/:id).
+ */
 export async function action({ request, context }: ActionFunctionArgs) {
   const { form } = await protectedForm(request, context);
   const viewer = await requireViewer(request, context);
@@ -77,14 +80,9 @@ function Item({ item }: { item: LibraryItem }) {
         <p className="library-status">{statusText(item)}</p>
         <div className="library-actions">
           {item.status === "active" && item.playable ? (
-            <Form method="post">
-              <CsrfField />
-              <input type="hidden" name="intent" value="play" />
-              <input type="hidden" name="title_id" value={item.title_id} />
-              <button type="submit" className="button primary small" disabled={busy}>
-                <span aria-hidden="true">▶</span> Play<span className="visually-hidden"> {item.title}</span>
-              </button>
-            </Form>
+            <Link to={`/watch/${encodeURIComponent(item.title_id)}`} className="button primary small">
+              <span aria-hidden="true">▶</span> Play<span className="visually-hidden"> {item.title}</span>
+            </Link>
           ) : null}
           {item.refundable ? (
             <Form method="post">

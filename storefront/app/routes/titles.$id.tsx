@@ -1,24 +1,26 @@
 import type { LibraryItem } from "@marquee/commerce";
 import { ID_PATTERN, type Offer, type Quality } from "@marquee/contracts";
-import { type ActionFunctionArgs, data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, isRouteErrorResponse, Link, useActionData, useLoaderData, useRouteError } from "@remix-run/react";
+import type { TrailerPlayback } from "@marquee/media";
+import { data, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { isRouteErrorResponse, Link, useLoaderData, useRouteError } from "@remix-run/react";
 import { useState } from "react";
-import { CsrfField } from "../components/csrf-field";
-import { FormMessage } from "../components/form";
-import { GrantNotice, LicenceNotice } from "../components/notices";
+import { LicenceNotice } from "../components/notices";
 import { Shelf } from "../components/shelf";
+import { TrailerButton } from "../components/trailer-button";
 import { WatchlistButton } from "../components/watchlist-button";
-import { protectedForm } from "../lib/csrf.server";
-import { attempt } from "../lib/errors.server";
 import { formatDateTime, formatPrice, formatRuntime, rentalTerms, sentence } from "../lib/format";
 import { holdingOf } from "../lib/holding";
-import { actorOf, audienceOf, requireViewer } from "../lib/session.server";
+import { playerStylesheets } from "../lib/player-styles";
+import { actorOf, audienceOf } from "../lib/session.server";
 import { toShelves } from "../lib/shelves.server";
 import { type OfferState, offerStates } from "../lib/title-offers.server";
 import { track } from "../lib/track.client";
 import type { PageHandle } from "../root";
 
 export const handle: PageHandle = { page: "title" };
+
+// The trailer plays in this page (an overlay), so video.js's stylesheet comes with it.
+export const links: LinksFunction = () => playerStylesheets;
 
 const QUALITY_ORDER: Record<Quality, number> = { SD: 0, HD: 1, "4K": 2 };
 const SIMILAR_LIMIT = 20;
@@ -31,7 +33,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { viewer } = actor;
   // A title above a kids' profile's limit is a 404, exactly like one that does not exist.
   const audience = audienceOf(viewer);
-  const [title, similar, library, watchlist] = await Promise.all([
+  const [title, similar, library, watchlist, trailer] = await Promise.all([
     services.catalog.title(id, audience),
     services.serving.similar(id, { limit: SIMILAR_LIMIT + 1, actorId: actor.id, audience }).catch((err: unknown) => {
       // The page is still worth showing without its "More like this" shelf.
@@ -40,6 +42,11 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     }),
     viewer ? services.commerce.library.list(viewer) : Promise.resolve([] as LibraryItem[]),
     viewer ? services.commerce.library.watchlist(viewer) : Promise.resolve([] as string[]),
+    services.media.trailer(id, audience).catch((err: unknown): TrailerPlayback | null => {
+      // Without its trailer the page still sells the film.
+      services.log.warn({ err, item_id: id }, "trailer unavailable");
+      return null;
+    }),
   ]);
   if (!title) throw data("Title not found", { status: 404 });
   const mine = library.filter((i) => i.title_id === id);
@@ -59,18 +66,10 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
         audience,
       )
     : [];
-  return { title, more: more ?? null, mine, states, onWatchlist: watchlist.includes(id) };
-}
-
-/** POST intent=play: authorise playback (a grant costs nothing; the stream's start opens a rental's watch window). */
-export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { form } = await protectedForm(request, context);
-  const viewer = await requireViewer(request, context);
-  const id = params.id ?? "";
-  if (form.get("intent") !== "play" || !ID_PATTERN.test(id)) throw data("Unknown action", { status: 400 });
-  const result = await attempt(() => context.services.commerce.library.authorizePlayback(viewer, id));
-  if (!result.ok) return data({ grant: null, error: sentence(result.error.message) }, { status: result.error.status });
-  return { grant: result.value, error: null };
+  // A trailer that failed to transcode is the seller's to fix: viewers see no button at all.
+  const shownTrailer =
+    trailer && trailer.status !== "failed" && (trailer.status === "preparing" || trailer.hls_url) ? trailer : null;
+  return { title, more: more ?? null, mine, states, onWatchlist: watchlist.includes(id), trailer: shownTrailer };
 }
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => {
@@ -194,8 +193,7 @@ function holdingText(item: LibraryItem): string {
   return `You're renting this in ${item.quality}.`;
 }
 
-function WatchPanel({ items }: { items: LibraryItem[] }) {
-  const result = useActionData<typeof action>();
+function WatchPanel({ titleId, items }: { titleId: string; items: LibraryItem[] }) {
   const holding = holdingOf(items);
   const shown = holding.owned ?? holding.renting;
   if (!shown) {
@@ -210,31 +208,25 @@ function WatchPanel({ items }: { items: LibraryItem[] }) {
       </h2>
       <p>{holdingText(shown)}</p>
       {holding.playable ? (
-        <Form method="post">
-          <CsrfField />
-          <input type="hidden" name="intent" value="play" />
-          <button type="submit" className="button primary">
+        <div>
+          <Link to={`/watch/${encodeURIComponent(titleId)}`} className="button primary">
             <span aria-hidden="true">▶</span> Play
-          </button>
+          </Link>
           {startsWindow ? (
             <p className="field-hint">
               Your {holding.renting?.watch_window_hours ?? 48}-hour watch window starts when the film starts playing.
             </p>
           ) : null}
-        </Form>
+        </div>
       ) : null}
-      <FormMessage error={result?.error} />
-      {result?.grant ? <GrantNotice grant={result.grant} /> : null}
     </section>
   );
 }
 
 export default function TitlePage() {
-  const { title: t, more, mine, states, onWatchlist } = useLoaderData<typeof loader>();
+  const { title: t, more, mine, states, onWatchlist, trailer } = useLoaderData<typeof loader>();
   const [dismissed, setDismissed] = useState(false);
 
-  // No trailer button: titles have no trailers until the media step adds them, and a
-  // `trailer_play` is recorded only when one really plays (it feeds the models).
   const notInterested = () => {
     if (dismissed) return;
     track({ type: "not_interested", item_id: t.id, payload: {} }, { flush: true });
@@ -265,6 +257,7 @@ export default function TitlePage() {
             ) : null}
             <p className="synopsis">{t.synopsis}</p>
             <div className="actions">
+              {trailer ? <TrailerButton titleId={t.id} title={t.title} trailer={trailer} /> : null}
               <WatchlistButton titleId={t.id} title={t.title} on={onWatchlist} next={`/titles/${t.id}`} />
               <button type="button" className="button ghost" onClick={notInterested} aria-pressed={dismissed}>
                 {dismissed ? "Noted" : "Not interested"}
@@ -287,7 +280,7 @@ export default function TitlePage() {
                 </div>
               ) : null}
             </dl>
-            <WatchPanel items={mine} />
+            <WatchPanel titleId={t.id} items={mine} />
             <OffersPanel titleId={t.id} offers={t.offers} states={states} />
           </div>
         </div>
