@@ -194,15 +194,35 @@ describe.runIf(available)("the player in Chromium (built storefront, HLS fixture
     expect(after.length).toBeGreaterThan(0);
     const refused = playback.requests.filter((r) => r.status === 403);
     expect(refused, JSON.stringify({ refused, firstToken, renewed, beats: playback.heartbeats })).toEqual([]);
-    // Each heartbeat went to the newest token's URL (an old one is refused here at once).
+    // Each heartbeat went to the newest token's URL (an old one is refused here soon after).
     expect(playback.heartbeats.map((h) => h.status)).toEqual(playback.heartbeats.map(() => 200));
 
+    // m mutes (and unmutes).
+    await page.locator("body").press("m");
+    expect(await page.evaluate(() => document.querySelector("video")?.muted)).toBe(true);
+    await page.locator("body").press("m");
+    expect(await page.evaluate(() => document.querySelector("video")?.muted)).toBe(false);
+
+    // To the end (→ stops at the duration): play_complete with the time watched, and the last
+    // heartbeat says `ended`, which frees the stream's slot.
+    const complete = eventPosted(page, "play_complete");
+    for (let i = 0; i < 3; i++) await page.locator("body").press("ArrowRight");
+    const done = JSON.parse((await complete).postData() ?? "{}") as { events: PostedEvent[] };
+    const end = done.events.find((e) => e.type === "play_complete");
+    expect(end?.item_id).toBe("t_saltwind");
+    expect(end?.payload?.duration_s).toBe(90);
+    // Watched, not skipped: a few seconds of play, far less than the minute jumped over.
+    expect(Number(end?.payload?.watched_s)).toBeGreaterThan(3);
+    expect(Number(end?.payload?.watched_s)).toBeLessThan(30);
+    await expect.poll(() => playback.heartbeats.at(-1)).toEqual(expect.objectContaining({ ended: true, status: 204 }));
+    expect(playback.streams.size).toBe(0);
+
     // What reached the collector: one play_start, progress with positions, nothing a trailer sends.
-    await page.locator("body").press("k");
     await expect
       .poll(() => server.events.filter((e) => (e as PostedEvent).type === "play_progress").length)
       .toBeGreaterThan(1);
     expect(seen.filter((e) => e.type === "play_start")).toHaveLength(1);
+    expect(seen.filter((e) => e.type === "play_complete")).toHaveLength(1);
     expect(seen.some((e) => e.type === "trailer_play")).toBe(false);
     expect(await w.violations()).toEqual([]);
     expect(w.errors).toEqual([]);

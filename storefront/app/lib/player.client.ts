@@ -403,8 +403,9 @@ export function mountPlayer(container: HTMLElement, setup: PlayerSetup): Mounted
       // The end fires a pause too: play_complete says it instead.
       if (!player.ended()) progress(true);
     });
+    // What was watched up to a seek counts; the seek itself (and any wait for data) does not.
+    player.on("seeking", accrue);
     player.on("seeked", () => {
-      // A seek while paused counts no watching time.
       lastTick = player.paused() ? null : performance.now();
       if (started) progress();
     });
