@@ -6,15 +6,17 @@
  * and serves the local test checkout at /checkout/local/<session> (Pay pays it); `/media/…` goes to
  * the services' TestPlayback (a signed origin and heartbeat over an ffmpeg-made HLS fixture).
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, mkdtempSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import type { StorefrontServices } from "../app/context";
+import { hasFfmpeg, makeHlsFixture } from "./hls-fixture";
 import { sendFetchResponse, toFetchRequest } from "./node-fetch-adapter";
-import type { TestPlayback } from "./test-playback";
+import { TestPlayback } from "./test-playback";
 import { openTestStore, type TestStore, testServices } from "./test-services";
 
 const BUILD_DIR = fileURLToPath(new URL("../build/", import.meta.url));
@@ -141,6 +143,11 @@ export async function startServer(
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const port = Number(process.argv[2] ?? 3100);
-  const { url } = await startServer({ port });
-  process.stdout.write(`storefront (test services) on ${url}\n`);
+  // With ffmpeg, every film and trailer plays one generated clip (see hls-fixture.ts).
+  const store = await openTestStore();
+  const fixture = hasFfmpeg ? await makeHlsFixture(mkdtempSync(join(tmpdir(), "marquee-serve-hls-")), 60) : null;
+  const trailers = new Map(fixture ? store.titles.map((t) => [t.id, "ready" as const]) : []);
+  const services = testServices(store, { playback: new TestPlayback(store, { fixture, trailers }) });
+  const { url } = await startServer({ port, services, store });
+  process.stdout.write(`storefront (test services${fixture ? ", HLS clip" : ""}) on ${url}\n`);
 }
