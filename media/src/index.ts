@@ -5,6 +5,7 @@
 
 export * from "./accept-upload.ts";
 export * from "./assets.ts";
+export * from "./bullmq-transcodes.ts";
 export * from "./captions.ts";
 export * from "./create-storage.ts";
 export * from "./demo-clips.ts";

@@ -146,6 +146,34 @@ export class MediaWorker {
     this.loop = null;
   }
 
+  /**
+   * Runs one job by id if it is due (the BullMQ dispatcher's processor): `done`, `failed` (for
+   * good), `retry` (a failure with attempts left, due again at `at`), `busy` (another worker's
+   * lease holds it), `waiting` (not due until `at`) or `gone` (finished earlier, or no such job).
+   */
+  async runJob(
+    jobId: string,
+  ): Promise<{ outcome: "done" | "failed" | "retry" | "busy" | "waiting" | "gone"; at?: Date }> {
+    const job = await this.claim(jobId);
+    if (job) await this.execute(job);
+    const [row] = rowsOf<{
+      status: string;
+      run_after: Date | string;
+      lease_until: Date | string | null;
+      now: Date | string;
+    }>(
+      await this.options.db.execute(
+        sql`select status, run_after, lease_until, now() as now from media_jobs where id = ${jobId}`,
+      ),
+    );
+    if (!row) return { outcome: "gone" };
+    if (row.status === "done") return { outcome: job ? "done" : "gone" };
+    if (row.status === "failed") return { outcome: job ? "failed" : "gone" };
+    if (row.status === "running")
+      return { outcome: "busy", at: row.lease_until ? new Date(row.lease_until) : undefined };
+    return { outcome: job ? "retry" : "waiting", at: new Date(row.run_after) };
+  }
+
   /** Runs due jobs until none is left (tests and one-off CLI use). Returns how many it ran. */
   async drain(): Promise<number> {
     let n = 0;
@@ -181,13 +209,14 @@ export class MediaWorker {
   }
 
   /** One due job, leased to this worker: queued and due, or running with a lapsed lease. */
-  private async claim(): Promise<ClaimedJob | null> {
+  private async claim(jobId?: string): Promise<ClaimedJob | null> {
     const lease = `${this.leaseMs} milliseconds`;
+    const only = jobId === undefined ? sql`true` : sql`id = ${jobId}`;
     const rows = rowsOf<ClaimedJob>(
       await this.options.db.execute(sql`
         with due as (
           select id from media_jobs
-          where (status = 'queued' and run_after <= now()) or (status = 'running' and lease_until < now())
+          where ${only} and ((status = 'queued' and run_after <= now()) or (status = 'running' and lease_until < now()))
           order by run_after, created_at
           limit 1
           for update skip locked
