@@ -55,6 +55,9 @@ interface ClaimedJob {
   key: Buffer | Uint8Array | null;
 }
 
+/** Files uploaded to media storage at once per job. */
+const UPLOAD_PARALLEL = 8;
+
 /**
  * The asset a job transcodes and every asset linked to it (demo titles sharing a pool clip:
  * same root, same key), while not ready: they move through the states together.
@@ -347,11 +350,20 @@ export class MediaWorker {
     if (signal.aborted) throw signal.reason;
     // Segments first, then media playlists, the master last: a reader never finds a playlist
     // naming a file that is not there yet.
+    // Within a stage, UPLOAD_PARALLEL at a time: a feature is thousands of segments, and each
+    // is a round trip to S3.
     const rank = (f: string) => (f === "master.m3u8" ? 2 : f.endsWith(".m3u8") ? 1 : 0);
-    const files = [...result.files].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-    for (const f of files) {
-      if (signal.aborted) throw signal.reason;
-      await storage.putFile(`${job.root}${f}`, path.join(outDir, f));
+    for (const stage of [0, 1, 2]) {
+      const files = result.files.filter((f) => rank(f) === stage);
+      let next = 0;
+      const lane = async () => {
+        while (next < files.length) {
+          const f = files[next++] as string;
+          if (signal.aborted) throw signal.reason;
+          await storage.putFile(`${job.root}${f}`, path.join(outDir, f));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(UPLOAD_PARALLEL, files.length) }, lane));
     }
     if (job.kind === "film") await placeCaptions(new MediaAssets(db), storage, job.title_id, job.root);
     return result;
