@@ -46,6 +46,7 @@ import {
 } from "@marquee/training";
 import type { ServerBuild } from "@remix-run/node";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { type ComposedMedia, composeMedia } from "./media.ts";
 import { seedIfEmpty } from "./seed-store.ts";
 
 export interface Marquee {
@@ -64,6 +65,8 @@ export interface Marquee {
   /** The published catalogue serving's rows are filtered by (re-read every 15 s). */
   titles: TitleIndex;
   refresh: SingleFlightSchedule<RefreshResult>;
+  /** Uploads, transcodes, protected playback. */
+  media: ComposedMedia;
   close(): Promise<void>;
 }
 
@@ -105,7 +108,11 @@ export async function createMarquee(
     localWebhookSecret: secrets.localWebhookSecret,
     publicUrl,
   });
+  // Media is composed once commerce is (it plays by commerce's rules); review asks it whether a
+  // title's film is ready.
+  let media: ComposedMedia | null = null;
   const commerce = new Commerce({
+    filmProblem: async (titleId) => (media ? media.filmProblem(titleId) : "the store is starting: try again shortly"),
     db: postgres.db,
     gateway,
     log: logger.child({ component: "commerce" }),
@@ -114,6 +121,15 @@ export async function createMarquee(
     authAttemptsPerMinute: config.AUTH_RATE_LIMIT,
   });
   const catalog = commerce.catalog;
+  media = await composeMedia({
+    config,
+    mediaSigningSecret: secrets.mediaSigningSecret,
+    postgres: postgres as unknown as PostgresHandle<Record<string, unknown>>,
+    commerce,
+    logger,
+    publicUrl,
+  });
+  const composedMedia = media;
   // Embedded mode: `marquee grant-role` reaches this process, which owns the PGlite files.
   const operator =
     postgres.kind === "pglite"
@@ -136,8 +152,12 @@ export async function createMarquee(
   );
   sweep.unref();
 
-  if (config.SEED_ON_START)
+  if (config.SEED_ON_START) {
     await seedIfEmpty({ catalog, clickhouse: clickhouse.client, logger, scale: config.SEED_SCALE });
+    // In the background: clips are generated and transcoded while the store already serves
+    // (a title says "preparing" until its clip is ready).
+    void composedMedia.seedDemo().catch((err) => logger.error({ err }, "demo media failed"));
+  }
 
   // Kafka when KAFKA_BROKERS is set (the loader here joins the group; `marquee loader` adds
   // more members), else in-process. Redis for online features when REDIS_URL is set.
@@ -274,6 +294,9 @@ export async function createMarquee(
   // /api/v1 for apps and other clients, the Stripe webhook, and (without Stripe keys) the
   // local test checkout pages.
   await app.register(commerceApiRoutes, { commerce, publicUrl });
+  // Media: the origin (signed playlists, segments, keys; public trailers), play and heartbeat,
+  // resumable uploads.
+  await composedMedia.register(app);
 
   if (options.storefront ?? true) {
     if (!existsSync(STOREFRONT_BUILD.server)) {
@@ -296,6 +319,7 @@ export async function createMarquee(
       catalog,
       recommender,
       commerce,
+      media: composedMedia.services,
       publicUrl,
       log: logger.child({ component: "storefront" }),
     });
@@ -321,6 +345,7 @@ export async function createMarquee(
     models,
     titles,
     refresh,
+    media: composedMedia,
     async close() {
       if (closed) return;
       closed = true;
@@ -331,8 +356,10 @@ export async function createMarquee(
       await retrain.stop();
       models.stop();
       titles.stop();
-      // Before the database closes: a relay left running polls a closed PGlite forever.
+      // Before the database closes: a relay left running polls a closed PGlite forever, and a
+      // transcode worker would fail its job.
       await relay.stop();
+      await composedMedia.close();
       await bus.close();
       await online.close();
       await clickhouse.close();
@@ -380,6 +407,7 @@ function storefrontServices(parts: {
   catalog: Catalog;
   recommender: Recommender;
   commerce: Pick<Commerce, "accounts" | "checkout" | "library" | "selling">;
+  media: Pick<StorefrontServices, "media" | "uploads">;
   /** The store's public address (return URLs from payment, Secure cookies when https); read per request. */
   publicUrl: () => string;
   log: Logger;
@@ -411,6 +439,8 @@ function storefrontServices(parts: {
       library: commerce.library,
       selling: commerce.selling,
     },
+    media: parts.media.media,
+    uploads: parts.media.uploads,
     // A getter: without PUBLIC_URL the address follows the port the server ends up on.
     get publicUrl() {
       return parts.publicUrl();

@@ -1,6 +1,6 @@
 import type { Offer, Title, TitleSummary } from "@marquee/contracts";
 import type { Database } from "@marquee/runtime";
-import { and, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import { and, eq, ilike, inArray, isNull, or, sql } from "drizzle-orm";
 import { effectivePrice, ratingAllowed, ratingsUpTo, regionAllowed } from "./rules.ts";
 import { type CommerceSchema, offers, titles } from "./schema.ts";
 
@@ -105,6 +105,18 @@ export class Catalog {
       .from(titles)
       .where(eq(titles.status, "published"));
     return row?.n ?? 0;
+  }
+
+  /**
+   * The house catalogue (seeded titles, no seller), by id: what demo media is made for. A
+   * seller's title never gets a stand-in film; its seller uploads the real one.
+   */
+  async houseTitles(): Promise<{ id: string; title: string }[]> {
+    return this.db
+      .select({ id: titles.id, title: titles.title })
+      .from(titles)
+      .where(and(isNull(titles.sellerId), eq(titles.status, "published")))
+      .orderBy(titles.id);
   }
 
   /** Cards for `ids`, in the order given; unknown or unpublished ids are left out. */

@@ -26,7 +26,13 @@ describe("the /api/v1 store in embedded mode", () => {
       },
     }),
   });
-  const env = () => ({ DATA_DIR: dataDir, SEED_SCALE: "tiny", MODEL_REFRESH_SECONDS: "0", PORT: "0" });
+  const env = () => ({
+    DATA_DIR: dataDir,
+    SEED_SCALE: "tiny",
+    SEED_MEDIA: "false",
+    MODEL_REFRESH_SECONDS: "0",
+    PORT: "0",
+  });
   const start = async () => {
     const m = await createMarquee(loadConfig(env()), { logger, storefront: false });
     base = (await m.app.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
@@ -63,7 +69,7 @@ describe("the /api/v1 store in embedded mode", () => {
     const secretsFile = path.join(dataDir, "secrets.json");
     expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
     const secrets = JSON.parse(readFileSync(secretsFile, "utf8"));
-    expect(Object.keys(secrets).sort()).toEqual(["LOCAL_WEBHOOK_SECRET", "PLAYBACK_SECRET"]);
+    expect(Object.keys(secrets).sort()).toEqual(["LOCAL_WEBHOOK_SECRET", "MEDIA_SIGNING_SECRET", "PLAYBACK_SECRET"]);
 
     const signup = await api("/auth/signup", {
       method: "POST",
@@ -156,6 +162,7 @@ describe("serving's rows behind the store's sign-in", () => {
     const config = loadConfig({
       DATA_DIR: dataDir,
       SEED_SCALE: "tiny",
+      SEED_MEDIA: "false",
       MODEL_REFRESH_SECONDS: "0",
       PORT: "0",
       SERVING_API_KEY: apiKey,
@@ -211,7 +218,13 @@ describe("a kids' profile's rows, over the serving API", () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), "marquee-kids-rows-"));
-    const config = loadConfig({ DATA_DIR: dataDir, SEED_SCALE: "tiny", MODEL_REFRESH_SECONDS: "0", PORT: "0" });
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      SEED_SCALE: "tiny",
+      SEED_MEDIA: "false",
+      MODEL_REFRESH_SECONDS: "0",
+      PORT: "0",
+    });
     marquee = await createMarquee(config, {
       logger: createLogger({ service: "kids-rows", level: "silent" }),
       storefront: false,
@@ -306,11 +319,15 @@ describe("commerce configuration", () => {
       const config = loadConfig({ DATA_DIR: dir, PLAYBACK_SECRET: "p".repeat(40) });
       const first = resolveSecrets(config);
       expect(first.playbackSecret).toBe("p".repeat(40));
-      expect(first.generated).toEqual(["LOCAL_WEBHOOK_SECRET"]);
+      expect(first.generated).toEqual(["LOCAL_WEBHOOK_SECRET", "MEDIA_SIGNING_SECRET"]);
       const stored = JSON.parse(readFileSync(first.file, "utf8"));
-      expect(stored).toEqual({ LOCAL_WEBHOOK_SECRET: first.localWebhookSecret });
+      expect(stored).toEqual({
+        LOCAL_WEBHOOK_SECRET: first.localWebhookSecret,
+        MEDIA_SIGNING_SECRET: first.mediaSigningSecret,
+      });
       const second = resolveSecrets(loadConfig({ DATA_DIR: dir }));
       expect(second.localWebhookSecret).toBe(first.localWebhookSecret);
+      expect(second.mediaSigningSecret).toBe(first.mediaSigningSecret);
       expect(second.generated).toEqual(["PLAYBACK_SECRET"]);
       expect(second.playbackSecret).not.toBe("p".repeat(40));
       expect(resolveSecrets(loadConfig({ DATA_DIR: dir })).generated).toEqual([]);

@@ -22,7 +22,15 @@ describe("Marquee embedded, end to end", () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), "marquee-e2e-"));
-    const config = loadConfig({ DATA_DIR: dataDir, SEED_SCALE: "tiny", MODEL_REFRESH_SECONDS: "0", PORT: "0" });
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      SEED_SCALE: "tiny",
+      SEED_MEDIA: "false",
+      // This file is about rows and the catalogue loop; titles are submitted without a film (media e2e covers that rule).
+      REQUIRE_FILM_FOR_REVIEW: "false",
+      MODEL_REFRESH_SECONDS: "0",
+      PORT: "0",
+    });
     marquee = await createMarquee(config, { logger: createLogger({ service: "e2e", level: "warn" }), storefront });
     base = await marquee.app.listen({ host: "127.0.0.1", port: 0 });
   });

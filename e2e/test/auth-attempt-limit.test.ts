@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { COMMERCE_MIGRATIONS, Commerce, LocalGateway, schema } from "@marquee/commerce";
 import { commerceApiRoutes } from "@marquee/commerce/http";
-import { createLogger, createPostgres, httpErrorHandler, type PostgresHandle } from "@marquee/runtime";
+import { AppError, createLogger, createPostgres, httpErrorHandler, type PostgresHandle } from "@marquee/runtime";
 import { remixRoutes, STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
 import type { ServerBuild } from "@remix-run/node";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -46,6 +46,13 @@ describe.skipIf(!built)(
         uploads: {
           endpoint: "/media/uploads",
           status: async (_viewer, titleId) => ({ title_id: titleId, items: [], film_ready: false }),
+        },
+        // Nor played: no title has media.
+        media: {
+          startFilm: async () => {
+            throw new AppError("not_found", "no such title");
+          },
+          trailer: async () => null,
         },
         publicUrl: BASE,
         eventsUrl: "/v1/events",

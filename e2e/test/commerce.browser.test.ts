@@ -28,6 +28,7 @@ describe.runIf(available)("buying and renting in Chromium, embedded Marquee", ()
     const config = loadConfig({
       DATA_DIR: dataDir,
       SEED_SCALE: "tiny",
+      SEED_MEDIA: "false",
       MODEL_REFRESH_SECONDS: "0",
       PORT: String(port),
       PUBLIC_URL: base,

@@ -44,6 +44,7 @@ describe.runIf(available)("storefront in Chromium, embedded Marquee", () => {
     const config = loadConfig({
       DATA_DIR: dataDir,
       SEED_SCALE: "tiny",
+      SEED_MEDIA: "false",
       MODEL_REFRESH_SECONDS: "0",
       PORT: String(port),
       PUBLIC_URL: `http://127.0.0.1:${port}`,

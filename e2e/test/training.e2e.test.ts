@@ -19,7 +19,13 @@ describe("personal model retraining, end to end", () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), "marquee-train-e2e-"));
-    const config = loadConfig({ DATA_DIR: dataDir, SEED_SCALE: "tiny", MODEL_REFRESH_SECONDS: "0", PORT: "0" });
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      SEED_SCALE: "tiny",
+      SEED_MEDIA: "false",
+      MODEL_REFRESH_SECONDS: "0",
+      PORT: "0",
+    });
     marquee = await createMarquee(config, { logger, storefront: false });
   });
 
