@@ -158,12 +158,14 @@ describe("the durable transcode queue (PGlite, local storage, real ffmpeg)", () 
   it("in embedded mode a restart resumes an unfinished job at once, without waiting for its lease", async () => {
     const asset = await upload("t_resume", "trailer", shortClip);
     const opts = { db: pg.db, storage, ffmpeg: ff, logger, leaseMs: 10 * 60_000, pollMs: 50, tmpDir: dir };
-    const before = new MediaWorker(opts);
+    // The process before the restart (its workers' ids are not this process's).
+    const before = new MediaWorker({ ...opts, workerId: "host:1234:previous:w" });
     await before.start();
     await until("claimed", async () => (await job(asset.id))?.status === "running");
     await before.stop();
     const after = new MediaWorker({ ...opts, resumeOnStart: true });
     await after.start();
+
     const ready = await until(
       "ready",
       async () => {
@@ -180,6 +182,30 @@ describe("the durable transcode queue (PGlite, local storage, real ffmpeg)", () 
     let text = "";
     for await (const c of playlist) text += c;
     expect(text).not.toContain("EXT-X-KEY");
+  });
+
+  it("resuming on start takes back only what another process left running, never a sibling worker's job", async () => {
+    const sibling = new MediaWorker({ db: pg.db, storage, ffmpeg: ff, logger });
+    const mine = await assets.create({ titleId: "t_sib", kind: "trailer", sourceKey: "sources/t_sib/a/source.mp4" });
+    const left = await assets.create({ titleId: "t_sib", kind: "trailer", sourceKey: "sources/t_sib/b/source.mp4" });
+    const hold = (assetId: string, by: string) =>
+      pg.db.execute(
+        sql`update media_jobs set status = 'running', locked_by = ${by}, lease_until = now() + interval '10 minutes' where asset_id = ${assetId}`,
+      );
+    await hold(mine.id, sibling.workerId);
+    await hold(left.id, "other-host:1:deadbeef0000:w");
+    // Not started: nothing may be claimed, only the resume on start is under test.
+    const starting = new MediaWorker({ db: pg.db, storage, ffmpeg: ff, logger, resumeOnStart: true, pollMs: 60_000 });
+    await starting.start();
+    await starting.stop();
+    expect(await job(mine.id)).toMatchObject({ status: "running", locked_by: sibling.workerId });
+    const resumed = await job(left.id);
+    // Taken back (and, the worker having looked once, maybe claimed and handed back again).
+    expect(resumed?.locked_by).not.toBe("other-host:1:deadbeef0000:w");
+    expect(["queued", "failed"]).toContain(resumed?.status);
+    await pg.db.execute(
+      sql`update media_jobs set status = 'failed', locked_by = null where asset_id in (${mine.id}, ${left.id})`,
+    );
   });
 
   it("a file that is not a video fails at once with the reason; a transient failure retries with backoff, then fails", async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -31,9 +32,10 @@ export interface MediaWorkerOptions {
   /** Progress is written at most this often (ms, default 2 s). */
   progressEveryMs?: number;
   /**
-   * Embedded mode: this is the only worker on the database (PGlite allows one process), so any
-   * job still `running` at start was this process's before a crash or restart; take it back
-   * at once instead of waiting for its lease to run out.
+   * Embedded mode: this process is the only one on the database (PGlite allows one), so a job
+   * still `running` under a worker of another process was left by a crash or restart; take it
+   * back at once instead of waiting for its lease to run out (jobs of this process's other
+   * workers are left alone).
    */
   resumeOnStart?: boolean;
   /** Where sources and renditions are staged (default the OS temp folder). */
@@ -54,6 +56,12 @@ interface ClaimedJob {
   encrypted: boolean;
   key: Buffer | Uint8Array | null;
 }
+
+/**
+ * Names this process in its workers' ids, so `resumeOnStart` takes back only jobs a previous
+ * process left running, never those a sibling worker of this process has just claimed.
+ */
+const PROCESS_TAG = randomBytes(6).toString("hex");
 
 /** Files uploaded to media storage at once per job. */
 const UPLOAD_PARALLEL = 8;
@@ -98,7 +106,8 @@ export class MediaWorker {
   private readonly log: Logger;
 
   constructor(private readonly options: MediaWorkerOptions) {
-    this.workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+    this.workerId =
+      options.workerId ?? `${os.hostname()}:${process.pid}:${PROCESS_TAG}:${Math.random().toString(36).slice(2, 8)}`;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.max(200, Math.floor(this.leaseMs / 3));
     this.pollMs = options.pollMs ?? 1000;
@@ -115,7 +124,8 @@ export class MediaWorker {
       const resumed = rowsOf<{ id: string }>(
         await this.options.db.execute(
           sql`update media_jobs set status = 'queued', locked_by = null, lease_until = null, run_after = now(), updated_at = now()
-              where status = 'running' returning id`,
+              where status = 'running' and (locked_by is null or position(${`:${PROCESS_TAG}:`} in locked_by) = 0)
+              returning id`,
         ),
       );
       if (resumed.length > 0) this.log.info({ jobs: resumed.length }, "resuming transcodes left running");
