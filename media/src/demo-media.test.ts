@@ -39,6 +39,7 @@ describe("demo media for the seeded world", () => {
       { id: "t_c", title: "Charlie" },
     ];
     const small = { duration_s: 3, width: 320, height: 180 };
+    // `tmpDir` (like $DATA_DIR/tmp on a first start) does not exist yet: it is made.
     const seeded = await seedDemoMedia({
       assets,
       storage,
@@ -48,13 +49,20 @@ describe("demo media for the seeded world", () => {
       poolSize: 1,
       film: small,
       trailer: small,
-      tmpDir: dir,
+      tmpDir: path.join(dir, "data", "tmp"),
     });
     expect(seeded).toEqual({ generated: 2, titles: 3 });
     // Until the pool is transcoded, every title says "preparing".
     for (const t of titles) expect((await assets.titleStatus(t.id)).items[0]?.status).toBe("queued");
 
-    const worker = new MediaWorker({ db: pg.db, storage, ffmpeg: ff, logger, tmpDir: dir, preset: "ultrafast" });
+    const worker = new MediaWorker({
+      db: pg.db,
+      storage,
+      ffmpeg: ff,
+      logger,
+      tmpDir: path.join(dir, "data", "tmp"),
+      preset: "ultrafast",
+    });
     expect(await worker.drain()).toBe(2); // one film, one trailer: nothing twice
     const films = await Promise.all(titles.map((t) => assets.current(t.id, "film")));
     const trailers = await Promise.all(titles.map((t) => assets.current(t.id, "trailer")));

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Logger } from "@marquee/runtime";
@@ -45,7 +45,9 @@ export async function seedDemoMedia(options: SeedDemoMediaOptions): Promise<Seed
   const pool: { film: MediaAsset; trailer: MediaAsset }[] = [];
   let generated = 0;
   let done = 0;
-  const work = await mkdtemp(path.join(options.tmpDir ?? os.tmpdir(), "marquee-demo-"));
+  const base = options.tmpDir ?? os.tmpdir();
+  await mkdir(base, { recursive: true });
+  const work = await mkdtemp(path.join(base, "marquee-demo-"));
   try {
     for (const t of titles.slice(0, poolSize)) {
       let film = await assets.latest(t.id, "film");

@@ -290,7 +290,9 @@ export class MediaWorker {
         })
         .catch((err) => log.warn({ err }, "heartbeat failed"));
     }, this.heartbeatMs);
-    const work = await mkdtemp(path.join(this.options.tmpDir ?? os.tmpdir(), "marquee-transcode-"));
+    const base = this.options.tmpDir ?? os.tmpdir();
+    await mkdir(base, { recursive: true });
+    const work = await mkdtemp(path.join(base, "marquee-transcode-"));
     try {
       const result = await this.transcode(job, work, abort.signal, log);
       if (abort.signal.aborted) throw abort.signal.reason;
