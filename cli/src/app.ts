@@ -154,9 +154,6 @@ export async function createMarquee(
 
   if (config.SEED_ON_START) {
     await seedIfEmpty({ catalog, clickhouse: clickhouse.client, logger, scale: config.SEED_SCALE });
-    // In the background: clips are generated and transcoded while the store already serves
-    // (a title says "preparing" until its clip is ready).
-    void composedMedia.seedDemo().catch((err) => logger.error({ err }, "demo media failed"));
   }
 
   // Kafka when KAFKA_BROKERS is set (the loader here joins the group; `marquee loader` adds
@@ -330,6 +327,11 @@ export async function createMarquee(
       loadContext: (request) => ({ services, clientAddress: request.ip }),
     });
   }
+
+  // Last, in the background, so the store is up first: demo clips are generated and transcoded
+  // while it serves (a title says "preparing" until its clip is ready).
+  if (config.SEED_ON_START)
+    void composedMedia.seedDemo().catch((err) => logger.error({ err }, "demo media failed"));
 
   let closed = false;
   return {

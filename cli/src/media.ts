@@ -1,4 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Commerce, Viewer } from "@marquee/commerce";
 import { readCookie, sessionCookieFor } from "@marquee/commerce/session-cookie";
@@ -68,6 +69,9 @@ export async function composeMedia(parts: {
     ...(config.FFPROBE_PATH ? { ffprobePath: config.FFPROBE_PATH } : {}),
   });
   logger.info({ ffmpeg: ffmpeg.ffmpeg, version: ffmpeg.version, source: ffmpeg.source }, "ffmpeg for transcodes");
+  // Transcodes stage sources and renditions here, on the data volume (not a small /tmp).
+  const tmpDir = path.join(config.dataDir, "tmp");
+  mkdirSync(tmpDir, { recursive: true });
   const db = postgres.db as unknown as MediaDb;
   const assets = new MediaAssets(db);
   const workers = Array.from(
@@ -80,7 +84,7 @@ export async function composeMedia(parts: {
         logger,
         // PGlite belongs to this one process: a job left running was ours before a restart.
         resumeOnStart: postgres.kind === "pglite",
-        tmpDir: path.join(config.dataDir, "tmp"),
+        tmpDir,
       }),
   );
   for (const w of workers) await w.start();
@@ -184,7 +188,7 @@ export async function composeMedia(parts: {
         ffmpeg,
         logger,
         titles,
-        tmpDir: path.join(config.dataDir, "tmp"),
+        tmpDir,
         onQueued: poke,
       });
       if (result.generated > 0 || result.titles > 0) logger.info(result, "demo media queued for the house catalogue");
