@@ -35,6 +35,8 @@ export interface DemoClipOptions {
   fps?: number;
   /** A TrueType font for the title; default: the first of the usual system fonts; null: no text. */
   fontFile?: string | null;
+  /** CPU priority of ffmpeg (nice, default 10): seeding runs while the store starts serving. */
+  nice?: number;
 }
 
 export interface DemoClip {
@@ -111,7 +113,7 @@ export async function generateDemoClip(options: DemoClipOptions): Promise<DemoCl
         "+faststart",
         options.out,
       ],
-      { timeoutMs: Math.max(60_000, duration * 10_000) },
+      { timeoutMs: Math.max(60_000, duration * 10_000), nice: options.nice ?? 10 },
     );
   };
 

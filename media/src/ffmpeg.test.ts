@@ -1,7 +1,9 @@
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import os from "node:os";
 import { loadConfig } from "@marquee/runtime";
 import { describe, expect, it } from "vitest";
-import { ffmpegVersion, locateFfmpeg, runCapture } from "./ffmpeg.ts";
+import { deprioritise, ffmpegVersion, locateFfmpeg, runCapture } from "./ffmpeg.ts";
 
 describe("locating ffmpeg", () => {
   it("uses the binaries the npm packages ship when asked to (a machine with only Node)", async () => {
@@ -44,5 +46,15 @@ describe("locating ffmpeg", () => {
     const config = loadConfig({ FFMPEG_PATH: bundled.ffmpeg, FFPROBE_PATH: bundled.ffprobe });
     const ff = await locateFfmpeg({ ffmpegPath: config.FFMPEG_PATH, ffprobePath: config.FFPROBE_PATH });
     expect(ff).toMatchObject({ ffmpeg: bundled.ffmpeg, source: "env" });
+  });
+
+  it("runs background ffmpeg at a lower CPU priority (nice 10), so the store's requests go first", () => {
+    const child = spawn("sleep", ["5"]);
+    try {
+      deprioritise(child.pid, 10);
+      expect(os.getPriority(child.pid)).toBe(10);
+    } finally {
+      child.kill();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { accessSync, chmodSync, constants, statSync } from "node:fs";
 import { createRequire } from "node:module";
+import os from "node:os";
 import path from "node:path";
 
 /** The ffmpeg and ffprobe a job runs, and where they came from (logged with every job). */
@@ -66,14 +67,28 @@ function bundled(pkg: "@ffmpeg-installer/ffmpeg" | "@ffprobe-installer/ffprobe")
   }
 }
 
+/**
+ * Lowers a child's CPU priority (a nice value, 0–19): background transcodes must not slow the
+ * web server sharing the machine. Best effort: where the OS refuses, the child runs as it is.
+ */
+export function deprioritise(pid: number | undefined, nice: number | undefined): void {
+  if (!pid || !nice) return;
+  try {
+    os.setPriority(pid, Math.max(0, Math.min(19, nice)));
+  } catch {
+    // not permitted or not supported here
+  }
+}
+
 /** Runs a short command and returns stdout (rejects with stderr's tail on failure). */
 export function runCapture(
   file: string,
   args: string[],
-  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  options: { timeoutMs?: number; signal?: AbortSignal; nice?: number } = {},
 ): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], signal: options.signal });
+    deprioritise(child.pid, options.nice);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { runCapture } from "./ffmpeg.ts";
+import { deprioritise, runCapture } from "./ffmpeg.ts";
 import {
   AAC_CODEC,
   AUDIO_KBPS,
@@ -47,6 +47,8 @@ export interface TranscodeOptions {
   /** One x264 preset for every rung instead of each rung's own (LadderRung.preset). */
   preset?: string;
   ladder?: readonly LadderRung[];
+  /** CPU priority of the ffmpeg processes (nice, default 10): the store's requests go first. */
+  nice?: number;
 }
 
 export interface TranscodedRung {
@@ -150,11 +152,13 @@ function runFfmpeg(
   ffmpeg: string,
   args: string[],
   onTime: (seconds: number) => void,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  nice: number,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason ?? new Error("aborted"));
     const child = spawn(ffmpeg, args, { stdio: ["ignore", "pipe", "pipe"] });
+    deprioritise(child.pid, nice);
     let stderr = "";
     let buffered = "";
     const abort = () => child.kill("SIGKILL");
@@ -203,6 +207,7 @@ export async function transcodeHls(options: TranscodeOptions): Promise<Transcode
   const fps = ladderFps(probe.fps);
   const gop = fps * SEGMENT_S;
   const duration = probe.duration_s;
+  const nice = options.nice ?? 10;
 
   await rm(outDir, { recursive: true, force: true });
   await mkdir(path.join(outDir, "thumbs"), { recursive: true });
@@ -293,7 +298,7 @@ export async function transcodeHls(options: TranscodeOptions): Promise<Transcode
         speed: speed === null ? null : Math.round(speed * 100) / 100,
       });
     };
-    await runFfmpeg(options.ffmpeg.ffmpeg, args, report, options.signal);
+    await runFfmpeg(options.ffmpeg.ffmpeg, args, report, options.signal, nice);
   } finally {
     if (keyDir) await rm(keyDir, { recursive: true, force: true });
   }
@@ -322,7 +327,7 @@ export async function transcodeHls(options: TranscodeOptions): Promise<Transcode
       "3",
       path.join(outDir, "poster.jpg"),
     ],
-    { timeoutMs: 120_000, signal: options.signal },
+    { timeoutMs: 120_000, signal: options.signal, nice },
   );
   await writeFile(path.join(outDir, "thumbs", "thumbs.vtt"), thumbnailsVtt(thumbCount, duration, THUMB_WIDTH, thumbH));
 
