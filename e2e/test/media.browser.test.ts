@@ -178,14 +178,14 @@ describe.runIf(available)("media in Chromium, embedded Marquee", () => {
     // The text file is refused with ffprobe's reason.
     await page.setInputFiles("#upload-film", fake);
     await page.locator(".media-upload[data-kind=film] [role=alert]").waitFor({ timeout: 30_000 });
-    expect(await page.locator(".media-upload[data-kind=film] [role=alert]").innerText()).toMatch(/video|decod/i);
+    expect(await page.locator(".media-upload[data-kind=film] [role=alert]").textContent()).toMatch(/video|decod/i);
 
     await page.reload();
     await page.setInputFiles("#upload-film", film);
     await page.getByText("Uploaded. Transcoding has started.").waitFor({ timeout: 30_000 });
     // The page follows the transcode until the film is ready, then offers review.
     await page.locator(".media-upload[data-kind=film] .badge.ok").waitFor({ timeout: 180_000 });
-    expect(await page.locator(".media-upload[data-kind=film] .badge.ok").innerText()).toMatch(/^Ready · .*360p/);
+    expect(await page.locator(".media-upload[data-kind=film] .badge.ok").textContent()).toMatch(/^Ready · .*360p/);
     await page.reload();
     await expect(page.getByRole("button", { name: "Submit for review" }).isDisabled()).resolves.toBe(false);
     await page.getByRole("button", { name: "Submit for review" }).click();
