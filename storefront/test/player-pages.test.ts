@@ -100,6 +100,15 @@ describe.skipIf(!hasBuild)("player pages (built app, real commerce)", () => {
       expect(html, id).toContain("isn't available on this profile");
       expect(html, id).not.toContain("Paper Kings");
     }
+    // A title on sale whose film media does not have: said, not a 404 page.
+    services.media.startFilm = async () => {
+      throw Object.assign(new Error("This film has no video yet"), { code: "not_found", status: 404 });
+    };
+    const noVideo = await get(services, "/watch/t_orbit9", token);
+    expect(noVideo.status).toBe(404);
+    const said = text(await noVideo.text());
+    expect(said).toContain("Orbit Nine can't play right now");
+    expect(said).toContain("This film has no video yet.");
     // A media 409 without a reason is the film still being prepared.
     services.media.startFilm = async () => {
       throw Object.assign(new Error("This film is still being prepared"), { code: "conflict", status: 409 });
@@ -182,7 +191,8 @@ describe.skipIf(!hasBuild)("player pages (built app, real commerce)", () => {
 
   it("still shows the title page when the trailer cannot be looked up", async () => {
     const services = testServices(store);
-    services.media.trailer = async () => {
+    // Thrown at once, not even a rejected promise (as a missing or broken client would).
+    services.media.trailer = () => {
       throw new Error("media is down");
     };
     const res = await get(services, "/titles/t_orbit9");

@@ -98,13 +98,35 @@ describe.runIf(available)("the player in Chromium (built storefront, HLS fixture
     page.evaluate((s) => (document.querySelector(`${s} video`) as HTMLVideoElement | null)?.currentTime ?? -1, scope);
 
   async function startPlaying(page: Page, scope = ""): Promise<void> {
-    await page.locator(`${scope} .video-js.vjs-has-started, ${scope} .video-js .vjs-big-play-button`).first().waitFor();
-    const paused = await page.evaluate(
-      (s) => (document.querySelector(`${s} video`) as HTMLVideoElement | null)?.paused ?? true,
-      scope,
-    );
-    // Chromium may refuse to autoplay with sound before a gesture: press play like a viewer.
-    if (paused) await page.locator(`${scope} .vjs-big-play-button`).click();
+    await page.locator(`${scope} .video-js`).first().waitFor();
+    const paused = () =>
+      page.evaluate((s) => (document.querySelector(`${s} video`) as HTMLVideoElement | null)?.paused ?? true, scope);
+    // The player asks to autoplay; Chromium may refuse with sound before a gesture, and then
+    // the viewer presses play. Either way it plays.
+    await page
+      .waitForFunction(
+        (s) => (document.querySelector(`${s} video`) as HTMLVideoElement | null)?.paused === false,
+        scope,
+        {
+          timeout: 3000,
+        },
+      )
+      .catch(() => {});
+    if (await paused()) {
+      await page
+        .locator(`${scope} .vjs-big-play-button`)
+        .click({ timeout: 5000 })
+        .catch(async (err: unknown) => {
+          if (await paused()) throw err;
+        });
+    }
+  }
+
+  /** The control bar fades while nobody moves: a move over the player brings it back. */
+  async function wake(page: Page): Promise<void> {
+    await page.mouse.move(300, 300);
+    await page.mouse.move(320, 310);
+    await page.locator(".video-js.vjs-user-active").waitFor();
   }
 
   async function signedInPage(): Promise<{ page: Page; viewer: Viewer }> {
@@ -146,6 +168,18 @@ describe.runIf(available)("the player in Chromium (built storefront, HLS fixture
     await expect.poll(() => quality.evaluate((el) => el.classList.contains("vjs-hidden"))).toBe(false);
     const rungs = await quality.locator(".vjs-menu-item-text").allTextContents();
     expect(rungs).toEqual(["Auto", "360p", "180p"]);
+    // Picking a rung plays only it; Auto gives the choice back to VHS.
+    await wake(page);
+    await quality.locator("button").first().click();
+    await quality.getByRole("menuitemradio", { name: "180p" }).click();
+    await expect.poll(() => quality.locator(".vjs-icon-placeholder").textContent()).toBe("180p");
+    const item = (label: string) => quality.locator(".vjs-menu-item", { hasText: label });
+    expect(await item("180p").getAttribute("aria-checked")).toBe("true");
+    expect(await item("Auto").getAttribute("aria-checked")).toBe("false");
+    await wake(page);
+    await quality.locator("button").first().click();
+    await quality.getByRole("menuitemradio", { name: /^Auto/ }).click();
+    await expect.poll(() => quality.locator(".vjs-icon-placeholder").textContent()).toMatch(/^Auto/);
     const captions = await page.locator(".vjs-subs-caps-button .vjs-menu-item-text").allTextContents();
     expect(
       captions.some((t) => t.startsWith("English")),
@@ -153,10 +187,7 @@ describe.runIf(available)("the player in Chromium (built storefront, HLS fixture
     ).toBe(true);
 
     // Scrubbing thumbnails: hovering the progress bar shows a tile of the sprite.
-    // (The control bar fades while nobody moves: a move over the player brings it back.)
-    await page.mouse.move(300, 300);
-    await page.mouse.move(320, 310);
-    await page.locator(".video-js.vjs-user-active").waitFor();
+    await wake(page);
     await page.locator(".vjs-progress-holder").hover({ position: { x: 60, y: 2 } });
     const thumb = page.locator(".vjs-thumbnail");
     await expect.poll(() => thumb.evaluate((el) => !(el as HTMLElement).hidden)).toBe(true);

@@ -17,7 +17,10 @@ export function TrailerButton({
   trailer: TrailerPlayback;
 }) {
   const [open, setOpen] = useState(false);
+  // The trailer needs the player's script: until the page is hydrated the button would do nothing.
+  const [hydrated, setHydrated] = useState(false);
   const dialog = useRef<HTMLDialogElement>(null);
+  useEffect(() => setHydrated(true), []);
 
   useEffect(() => {
     const d = dialog.current;
@@ -35,7 +38,13 @@ export function TrailerButton({
   }
   return (
     <>
-      <button type="button" className="button secondary" onClick={() => setOpen(true)} aria-haspopup="dialog">
+      <button
+        type="button"
+        className="button secondary"
+        onClick={() => setOpen(true)}
+        aria-haspopup="dialog"
+        disabled={!hydrated}
+      >
         <span aria-hidden="true">▶</span> Watch trailer
       </button>
       <dialog

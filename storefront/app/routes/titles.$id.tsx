@@ -42,11 +42,14 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     }),
     viewer ? services.commerce.library.list(viewer) : Promise.resolve([] as LibraryItem[]),
     viewer ? services.commerce.library.watchlist(viewer) : Promise.resolve([] as string[]),
-    services.media.trailer(id, audience).catch((err: unknown): TrailerPlayback | null => {
-      // Without its trailer the page still sells the film.
-      services.log.warn({ err, item_id: id }, "trailer unavailable");
-      return null;
-    }),
+    // (Through a promise: even a service that throws at once only costs the trailer.)
+    Promise.resolve()
+      .then(() => services.media.trailer(id, audience))
+      .catch((err: unknown): TrailerPlayback | null => {
+        // Without its trailer the page still sells the film.
+        services.log.warn({ err, item_id: id }, "trailer unavailable");
+        return null;
+      }),
   ]);
   if (!title) throw data("Title not found", { status: 404 });
   const mine = library.filter((i) => i.title_id === id);

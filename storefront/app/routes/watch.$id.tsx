@@ -55,11 +55,14 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     const shown = appErrorOf(err);
     if (!shown) throw err;
     const kids = viewer.profile.kind === "kids" || viewer.profile.max_age_rating != null;
-    // A kids' profile hears the same for a title above its limit and one that does not exist,
-    // so the answer confirms nothing; anyone else gets the catalogue's 404.
-    if (shown.status === 404 && !(kids && !title)) throw data("Title not found", { status: 404 });
+    // A title the viewer cannot see: a kids' profile hears the same for one above its limit and
+    // one that does not exist, so the answer confirms nothing; anyone else gets the 404 page.
+    if (shown.status === 404 && !title && !kids) throw data("Title not found", { status: 404 });
     let refusal: Refusal =
-      shown.status === 404 ? { reason: "age_limit", message: shown.message, limit: null } : refusalOf(shown);
+      shown.status === 404
+        ? // A title on the shelf whose film media does not have (yet): said as media says it.
+          { reason: title ? "other" : "age_limit", message: shown.message, limit: null }
+        : refusalOf(shown);
     // Commerce's own refusal names no reason: the library tells a title never bought from a rental that ended.
     if (refusal.reason === "other" && shown.status === 403) {
       const held = (await services.commerce.library.list(viewer)).filter((i) => i.title_id === id);
