@@ -49,23 +49,23 @@ export async function startLoaderProcess(
       { name: TOPICS.catalogTitles, partitions: config.KAFKA_PARTITIONS },
     ],
   });
-  // catalog.titles.v1 → the titles dimension, as a member of the app's group: it reads each
-  // changed title's state from the catalogue, so only with the shared database (a PGlite here
-  // would be another, empty catalogue).
+  // catalog.titles.v1 → the titles dimension, as a member of the app's group. Its messages carry
+  // each title's state; with the shared database (DATABASE_URL) older messages without it are
+  // completed from the catalogue, without it they are skipped (and logged).
   let postgres: PostgresHandle<typeof commerceSchema> | null = null;
+  let catalog: Catalog | null = null;
   if (config.DATABASE_URL) {
     postgres = await createPostgres(config, commerceSchema, {
       onIdleError: (err) => logger.warn({ err }, "postgres dropped an idle connection; the pool opens a new one"),
     });
-    const catalog = new Catalog(postgres.db);
-    await startCatalogLoader(bus, {
-      titles: (ids) => catalog.titleStates(ids),
-      dimension: (rows) => upsertTitleDimension(clickhouse.client, rows),
-      logger: logger.child({ component: "catalog-loader" }),
-    });
-  } else {
-    logger.info("DATABASE_URL unset: this loader loads events only, not catalogue changes");
+    catalog = new Catalog(postgres.db);
   }
+  const source = catalog;
+  await startCatalogLoader(bus, {
+    titles: source ? (ids) => source.titleStates(ids) : undefined,
+    dimension: (rows) => upsertTitleDimension(clickhouse.client, rows),
+    logger: logger.child({ component: "catalog-loader" }),
+  });
   const loader = await startLoader(
     bus,
     { clickhouse: clickhouse.client, online, logger: logger.child({ component: "loader" }), ...hooks },

@@ -6,12 +6,15 @@ import { AppError, createClickHouse, createLogger, createPostgres, loadConfig } 
 import { loadMovieLensDir } from "@marquee/seed";
 import { createMarquee } from "./app.ts";
 import { startLoaderProcess } from "./loader-process.ts";
+import { startTranscodeWorkers } from "./media.ts";
 import { seedIfEmpty, storeWorld } from "./seed-store.ts";
 
 const USAGE = `marquee <command>
 
   start                      run the whole store in one process (embedded mode unless URLs are set)
   loader                     run the Kafka → ClickHouse loader on its own (needs KAFKA_BROKERS)
+  transcode-worker           run media's transcode workers on their own (needs DATABASE_URL;
+                             MEDIA_S3_URL for shared storage; MEDIA_WORKERS per process)
   seed [--scale tiny|demo|large] [--seed N]
                              store a deterministic synthetic world (when the catalogue is empty)
   grant-role EMAIL ROLE      give an account a role (viewer, seller or admin), e.g. the first admin
@@ -45,6 +48,18 @@ async function main(argv: string[]): Promise<number> {
       const stop = async (signal: string) => {
         logger.info({ signal }, "loader draining");
         await loader.close();
+        process.exit(0);
+      };
+      process.once("SIGINT", () => void stop("SIGINT"));
+      process.once("SIGTERM", () => void stop("SIGTERM"));
+      return -1; // keep running
+    }
+    case "transcode-worker": {
+      const workers = await startTranscodeWorkers(config, logger);
+      logger.info({ workers: workers.workers.length }, "transcode workers are running");
+      const stop = async (signal: string) => {
+        logger.info({ signal }, "transcode workers stopping");
+        await workers.close();
         process.exit(0);
       };
       process.once("SIGINT", () => void stop("SIGINT"));

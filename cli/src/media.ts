@@ -4,6 +4,7 @@ import path from "node:path";
 import type { Commerce, Viewer } from "@marquee/commerce";
 import { readCookie, sessionCookieFor } from "@marquee/commerce/session-cookie";
 import {
+  BullMqTranscodes,
   createMediaStorage,
   createStreamSessions,
   createUploadAcceptor,
@@ -19,10 +20,11 @@ import {
   MediaWorker,
   mediaOriginRoutes,
   mediaPlaybackRoutes,
+  mediaSchema,
   mediaUploadRoutes,
   seedDemoMedia,
 } from "@marquee/media";
-import { AppError, type Config, type Logger, type PostgresHandle } from "@marquee/runtime";
+import { AppError, type Config, createPostgres, type Logger, type PostgresHandle } from "@marquee/runtime";
 import type { StorefrontServices } from "@marquee/storefront";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 
@@ -50,6 +52,43 @@ export interface ComposedMedia {
   /** Give the house catalogue its demo films and trailers (background; idempotent). */
   seedDemo(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * How queued transcodes reach the workers: on a shared Postgres with Redis (scaled mode) BullMQ
+ * dispatches them at once to whichever process is free (Postgres stays the record: ADR 010);
+ * otherwise each worker polls the table (embedded mode, or scaled without Redis), poked on upload.
+ */
+async function startDispatch(
+  config: Config,
+  db: MediaDb,
+  workers: MediaWorker[],
+  shared: boolean,
+  logger: Logger,
+): Promise<{ queued(assetId: string): void; stop(): Promise<void> }> {
+  if (shared && config.REDIS_URL && workers.length > 0) {
+    const redisUrl = config.REDIS_URL;
+    const bulls = workers.map((worker) => new BullMqTranscodes({ redisUrl, db, worker, logger }));
+    for (const b of bulls) await b.start();
+    return {
+      queued: (assetId) =>
+        void bulls[0]
+          ?.announceAsset(assetId)
+          .catch((err) => logger.warn({ err, asset_id: assetId }, "announce failed; the sweep will")),
+      stop: async () => {
+        await Promise.all(bulls.map((b) => b.stop()));
+      },
+    };
+  }
+  for (const w of workers) await w.start();
+  return {
+    queued: () => {
+      for (const w of workers) w.poke();
+    },
+    stop: async () => {
+      await Promise.all(workers.map((w) => w.stop()));
+    },
+  };
 }
 
 export async function composeMedia(parts: {
@@ -87,9 +126,10 @@ export async function composeMedia(parts: {
         tmpDir,
       }),
   );
-  for (const w of workers) await w.start();
-  const poke = () => {
-    for (const w of workers) w.poke();
+  const dispatch = await startDispatch(config, db, workers, postgres.kind !== "pglite", logger);
+  const poke = (assetId?: string) => {
+    if (assetId) dispatch.queued(assetId);
+    else for (const w of workers) w.poke();
   };
 
   const signer = new MediaSigner(parts.mediaSigningSecret);
@@ -125,6 +165,8 @@ export async function composeMedia(parts: {
     workers,
     async filmProblem(titleId) {
       if (!config.REQUIRE_FILM_FOR_REVIEW) return null;
+      // A ready film counts even while a newer upload of it transcodes.
+      if ((await assets.filmReady([titleId])).has(titleId)) return null;
       const film = await assets.latest(titleId, "film");
       if (!film) return "upload the film first: a title is reviewed with the film viewers will watch";
       if (film.status === "failed")
@@ -194,9 +236,57 @@ export async function composeMedia(parts: {
       if (result.generated > 0 || result.titles > 0) logger.info(result, "demo media queued for the house catalogue");
     },
     async close() {
-      await Promise.all(workers.map((w) => w.stop()));
+      await dispatch.stop();
       await streams.close();
       (storage as { close?: () => void }).close?.();
+    },
+  };
+}
+
+/**
+ * `marquee transcode-worker` (scaled mode): transcode workers on their own, sharing the queue
+ * on the shared Postgres with every other worker (each job to one of them; a dead worker's job
+ * is taken again after its lease) and writing to the shared storage (S3). Several can run side
+ * by side, on as many machines as the ladder needs.
+ */
+export async function startTranscodeWorkers(
+  config: Config,
+  logger: Logger,
+): Promise<{ workers: MediaWorker[]; close(): Promise<void> }> {
+  if (!config.DATABASE_URL)
+    throw new AppError(
+      "config",
+      "marquee transcode-worker needs DATABASE_URL (the store's Postgres): in embedded mode the store runs its own worker",
+    );
+  const log = logger.child({ component: "media" });
+  const postgres = await createPostgres(config, mediaSchema, {
+    onIdleError: (err) => log.warn({ err }, "postgres dropped an idle connection; the pool opens a new one"),
+  });
+  await postgres.migrate(MEDIA_MIGRATIONS, { table: MEDIA_MIGRATIONS_TABLE });
+  const storage = await createMediaStorage(config);
+  if (storage.kind === "local")
+    log.warn(
+      { dir: path.join(config.dataDir, "media") },
+      "MEDIA_S3_URL unset: renditions go to this machine's disk only",
+    );
+  const ffmpeg = await locateFfmpeg({
+    ...(config.FFMPEG_PATH ? { ffmpegPath: config.FFMPEG_PATH } : {}),
+    ...(config.FFPROBE_PATH ? { ffprobePath: config.FFPROBE_PATH } : {}),
+  });
+  const tmpDir = path.join(config.dataDir, "tmp");
+  mkdirSync(tmpDir, { recursive: true });
+  const workers = Array.from(
+    { length: Math.max(1, config.MEDIA_WORKERS) },
+    () => new MediaWorker({ db: postgres.db as unknown as MediaDb, storage, ffmpeg, logger: log, tmpDir }),
+  );
+  const dispatch = await startDispatch(config, postgres.db as unknown as MediaDb, workers, true, log);
+  return {
+    workers,
+    async close() {
+      // A job in progress is handed back (its lease ends) for another worker to finish.
+      await dispatch.stop();
+      (storage as { close?: () => void }).close?.();
+      await postgres.close();
     },
   };
 }
