@@ -330,8 +330,7 @@ export async function createMarquee(
 
   // Last, in the background, so the store is up first: demo clips are generated and transcoded
   // while it serves (a title says "preparing" until its clip is ready).
-  if (config.SEED_ON_START)
-    void composedMedia.seedDemo().catch((err) => logger.error({ err }, "demo media failed"));
+  if (config.SEED_ON_START) void composedMedia.seedDemo().catch((err) => logger.error({ err }, "demo media failed"));
 
   let closed = false;
   return {
