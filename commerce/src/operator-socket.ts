@@ -3,8 +3,8 @@ import { chmodSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ROLES, type Role } from "./accounts.ts";
 import { AppError, type ErrorCode, isAppError, type Logger } from "@marquee/runtime";
+import { ROLES, type Role } from "./accounts.ts";
 
 /**
  * Operator commands for a running embedded store. PGlite keeps `$DATA_DIR/pg` open in the one

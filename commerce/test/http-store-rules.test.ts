@@ -52,7 +52,7 @@ describe("/api/v1 store rules (PGlite)", () => {
   const pay = async (checkoutUrl: string) => {
     const res = await app.inject({
       method: "POST",
-      url: new URL(checkoutUrl).pathname + "/pay",
+      url: `${new URL(checkoutUrl).pathname}/pay`,
       headers: { "content-type": "application/x-www-form-urlencoded" },
       payload: "",
     });
