@@ -12,11 +12,16 @@ export interface MediaPlaybackRoutesOptions {
 function send(reply: FastifyReply, e: unknown) {
   const { status, body } = toErrorResponse(e);
   // The player tells a full account from any other conflict by this code.
-  const reason = (e as { details?: { reason?: string } })?.details?.reason;
+  const details = (e as { details?: { reason?: string; limit?: number } })?.details;
+  const reason = details?.reason;
   return reply
     .code(status)
     .header("cache-control", "no-store")
-    .send(reason ? { error: { ...body.error, code: reason } } : body);
+    .send(
+      reason
+        ? { error: { ...body.error, code: reason, ...(details?.limit !== undefined ? { limit: details.limit } : {}) } }
+        : body,
+    );
 }
 
 function heartbeatOf(raw: unknown): Heartbeat {

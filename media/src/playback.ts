@@ -79,8 +79,9 @@ export interface HeartbeatAnswer {
 /** The account plays its maximum of streams (or the rental plays elsewhere): 409 `stream_limit`. */
 export class StreamLimitError extends AppError {
   readonly reason = "stream_limit" as const;
-  constructor(message: string) {
-    super("conflict", message, { details: { reason: "stream_limit" } });
+  /** `limit`: the streams allowed at once (the account's maximum; 1 for a rental). */
+  constructor(message: string, limit: number) {
+    super("conflict", message, { details: { reason: "stream_limit", limit } });
   }
 }
 
@@ -258,9 +259,10 @@ export class MediaPlayback {
     if (outcome === "account_limit")
       throw new StreamLimitError(
         `Your account is already playing ${this.maxStreams} streams: stop one of them to watch here`,
+        this.maxStreams,
       );
     if (outcome === "rental_elsewhere")
-      throw new StreamLimitError("This rental is playing on another device: a rental plays on one device at a time");
+      throw new StreamLimitError("This rental is playing on another device: a rental plays on one device at a time", 1);
   }
 
   /** A link never outlives what it grants: a started rental's end caps it. */

@@ -287,6 +287,7 @@ describe("protected playback (origin)", () => {
     expect((await fourth.json()).error).toEqual({
       code: "stream_limit",
       message: "Your account is already playing 3 streams: stop one of them to watch here",
+      limit: 3,
     });
 
     // 60 s later the first two heartbeat (position saved, link renewed); the third went quiet.
