@@ -154,11 +154,18 @@ function catalogueLoop(
     await commerce.selling.withdraw(admin, id, "rights lapsed");
     await until("the withdrawal in ClickHouse", async () => ((await published(id)) ? undefined : true));
     expect((await publishedTitles(ch.client)).map((t) => t.id)).not.toContain(id);
+    // Both versions were stored (a background merge of the ReplacingMergeTree may since have
+    // kept only the newest, so the count can only go down from here, never up).
+    const stored = await versions(id);
+    expect(stored.at(-1)).toBe("withdrawn");
     // The publication arriving late (a replay, or out of order behind the withdrawal).
     await replay(id, "published");
     await replay(id, "withdrawn");
     expect(await published(id)).toBeUndefined();
-    expect(await versions(id)).toEqual(["published", "withdrawn"]);
+    // Neither replay wrote a version.
+    const after = await versions(id);
+    expect(after.length).toBeLessThanOrEqual(stored.length);
+    expect(after.at(-1)).toBe("withdrawn");
     const rs = await ch.client.query({
       query: "SELECT count() AS n, any(status) AS status FROM titles FINAL WHERE id = {id:String}",
       query_params: { id },
