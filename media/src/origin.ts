@@ -2,7 +2,7 @@ import { AppError, type Logger, toErrorResponse } from "@marquee/runtime";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { MediaSigner, MediaTokenClaims } from "./signing.ts";
 import { TOKEN_REFUSALS } from "./signing.ts";
-import type { ByteRange, MediaStorage } from "./storage.ts";
+import { type ByteRange, contentTypeOf, type MediaStorage } from "./storage.ts";
 
 /** One request that reached the origin (for the access log, and for tests: the edge's refusals never do). */
 export interface OriginAccess {
@@ -29,19 +29,6 @@ export interface MediaOriginOptions {
   accessLog?: (entry: OriginAccess) => void;
   logger: Logger;
 }
-
-const TYPES: Record<string, string> = {
-  m3u8: "application/vnd.apple.mpegurl",
-  m4s: "video/iso.segment",
-  mp4: "video/mp4",
-  ts: "video/mp2t",
-  aac: "audio/aac",
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  png: "image/png",
-  webp: "image/webp",
-  vtt: "text/vtt; charset=utf-8",
-};
 
 /** A playlist behind a signed link: short, and never in a shared cache by its URL (the edge re-keys it). */
 const SIGNED_PLAYLIST = "private, max-age=10";
@@ -100,9 +87,8 @@ async function serve(
 ) {
   const object = await storage.stat(key);
   if (!object) return send(reply, new AppError("not_found", "no such file"));
-  const ext = key.slice(key.lastIndexOf(".") + 1).toLowerCase();
   reply
-    .header("content-type", TYPES[ext] ?? "application/octet-stream")
+    .header("content-type", contentTypeOf(key))
     .header("etag", object.etag)
     .header("last-modified", object.modified.toUTCString())
     .header("cache-control", cacheControl)

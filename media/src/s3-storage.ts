@@ -11,7 +11,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { type ByteRange, type MediaStorage, type StoredObject, storageKey } from "./storage.ts";
+import { type ByteRange, contentTypeOf, type MediaStorage, type StoredObject, storageKey } from "./storage.ts";
 
 export interface S3StorageOptions {
   /** e.g. `http://127.0.0.1:8333` (SeaweedFS, MinIO, Ceph) or an AWS region's endpoint. */
@@ -22,22 +22,6 @@ export interface S3StorageOptions {
   region?: string;
   /** Keys under this prefix only (several stores can share a bucket). */
   prefix?: string;
-}
-
-const CONTENT_TYPES: Record<string, string> = {
-  m3u8: "application/vnd.apple.mpegurl",
-  m4s: "video/iso.segment",
-  mp4: "video/mp4",
-  ts: "video/mp2t",
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  png: "image/png",
-  webp: "image/webp",
-  vtt: "text/vtt",
-};
-
-function contentTypeOf(key: string): string {
-  return CONTENT_TYPES[key.split(".").pop()?.toLowerCase() ?? ""] ?? "application/octet-stream";
 }
 
 function isMissing(err: unknown): boolean {

@@ -38,6 +38,24 @@ export interface MediaStorage {
   deletePrefix(prefix: string): Promise<void>;
 }
 
+/** The MIME type of a stored media file, by its extension (what the origin and S3 both answer). */
+const CONTENT_TYPES: Record<string, string> = {
+  m3u8: "application/vnd.apple.mpegurl",
+  m4s: "video/iso.segment",
+  mp4: "video/mp4",
+  ts: "video/mp2t",
+  aac: "audio/aac",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  png: "image/png",
+  webp: "image/webp",
+  vtt: "text/vtt; charset=utf-8",
+};
+
+export function contentTypeOf(key: string): string {
+  return CONTENT_TYPES[key.slice(key.lastIndexOf(".") + 1).toLowerCase()] ?? "application/octet-stream";
+}
+
 const KEY = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._\-/]+$/;
 
 /** A storage key, checked: no leading slash, no `.` or `..` segments, no odd characters. */
