@@ -8,6 +8,7 @@ import {
   Commerce,
   schema as commerceSchema,
   createPaymentGateway,
+  type Viewer,
 } from "@marquee/commerce";
 import { commerceApiRoutes } from "@marquee/commerce/http";
 import { operatorSocketPath, serveOperatorCommands } from "@marquee/commerce/operator-socket";
@@ -127,7 +128,7 @@ export async function createMarquee(
     postgres: postgres as unknown as PostgresHandle<Record<string, unknown>>,
     commerce,
     logger,
-    publicUrl,
+    viewerOf: sessionViewer(commerce, publicUrl),
   });
   const composedMedia = media;
   // Embedded mode: `marquee grant-role` reaches this process, which owns the PGlite files.
@@ -382,15 +383,27 @@ function ownUrl(config: Config, app: FastifyInstance | undefined): string {
 }
 
 /**
- * Serving's view of sign-in: a bearer token or the store's session cookie (the one name the
- * public address allows, as the JSON API reads it) → the account and profile whose rows the
- * caller may read, and the signed-in profile's audience.
+ * The signed-in viewer of a request's credentials: a bearer token or the store's session cookie
+ * (the one name the public address allows, as the JSON API reads it). Serving and media use it.
  */
-function servingAuthenticator(commerce: Commerce, publicUrl: () => string): ServingAuthenticator {
+function sessionViewer(
+  commerce: Commerce,
+  publicUrl: () => string,
+): (credentials: { bearer: string | null; cookie: string | undefined }) => Promise<Viewer | null> {
   return async ({ bearer, cookie }) => {
     const token = bearer ?? readCookie(cookie, sessionCookieFor(publicUrl()).name);
-    if (!token) return null;
-    const viewer = await commerce.accounts.authenticate(token);
+    return token ? commerce.accounts.authenticate(token) : null;
+  };
+}
+
+/**
+ * Serving's view of sign-in: the account and profile whose rows the caller may read, and the
+ * signed-in profile's audience.
+ */
+function servingAuthenticator(commerce: Commerce, publicUrl: () => string): ServingAuthenticator {
+  const viewerOf = sessionViewer(commerce, publicUrl);
+  return async (credentials) => {
+    const viewer = await viewerOf(credentials);
     if (!viewer) return null;
     return {
       actorIds: [viewer.userId, viewer.profile.id],

@@ -52,17 +52,14 @@ export async function startLoaderProcess(
   // catalog.titles.v1 → the titles dimension, as a member of the app's group. Its messages carry
   // each title's state; with the shared database (DATABASE_URL) older messages without it are
   // completed from the catalogue, without it they are skipped (and logged).
-  let postgres: PostgresHandle<typeof commerceSchema> | null = null;
-  let catalog: Catalog | null = null;
-  if (config.DATABASE_URL) {
-    postgres = await createPostgres(config, commerceSchema, {
-      onIdleError: (err) => logger.warn({ err }, "postgres dropped an idle connection; the pool opens a new one"),
-    });
-    catalog = new Catalog(postgres.db);
-  }
-  const source = catalog;
+  const postgres: PostgresHandle<typeof commerceSchema> | null = config.DATABASE_URL
+    ? await createPostgres(config, commerceSchema, {
+        onIdleError: (err) => logger.warn({ err }, "postgres dropped an idle connection; the pool opens a new one"),
+      })
+    : null;
+  const catalog = postgres ? new Catalog(postgres.db) : null;
   await startCatalogLoader(bus, {
-    titles: source ? (ids) => source.titleStates(ids) : undefined,
+    titles: catalog ? (ids) => catalog.titleStates(ids) : undefined,
     dimension: (rows) => upsertTitleDimension(clickhouse.client, rows),
     logger: logger.child({ component: "catalog-loader" }),
   });

@@ -1,8 +1,7 @@
-import { timingSafeEqual } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Commerce, Viewer } from "@marquee/commerce";
-import { readCookie, sessionCookieFor } from "@marquee/commerce/session-cookie";
+import { sameSecret } from "@marquee/commerce/session-cookie";
 import {
   BullMqTranscodes,
   createMediaStorage,
@@ -91,17 +90,8 @@ async function startDispatch(
   };
 }
 
-export async function composeMedia(parts: {
-  config: Config;
-  mediaSigningSecret: string;
-  postgres: PostgresHandle<Record<string, unknown>>;
-  commerce: Commerce;
-  logger: Logger;
-  publicUrl: () => string;
-}): Promise<ComposedMedia> {
-  const { config, postgres, commerce } = parts;
-  const logger = parts.logger.child({ component: "media" });
-  await postgres.migrate(MEDIA_MIGRATIONS, { table: MEDIA_MIGRATIONS_TABLE });
+/** What every media process opens first: storage, ffmpeg, and a staging folder on the data volume. */
+async function openMediaTools(config: Config, logger: Logger) {
   const storage = await createMediaStorage(config);
   const ffmpeg = await locateFfmpeg({
     ...(config.FFMPEG_PATH ? { ffmpegPath: config.FFMPEG_PATH } : {}),
@@ -111,6 +101,22 @@ export async function composeMedia(parts: {
   // Transcodes stage sources and renditions here, on the data volume (not a small /tmp).
   const tmpDir = path.join(config.dataDir, "tmp");
   mkdirSync(tmpDir, { recursive: true });
+  return { storage, ffmpeg, tmpDir };
+}
+
+export async function composeMedia(parts: {
+  config: Config;
+  mediaSigningSecret: string;
+  postgres: PostgresHandle<Record<string, unknown>>;
+  commerce: Commerce;
+  logger: Logger;
+  /** The signed-in viewer of a request's bearer token or session cookie (the app's one reading of them). */
+  viewerOf: (credentials: { bearer: string | null; cookie: string | undefined }) => Promise<Viewer | null>;
+}): Promise<ComposedMedia> {
+  const { config, postgres, commerce } = parts;
+  const logger = parts.logger.child({ component: "media" });
+  await postgres.migrate(MEDIA_MIGRATIONS, { table: MEDIA_MIGRATIONS_TABLE });
+  const { storage, ffmpeg, tmpDir } = await openMediaTools(config, logger);
   const db = postgres.db as unknown as MediaDb;
   const assets = new MediaAssets(db);
   const workers = Array.from(
@@ -147,13 +153,11 @@ export async function composeMedia(parts: {
     maxStreams: config.MEDIA_MAX_STREAMS,
   });
 
-  const cookieName = () => sessionCookieFor(parts.publicUrl()).name;
-  /** The signed-in viewer of a request: bearer token (apps) or the session cookie. */
-  const viewerOf = async (headers: { authorization?: string; cookie?: string }): Promise<Viewer | null> => {
-    const bearer = /^Bearer +(\S{1,200}) *$/i.exec(headers.authorization ?? "")?.[1];
-    const token = bearer ?? readCookie(headers.cookie, cookieName());
-    return token ? commerce.accounts.authenticate(token) : null;
-  };
+  const viewerOf = (headers: { authorization?: string; cookie?: string }) =>
+    parts.viewerOf({
+      bearer: /^Bearer +(\S{1,200}) *$/i.exec(headers.authorization ?? "")?.[1] ?? null,
+      cookie: headers.cookie,
+    });
   const authenticate = (request: FastifyRequest) =>
     viewerOf({ authorization: request.headers.authorization, cookie: request.headers.cookie });
 
@@ -212,9 +216,7 @@ export async function composeMedia(parts: {
           // A browser's cookie is ambient: its uploads must carry the session's CSRF token too
           // (the storefront's uploader sends it), so another site cannot upload as the viewer.
           if (!/^Bearer /i.test(headers.authorization ?? "")) {
-            const sent = Buffer.from(headers["x-csrf-token"] ?? "");
-            const expected = Buffer.from(viewer.csrfToken);
-            if (sent.length !== expected.length || !timingSafeEqual(sent, expected))
+            if (!sameSecret(headers["x-csrf-token"] ?? "", viewer.csrfToken))
               throw new AppError("forbidden", "the upload must carry this session's CSRF token: reload the page");
           }
           return commerce.selling.mayManageMedia(viewer, titleId);
@@ -263,18 +265,12 @@ export async function startTranscodeWorkers(
     onIdleError: (err) => log.warn({ err }, "postgres dropped an idle connection; the pool opens a new one"),
   });
   await postgres.migrate(MEDIA_MIGRATIONS, { table: MEDIA_MIGRATIONS_TABLE });
-  const storage = await createMediaStorage(config);
+  const { storage, ffmpeg, tmpDir } = await openMediaTools(config, log);
   if (storage.kind === "local")
     log.warn(
       { dir: path.join(config.dataDir, "media") },
       "MEDIA_S3_URL unset: renditions go to this machine's disk only",
     );
-  const ffmpeg = await locateFfmpeg({
-    ...(config.FFMPEG_PATH ? { ffmpegPath: config.FFMPEG_PATH } : {}),
-    ...(config.FFPROBE_PATH ? { ffprobePath: config.FFPROBE_PATH } : {}),
-  });
-  const tmpDir = path.join(config.dataDir, "tmp");
-  mkdirSync(tmpDir, { recursive: true });
   const workers = Array.from(
     { length: Math.max(1, config.MEDIA_WORKERS) },
     () => new MediaWorker({ db: postgres.db as unknown as MediaDb, storage, ffmpeg, logger: log, tmpDir }),
