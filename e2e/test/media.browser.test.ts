@@ -6,7 +6,7 @@ import { createMarquee, type Marquee } from "@marquee/cli";
 import { createLogger, freePort, loadConfig } from "@marquee/runtime";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { browserTestsAvailable, launchChromium, until } from "./support.ts";
+import { browserTestsAvailable, launchChromium, signUpInBrowser, until } from "./support.ts";
 
 const available = browserTestsAvailable();
 
@@ -46,14 +46,7 @@ describe.runIf(available)("media in Chromium, embedded Marquee", () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function signUp(page: Page, name: string): Promise<void> {
-    await page.goto(`${base}/signup`);
-    await page.getByLabel("Your name").fill(name);
-    await page.getByLabel("E-mail").fill(`${name.toLowerCase()}-${Date.now()}@example.com`);
-    await page.getByLabel("Password").fill("correct horse battery staple");
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.waitForURL(`${base}/`);
-  }
+  const signUp = (page: Page, name: string) => signUpInBrowser(page, base, name);
 
   it("plays a bought demo film: the video advances and play_progress lands in ClickHouse", {
     timeout: 240_000,

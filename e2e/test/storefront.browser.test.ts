@@ -5,7 +5,7 @@ import { createMarquee, type Marquee } from "@marquee/cli";
 import { createLogger, freePort, loadConfig } from "@marquee/runtime";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { browserTestsAvailable, launchChromium } from "./support.ts";
+import { browserTestsAvailable, launchChromium, signUpInBrowser } from "./support.ts";
 
 const available = browserTestsAvailable();
 
@@ -72,16 +72,7 @@ describe.runIf(available)("storefront in Chromium, embedded Marquee", () => {
   const eventsPosted = (page: Page) =>
     page.waitForResponse((r) => r.url().endsWith("/v1/events") && r.request().method() === "POST", { timeout: 10_000 });
 
-  /** Signs up in the browser (the form posts, the session cookie lands in the context). */
-  async function signUp(page: Page, name: string): Promise<void> {
-    await page.goto(`${base}/signup`);
-    await page.getByLabel("Your name").fill(name);
-    await page.getByLabel("E-mail").fill(`${name.toLowerCase()}-${Date.now()}@example.com`);
-    await page.getByLabel("Password").fill("correct horse battery staple");
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.waitForURL(`${base}/`);
-    await page.locator("summary", { hasText: name }).waitFor();
-  }
+  const signUp = (page: Page, name: string) => signUpInBrowser(page, base, name);
 
   /** The types and titles of the events a page posts to the collector, as it posts them. */
   function postedEvents(page: Page): Array<{ type: string; item_id?: string }> {

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { STOREFRONT_BUILD } from "@marquee/storefront";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 /** What several e2e suites need: waiting for an asynchronous pipeline, and Chromium. */
 
@@ -48,4 +48,15 @@ export function launchChromium(): Promise<Browser> {
       "--disable-sync",
     ],
   });
+}
+
+/** Signs up in the browser on the store at `base` (the form posts, the session cookie lands in the context). */
+export async function signUpInBrowser(page: Page, base: string, name: string): Promise<void> {
+  await page.goto(`${base}/signup`);
+  await page.getByLabel("Your name").fill(name);
+  await page.getByLabel("E-mail").fill(`${name.toLowerCase()}-${Date.now()}@example.com`);
+  await page.getByLabel("Password").fill("correct horse battery staple");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(`${base}/`);
+  await page.locator("summary", { hasText: name }).waitFor();
 }

@@ -78,6 +78,10 @@ serviceSuite("S3 storage", S3_URL, (url) => {
       secretAccessKey: process.env.TEST_S3_SECRET_KEY ?? "marquee-secret",
     });
     await storage.ensureBucket();
+    // A fresh SeaweedFS allocates its volumes on the first write (tens of seconds on a busy
+    // machine): done here, under the hook's timeout, not in the first test's.
+    await storage.put("warm-up/first-write", "x");
+    await storage.deletePrefix("warm-up");
     return { storage, close: async () => storage.close() };
   });
 });
