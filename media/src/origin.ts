@@ -36,6 +36,71 @@ const PUBLIC_PLAYLIST = "public, max-age=30";
 /** Everything else is written once per asset id and never changes. */
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
+/**
+ * Playlists are small and read by every player at every start (master, then a media playlist
+ * per rendition it tries), and an asset's files never change once written: the origin keeps
+ * them in memory for a few seconds, so a burst of viewers costs no file-system or S3 round
+ * trips. Short enough that a replaced asset shows within seconds, like the edge's 5 s.
+ */
+const SMALL_TTL_MS = 5000;
+const SMALL_MAX_BYTES = 256 * 1024;
+const SMALL_MAX_ENTRIES = 4096;
+
+interface HeldObject {
+  size: number;
+  etag: string;
+  modified: string;
+  body: Buffer;
+  until: number;
+}
+
+/** Small objects by storage key, for SMALL_TTL_MS each; a key being read is read once however many ask. */
+class SmallObjectCache {
+  private readonly held = new Map<string, HeldObject>();
+  private readonly reading = new Map<string, Promise<HeldObject | null>>();
+
+  constructor(private readonly storage: MediaStorage) {}
+
+  get(key: string, now = Date.now()): HeldObject | Promise<HeldObject | null> {
+    const hit = this.held.get(key);
+    if (hit && hit.until > now) return hit;
+    let pending = this.reading.get(key);
+    if (!pending) {
+      pending = this.load(key).finally(() => this.reading.delete(key));
+      this.reading.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async load(key: string): Promise<HeldObject | null> {
+    const object = await this.storage.stat(key);
+    if (!object) {
+      this.held.delete(key);
+      return null;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of await this.storage.read(key)) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    const held = {
+      size,
+      etag: object.etag,
+      modified: object.modified.toUTCString(),
+      body: Buffer.concat(chunks, size),
+      until: Date.now() + SMALL_TTL_MS,
+    };
+    if (size <= SMALL_MAX_BYTES) {
+      this.held.delete(key);
+      this.held.set(key, held);
+      // Oldest first: Map keeps insertion order, and a refreshed key moves to the end.
+      while (this.held.size > SMALL_MAX_ENTRIES) this.held.delete(this.held.keys().next().value as string);
+    }
+    return held;
+  }
+}
+
 /** A path inside an asset: plain names, no `.`/`..` segments, nothing to decode. */
 const INNER = /^(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}\/){0,4}[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -75,22 +140,33 @@ function etagMatches(header: string | undefined, etag: string): boolean {
 }
 
 /**
- * Serves a stored object: streamed from storage, never held in memory; HEAD, one byte range
- * (206, or 416 past the end), ETag revalidation (304), the MIME type by extension.
+ * Serves a stored object: streamed from storage, never held in memory (playlists excepted,
+ * see SmallObjectCache); HEAD, one byte range (206, or 416 past the end), ETag revalidation
+ * (304), the MIME type by extension.
  */
 async function serve(
   storage: MediaStorage,
+  small: SmallObjectCache,
   request: FastifyRequest,
   reply: FastifyReply,
   key: string,
   cacheControl: string,
 ) {
-  const object = await storage.stat(key);
+  let held: HeldObject | null = null;
+  let object: { size: number; etag: string; modified: string } | null;
+  if (key.endsWith(".m3u8")) {
+    const got = small.get(key);
+    held = got instanceof Promise ? await got : got;
+    object = held;
+  } else {
+    const stat = await storage.stat(key);
+    object = stat && { size: stat.size, etag: stat.etag, modified: stat.modified.toUTCString() };
+  }
   if (!object) return send(reply, new AppError("not_found", "no such file"));
   reply
     .header("content-type", contentTypeOf(key))
     .header("etag", object.etag)
-    .header("last-modified", object.modified.toUTCString())
+    .header("last-modified", object.modified)
     .header("cache-control", cacheControl)
     .header("accept-ranges", "bytes");
   if (etagMatches(request.headers["if-none-match"], object.etag)) return reply.code(304).send();
@@ -112,6 +188,7 @@ async function serve(
       .header("content-length", String(range.end - range.start + 1));
   } else reply.header("content-length", String(object.size));
   if (request.method === "HEAD") return reply.send();
+  if (held) return reply.send(range === "none" ? held.body : held.body.subarray(range.start, range.end + 1));
   return reply.send(await storage.read(key, range === "none" ? undefined : range));
 }
 
@@ -128,6 +205,7 @@ function innerPath(raw: string | undefined): string | null {
  */
 export async function mediaOriginRoutes(app: FastifyInstance, options: MediaOriginOptions): Promise<void> {
   const { storage, signer } = options;
+  const small = new SmallObjectCache(storage);
   const log = options.logger;
   const accessLog =
     options.accessLog ??
@@ -168,6 +246,7 @@ export async function mediaOriginRoutes(app: FastifyInstance, options: MediaOrig
       }
       return serve(
         storage,
+        small,
         request,
         reply,
         `${claims.root}/${inner}`,
@@ -189,7 +268,7 @@ export async function mediaOriginRoutes(app: FastifyInstance, options: MediaOrig
       const open = kind === "trailer" || (kind === "film" && inner === "poster.jpg");
       if (!open) return send(reply, new AppError("forbidden", "this file needs a signed playback link"));
       const key = `titles/${titleId}/${kind}/${assetId}/${inner}`;
-      return serve(storage, request, reply, key, inner.endsWith(".m3u8") ? PUBLIC_PLAYLIST : IMMUTABLE);
+      return serve(storage, small, request, reply, key, inner.endsWith(".m3u8") ? PUBLIC_PLAYLIST : IMMUTABLE);
     },
   });
 }

@@ -49,6 +49,19 @@ describe("signed playback links", () => {
     });
   });
 
+  it("remembers a verified link, and still refuses it once it expires", () => {
+    let t = 1_900_000_000_000;
+    const clock = new MediaSigner(SECRET, () => new Date(t));
+    const token = clock.sign({ ...claims, exp: t / 1000 + 60 });
+    expect(clock.verify(token).ok).toBe(true);
+    expect(clock.verify(token).ok).toBe(true);
+    t += 61_000;
+    expect(clock.verify(token)).toEqual({ ok: false, problem: "expired" });
+    expect(clock.verify(token)).toEqual({ ok: false, problem: "expired" });
+    // A link is remembered by its exact text: one byte off is checked, and refused.
+    expect(clock.verify(`${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`).ok).toBe(false);
+  });
+
   it("refuses short secrets and ids that could leave their folder", () => {
     expect(() => new MediaSigner("short")).toThrow(/32 characters/);
     expect(() => assetRoot("../t1", "film", "a1")).toThrow();

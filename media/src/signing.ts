@@ -51,7 +51,15 @@ export type VerifiedToken = { ok: true; claims: MediaTokenClaims } | { ok: false
 /** What a signed link may pin: one asset's folder, nothing above or beside it. */
 export const ASSET_ROOT = /^titles\/[A-Za-z0-9_-]{1,128}\/(?:film|trailer)\/[A-Za-z0-9_-]{1,128}$/;
 
+const VERIFIED_MAX = 10_000;
+
 export class MediaSigner {
+  /**
+   * Links already verified, by their exact text (the MAC covers every byte of it): a player
+   * sends the same link with every segment and playlist, so the HMAC runs once per link.
+   */
+  private readonly verified = new Map<string, MediaTokenClaims>();
+
   constructor(
     private readonly secret: string,
     private readonly now: () => Date = () => new Date(),
@@ -71,6 +79,24 @@ export class MediaSigner {
    * then the expiry.
    */
   verify(token: string): VerifiedToken {
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.exp * 1000 <= this.now().getTime()) {
+        this.verified.delete(token);
+        return { ok: false, problem: "expired" };
+      }
+      return { ok: true, claims: known };
+    }
+    const checked = this.check(token);
+    if (checked.ok) {
+      this.verified.set(token, checked.claims);
+      // Oldest first (Map order): a bounded memory of the links being played right now.
+      if (this.verified.size > VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value as string);
+    }
+    return checked;
+  }
+
+  private check(token: string): VerifiedToken {
     const parts = token.split(".");
     if (parts.length !== 2 || !parts[0] || !parts[1] || token.length > 2048) return { ok: false, problem: "malformed" };
     const [body, mac] = parts as [string, string];

@@ -228,6 +228,31 @@ describe("protected playback (origin)", () => {
     await release(f);
   });
 
+  it("answers playlists from memory with the same bytes, ranges, HEAD and ETags as from storage", async () => {
+    const { token, viewer } = await env.signUp();
+    await env.acquire(viewer, FILM, "buy");
+    const f = await film(token);
+    const url = f.hls_url.replace("master.m3u8", "v90/index.m3u8");
+    // Concurrent first requests share one read; later ones come from memory.
+    const first = await Promise.all([get(url), get(url), get(url)]);
+    const bodies = await Promise.all(first.map((r) => r.text()));
+    expect(new Set(bodies).size).toBe(1);
+    const body = Buffer.from(bodies[0] ?? "");
+    expect(body.toString()).toContain("#EXTM3U");
+    const etag = first[0]?.headers.get("etag") ?? "";
+    expect(first.map((r) => r.headers.get("etag"))).toEqual([etag, etag, etag]);
+    const part = await get(url, { headers: { range: "bytes=0-6" } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get("content-range")).toBe(`bytes 0-6/${body.length}`);
+    expect(await part.text()).toBe("#EXTM3U");
+    const head = await get(url, { method: "HEAD" });
+    expect(head.headers.get("content-length")).toBe(String(body.length));
+    expect(await head.text()).toBe("");
+    expect((await get(url, { headers: { "if-none-match": etag } })).status).toBe(304);
+    expect((await get(f.hls_url.replace("master.m3u8", "v90/missing.m3u8"))).status).toBe(404);
+    await release(f);
+  });
+
   it("Range (206 with the right bytes, suffix, 416), HEAD, ETag 304 and MIME types", async () => {
     const { token, viewer } = await env.signUp();
     await env.acquire(viewer, FILM, "buy");
