@@ -4,7 +4,12 @@ import { z } from "zod";
  * The files a model version holds in the registry: the contract between training (writes)
  * and serving (reads). Serving never imports training code, only these shapes.
  */
-export const MODEL_NAMES = { popularity: "popularity", itemToItem: "item-to-item", personal: "personal" } as const;
+export const MODEL_NAMES = {
+  popularity: "popularity",
+  itemToItem: "item-to-item",
+  personal: "personal",
+  content: "content",
+} as const;
 
 /** The titles a model knows, in index order, with what explanations need. */
 export const ModelItemsSchema = z.array(
@@ -47,3 +52,25 @@ export const PERSONAL_FILES = {
   neighbors: "neighbors.bin",
   weights: "weights.bin",
 } as const;
+
+/**
+ * content: the metadata model that places titles nobody has watched yet (every new upload)
+ * among the personal model's titles. `items.json` (ModelItems: the titles its columns stand
+ * for, in order), `content.json` (ContentModelSpec) and `weights.bin` (Float32, dims × items,
+ * row-major): a title's predicted weight to item j is Σ_f feature_f × weights[f × items + j],
+ * over its hashed metadata features (runtime's `contentFeatures`), on the personal model's
+ * weight scale, so a cold title's neighbours slot into the personal and item-to-item rows.
+ */
+export const CONTENT_FILES = { items: "items.json", spec: "content.json", weights: "weights.bin" } as const;
+
+export const ContentModelSpecSchema = z.object({
+  /** Hashed feature dimensions (rows of weights.bin). */
+  dims: z.number().int().positive(),
+  /** Feature recipe version: a reader that does not know it must not serve the model. */
+  features: z.literal("hashed-metadata-v1"),
+  /** Neighbours to keep per cold title. */
+  k: z.number().int().positive(),
+  /** Interactions at which a title's own neighbours take over from the content model's (half-way point). */
+  blend_interactions: z.number().nonnegative(),
+});
+export type ContentModelSpec = z.infer<typeof ContentModelSpecSchema>;

@@ -3,6 +3,7 @@ export { sql } from "drizzle-orm";
 export * from "./bus.ts";
 export * from "./clickhouse.ts";
 export * from "./config.ts";
+export * from "./content-model.ts";
 export * from "./errors.ts";
 export * from "./free-port.ts";
 export * from "./http.ts";

@@ -1,4 +1,5 @@
 import {
+  CONTENT_FILES,
   ITEM_TO_ITEM_FILES,
   MODEL_NAMES,
   type ModelItems,
@@ -8,6 +9,7 @@ import {
   type PopularityScores,
   PopularityScoresSchema,
 } from "@marquee/contracts";
+import { type ContentArtifact, parseContentArtifact } from "./content-model.ts";
 import type { ModelStore } from "./model-store.ts";
 
 /**
@@ -130,4 +132,14 @@ export function parseNeighbourArtifact(
     if (j < -1 || j >= items.length) throw new Error(`${name} ${version}: neighbour index ${j} out of range`);
   }
   return { name, version, items, k, neighbors, weights };
+}
+
+/** The content model (CONTENT_FILES) of a stored version, checked as `parseContentArtifact` does. */
+export async function readContentArtifact(store: ModelStore, version: string): Promise<ContentArtifact> {
+  const name = MODEL_NAMES.content;
+  return parseContentArtifact(version, {
+    [CONTENT_FILES.items]: await store.readFile(name, version, CONTENT_FILES.items),
+    [CONTENT_FILES.spec]: await store.readFile(name, version, CONTENT_FILES.spec),
+    [CONTENT_FILES.weights]: await store.readFile(name, version, CONTENT_FILES.weights),
+  });
 }

@@ -128,13 +128,57 @@ export async function rollback(store: ModelStore, name: string): Promise<Promoti
   return decision;
 }
 
+/** The promotion decisions (gate, manual, rollback) of a model, oldest first. */
 export async function decisions(store: ModelStore, name: string): Promise<PromotionDecision[]> {
+  return (await lines(store, name)).filter((d): d is PromotionDecision => d.kind !== "selection");
+}
+
+/**
+ * Which model a retrain chose and why: every candidate's validation figure, hyper-parameters,
+ * fit time and peak memory, and the winner. One line of `decisions.jsonl`, kind "selection",
+ * written before the gate's line for the same version.
+ */
+export interface SelectionDecision {
+  at: string;
+  name: string;
+  kind: "selection";
+  /** The version the chosen model was stored as. */
+  candidate: string;
+  chosen: string;
+  params: Record<string, unknown>;
+  metric: "ndcg_at_10";
+  validation: { split: string; users: number };
+  candidates: {
+    model: string;
+    params: Record<string, unknown>;
+    validation_ndcg_at_10: number | null;
+    seconds: number;
+    peak_rss_mb: number;
+    skipped?: string;
+  }[];
+  backend: string;
+  device: string;
+  seconds: number;
+  peak_rss_mb: number;
+}
+
+export async function recordSelection(store: ModelStore, decision: Omit<SelectionDecision, "at" | "kind">): Promise<SelectionDecision> {
+  const line: SelectionDecision = { at: new Date().toISOString(), kind: "selection", ...decision };
+  await appendFile(path.join(store.root, decision.name, DECISIONS), `${JSON.stringify(line)}\n`);
+  return line;
+}
+
+export async function selections(store: ModelStore, name: string): Promise<SelectionDecision[]> {
+  return (await lines(store, name)).filter((d): d is SelectionDecision => d.kind === "selection");
+}
+
+async function lines(store: ModelStore, name: string): Promise<(PromotionDecision | SelectionDecision)[]> {
   try {
     const text = await readFile(path.join(store.root, name, DECISIONS), "utf8");
     return text
       .split("\n")
       .filter((l) => l.trim() !== "")
-      .map((l) => JSON.parse(l) as PromotionDecision);
+      .map((l) => JSON.parse(l) as PromotionDecision | SelectionDecision);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw e;

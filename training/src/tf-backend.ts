@@ -1,3 +1,4 @@
+import os from "node:os";
 import type * as TfCore from "@tensorflow/tfjs-core";
 import { registerMissingKernels } from "./tf-kernels.ts";
 
@@ -30,18 +31,63 @@ let chosen: Promise<TfHandle> | null = null;
 export type TfBackendPreference = "native" | "webgpu" | "wasm" | "cpu";
 
 export function loadTf(options: { prefer?: TfBackendPreference } = {}): Promise<TfHandle> {
-  chosen ??= choose(options.prefer ?? "native");
+  chosen ??= choose(options.prefer ?? "native", defaultImporter);
   return chosen;
 }
 
+/**
+ * What the CLIs and scheduled retraining take as `--device`: `auto` tries the best present
+ * (native TensorFlow, then WebGPU, then wasm, then cpu); the others start from that backend and
+ * fall back down the same order when it is missing (a missing package, no GPU adapter), and
+ * the handle's `tried` says why.
+ */
+export const TRAINING_DEVICES = ["auto", "wasm", "webgpu", "native"] as const;
+export type TrainingDevice = (typeof TRAINING_DEVICES)[number];
+
+export function parseDevice(value: string | undefined): TrainingDevice {
+  const v = value ?? "auto";
+  if ((TRAINING_DEVICES as readonly string[]).includes(v)) return v as TrainingDevice;
+  throw new Error(`--device must be one of ${TRAINING_DEVICES.join(", ")} (got ${JSON.stringify(v)})`);
+}
+
+export function preferenceFor(device: TrainingDevice): TfBackendPreference {
+  return device === "auto" ? "native" : device;
+}
+
+/** The hardware a backend runs on, for model metadata and benchmark lines. */
+export function deviceOf(handle: Pick<TfHandle, "backend">): string {
+  const b = handle.backend;
+  if (b.startsWith("webgpu")) return `gpu: ${b.slice("webgpu".length).replace(/^\s*\(|\)$/g, "") || "unknown adapter"}`;
+  if (b.includes("tfjs-node-gpu")) return "gpu: cuda";
+  return `cpu: ${os.cpus().length} cores`;
+}
+
+/**
+ * TensorFlow.js for a `--device`, once per process like `loadTf` (tfjs has one global
+ * backend). `importer` replaces dynamic import in tests (a backend made to be missing).
+ */
+export async function loadTfForDevice(
+  device: TrainingDevice,
+  importer?: (pkg: string) => Promise<unknown>,
+): Promise<TfHandle & { device: string; requested: TrainingDevice }> {
+  const handle = importer
+    ? await choose(preferenceFor(device), importer)
+    : await loadTf({ prefer: preferenceFor(device) });
+  return { ...handle, device: deviceOf(handle), requested: device };
+}
+
 const ORDER = ["native", "webgpu", "wasm", "cpu"] as const;
+
+/** wasm by a static specifier (bundlers include it); the optional packages by computed ones. */
+const defaultImporter = (pkg: string): Promise<unknown> =>
+  pkg === "@tensorflow/tfjs-backend-wasm" ? import("@tensorflow/tfjs-backend-wasm") : import(/* @vite-ignore */ pkg);
 
 /** The first line of an error, for `tried`. */
 function firstLine(err: unknown): string {
   return err instanceof Error ? (err.message.split("\n")[0] as string) : String(err);
 }
 
-async function choose(prefer: TfBackendPreference): Promise<TfHandle> {
+async function choose(prefer: TfBackendPreference, importer: (pkg: string) => Promise<unknown>): Promise<TfHandle> {
   const tried: TfHandle["tried"] = [];
   const order = ORDER.slice(ORDER.indexOf(prefer));
   if (order.includes("native")) {
@@ -49,7 +95,7 @@ async function choose(prefer: TfBackendPreference): Promise<TfHandle> {
       try {
         // Computed specifier: neither package is a dependency, so neither the type checker
         // nor a bundler should look for it.
-        const mod = (await import(/* @vite-ignore */ pkg)) as Tf;
+        const mod = (await importer(pkg)) as Tf;
         await mod.ready();
         registerMissingKernels(mod);
         return { tf: mod, backend: `tensorflow (${pkg})`, tried };
@@ -61,7 +107,7 @@ async function choose(prefer: TfBackendPreference): Promise<TfHandle> {
   const tf = (await import("@tensorflow/tfjs-core")) as Tf;
   if (order.includes("webgpu")) {
     try {
-      const device = await initWebGpu();
+      const device = await initWebGpu(importer);
       if (await tf.setBackend("webgpu")) {
         await tf.ready();
         registerMissingKernels(tf);
@@ -74,7 +120,7 @@ async function choose(prefer: TfBackendPreference): Promise<TfHandle> {
   }
   if (order.includes("wasm")) {
     try {
-      await import("@tensorflow/tfjs-backend-wasm");
+      await importer("@tensorflow/tfjs-backend-wasm");
       if (await tf.setBackend("wasm")) {
         await tf.ready();
         registerMissingKernels(tf);
@@ -97,11 +143,11 @@ async function choose(prefer: TfBackendPreference): Promise<TfHandle> {
  * constants (GPUBufferUsage...) globals. Fails, leaving the globals alone, when either package
  * is missing or Dawn finds no adapter (no Vulkan loader or driver). Returns the adapter's name.
  */
-async function initWebGpu(): Promise<string> {
+async function initWebGpu(importer: (pkg: string) => Promise<unknown>): Promise<string> {
   // Computed specifiers, as for the native packages: neither is a dependency.
   const dawnPkg = "webgpu";
   const backendPkg = "@tensorflow/tfjs-backend-webgpu";
-  const dawn = (await import(/* @vite-ignore */ dawnPkg)) as {
+  const dawn = (await importer(dawnPkg)) as {
     create(flags: string[]): { requestAdapter(o?: object): Promise<WebGpuAdapter | null> };
     globals: Record<string, unknown>;
   };
@@ -113,7 +159,7 @@ async function initWebGpu(): Promise<string> {
     if (!(name in globalThis)) Reflect.set(globalThis, name, value);
   if (g.navigator) Object.defineProperty(g.navigator, "gpu", { value: gpu, configurable: true });
   else Object.defineProperty(globalThis, "navigator", { value: { gpu }, configurable: true, writable: true });
-  await import(/* @vite-ignore */ backendPkg);
+  await importer(backendPkg);
   const info = adapter.info ?? {};
   return [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ") || "unknown adapter";
 }

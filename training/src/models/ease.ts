@@ -1,11 +1,14 @@
 import type { Interactions } from "../dataset.ts";
 import type { Scorer } from "../eval/metrics.ts";
+import type { Progress } from "../progress.ts";
 import type { Tf } from "../tf-backend.ts";
 import { invertSpd, invertSpdAsync } from "./linalg.ts";
 
 export interface EaseParams {
   /** L2 regularisation on the item-item weights (added to the Gram matrix's diagonal). */
   lambda: number;
+  /** Progress of the inverse, with an ETA. */
+  progress?: Progress;
 }
 
 /**
@@ -28,7 +31,7 @@ export class EaseModel implements Scorer {
 
   /** Fits with synchronous read-backs (`invertSpd`): wasm and cpu, not webgpu. */
   static fit(tf: Tf, data: Interactions, params: EaseParams): EaseModel {
-    return EaseModel.fromInverse(invertSpd(tf, regularisedGram(data, params.lambda), data.nItems), data);
+    return EaseModel.fromInverse(invertSpd(tf, regularisedGram(data, params.lambda), data.nItems, 256, params.progress), data);
   }
 
   /**
@@ -36,7 +39,7 @@ export class EaseModel implements Scorer {
    * webgpu included, and gives the same weights as `fit` on the others.
    */
   static async fitAsync(tf: Tf, data: Interactions, params: EaseParams): Promise<EaseModel> {
-    return EaseModel.fromInverse(await invertSpdAsync(tf, regularisedGram(data, params.lambda), data.nItems), data);
+    return EaseModel.fromInverse(await invertSpdAsync(tf, regularisedGram(data, params.lambda), data.nItems, 256, params.progress), data);
   }
 
   /** B from P = (XᵀX + λI)⁻¹: B_ij = −P_ij / P_jj, B_jj = 0, reusing P's buffer. */

@@ -1,4 +1,5 @@
 import type { Tensor } from "@tensorflow/tfjs-core";
+import { type Progress, progressWithEta } from "../progress.ts";
 import type { Tf } from "../tf-backend.ts";
 
 /**
@@ -58,8 +59,8 @@ type Sweep = Generator<Tensor, Float32Array, ReadBack>;
  * the result. Backends that cannot read back synchronously (webgpu in Node) need
  * `invertSpdAsync`, the same sweep with `await data()`.
  */
-export function invertSpd(tf: Tf, a: Float32Array, n: number, block = 256): Float32Array {
-  const sweep = blockSweep(tf, a, n, block);
+export function invertSpd(tf: Tf, a: Float32Array, n: number, block = 256, progress?: Progress): Float32Array {
+  const sweep = blockSweep(tf, a, n, block, progress);
   let step = sweep.next();
   while (!step.done) {
     let values: ReadBack;
@@ -79,8 +80,14 @@ export function invertSpd(tf: Tf, a: Float32Array, n: number, block = 256): Floa
  * `invertSpd` with asynchronous read-backs (`await data()`), for every backend: webgpu (no
  * synchronous read-back in Node) as well as wasm and cpu, where it gives the same values.
  */
-export async function invertSpdAsync(tf: Tf, a: Float32Array, n: number, block = 256): Promise<Float32Array> {
-  const sweep = blockSweep(tf, a, n, block);
+export async function invertSpdAsync(
+  tf: Tf,
+  a: Float32Array,
+  n: number,
+  block = 256,
+  progress?: Progress,
+): Promise<Float32Array> {
+  const sweep = blockSweep(tf, a, n, block, progress);
   let step = sweep.next();
   while (!step.done) {
     let values: ReadBack;
@@ -100,7 +107,10 @@ export async function invertSpdAsync(tf: Tf, a: Float32Array, n: number, block =
  * values it needs (a pivot block, then the swept matrix) and is resumed with those values. The
  * yielded tensor is the sweep's own and is disposed by it.
  */
-function* blockSweep(tf: Tf, a: Float32Array, n: number, block: number): Sweep {
+function* blockSweep(tf: Tf, a: Float32Array, n: number, block: number, progress?: Progress): Sweep {
+  const blocks = Math.ceil(n / block);
+  // Each block costs about the same (n² × block multiply-adds), so blocks done is the ETA's measure.
+  const tick = progressWithEta(progress, "EASE inverse blocks", blocks);
   let A: Tensor = tf.tensor2d(a, [n, n]);
   try {
     for (let k0 = 0; k0 < n; k0 += block) {
@@ -147,6 +157,7 @@ function* blockSweep(tf: Tf, a: Float32Array, n: number, block: number): Sweep {
       });
       A.dispose();
       A = next;
+      tick(Math.ceil(k1 / block));
     }
     // The read-back is a fresh array on wasm and webgpu, and A's own buffer on cpu: A is
     // disposed right after, so negating in place is safe on each.
