@@ -114,7 +114,13 @@ export async function fitContentModel(
     k: options.k ?? CONTENT_K,
     blend_interactions: BLEND_INTERACTIONS,
   };
-  let artifact: ContentArtifact = { version: "fit", spec, items, index: new Map(items.map((t, i) => [t.id, i])), weights };
+  let artifact: ContentArtifact = {
+    version: "fit",
+    spec,
+    items,
+    index: new Map(items.map((t, i) => [t.id, i])),
+    weights,
+  };
   if (options.scaleTo) {
     // Predicted rows of warm titles against their graph rows' scale, mapped onto the served one.
     const predictedTop = medianPredictedTop(artifact, meta, deg);
@@ -249,7 +255,10 @@ export async function evaluateColdStart(
     }
   const warm = fromTriples(data.nUsers, data.nItems, wu, wi, null, null);
   const test = fromTriples(data.nUsers, data.nItems, tu, ti, null, null);
-  const fit = await fitContentModel(handle, warm, items, meta, { progress: options.progress, ...(options.lambda ? { lambda: options.lambda } : {}) });
+  const fit = await fitContentModel(handle, warm, items, meta, {
+    progress: options.progress,
+    ...(options.lambda ? { lambda: options.lambda } : {}),
+  });
   const [graph] = fitGraphNeighbours(warm, [{ kind: "rp3b", alpha: 1, beta: 0.5 }], 100);
   const g = graph as NeighbourLists;
   // The served layout without the cold titles (as a snapshot trained before they existed).

@@ -162,7 +162,10 @@ export interface SelectionDecision {
   peak_rss_mb: number;
 }
 
-export async function recordSelection(store: ModelStore, decision: Omit<SelectionDecision, "at" | "kind">): Promise<SelectionDecision> {
+export async function recordSelection(
+  store: ModelStore,
+  decision: Omit<SelectionDecision, "at" | "kind">,
+): Promise<SelectionDecision> {
   const line: SelectionDecision = { at: new Date().toISOString(), kind: "selection", ...decision };
   await appendFile(path.join(store.root, decision.name, DECISIONS), `${JSON.stringify(line)}\n`);
   return line;

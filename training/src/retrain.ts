@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { MODEL_NAMES, type ModelItems, PERSONAL_FILES } from "@marquee/contracts";
+import { MODEL_NAMES, type ModelItems } from "@marquee/contracts";
 import { loadInteractions, loadTitleFeatures } from "@marquee/feature-store";
 import {
   type ClickHouseClient,
@@ -8,18 +8,22 @@ import {
   ModelStore,
   parseNeighbourArtifact,
   readNeighbourArtifact,
+  type TitleMeta,
 } from "@marquee/runtime";
+import { blendColdNeighbours, type ColdStartResult, evaluateColdStart, fitContentModel } from "./content-model.ts";
 import { fromInteractionMatrix, fromTriples, type Interactions } from "./dataset.ts";
-import { evaluateRanking, type RankingMetrics, type Scorer, topK } from "./eval/metrics.ts";
+import { evaluateRanking, type RankingMetrics, type Scorer } from "./eval/metrics.ts";
 import { randomSplit, timeCutSplit } from "./eval/split.ts";
+import { denseToNeighbours, type NeighbourLists } from "./models/graph.ts";
 import { PopularityScorer } from "./models/popularity-scorer.ts";
-import { type PromotionDecision, promoteIfNotWorse } from "./registry.ts";
-import { type FittedModel, fitChosenModelAsync } from "./select.ts";
+import { type PromotionDecision, promoteIfNotWorse, recordSelection, type SelectionDecision } from "./registry.ts";
+import type { FittedModel } from "./select.ts";
+import { neighbourFiles, PERSONAL_K, recipeFor, selectPersonalModel } from "./selection.ts";
 import { historyPopularity, rankableNeighbours, servedScorer } from "./served-scorer.ts";
-import { loadTf } from "./tf-backend.ts";
+import { loadTfForDevice, type TrainingDevice } from "./tf-backend.ts";
 
-/** Neighbours kept per title in the stored personal model. */
-export const PERSONAL_K = 200;
+export { PERSONAL_K };
+
 const KEEP_VERSIONS = 10;
 
 export interface RetrainResult {
@@ -50,6 +54,10 @@ export async function retrainPersonal(options: {
   gitSha?: string | null;
   /** Fit in a worker thread, so a serving process stays responsive while it trains. */
   inWorker?: boolean;
+  /** Where tfjs runs: auto (default) picks the best backend present, falling back to wasm. */
+  device?: TrainingDevice;
+  /** The model selection's time budget, seconds. */
+  budgetSeconds?: number;
 }): Promise<RetrainResult> {
   const started = performance.now();
   const now = options.now ?? new Date();
@@ -83,6 +91,8 @@ export async function retrainPersonal(options: {
     storeRoot: options.store.root,
     current: currentVersion && currentMeta ? { version: currentVersion, meta: currentMeta } : null,
     now: now.toISOString(),
+    device: options.device ?? "auto",
+    ...(options.budgetSeconds ? { budgetSeconds: options.budgetSeconds } : {}),
   };
   const onProgress = (step: string, fields: Record<string, unknown>) =>
     log.info({ step, ...fields, seconds: elapsed() }, "retrain progress");
@@ -103,11 +113,20 @@ export async function retrainPersonal(options: {
         items: data.nItems,
         interactions: data.items.length,
         fit_seconds: Math.round(out.fitSeconds * 1000) / 1000,
+        peak_rss_mb: out.selection.peak_rss_mb,
+        ...(out.content?.cold ? { cold_ndcg_at_10: out.content.cold.cold_ndcg_at_10 } : {}),
       },
-      params: { ...out.params, holdout: out.holdout },
+      params: { ...out.params, holdout: out.holdout, device: out.device },
     },
     out.files,
   );
+  await recordSelection(options.store, {
+    name: MODEL_NAMES.personal,
+    candidate: meta.version,
+    backend: out.backend,
+    device: out.device,
+    ...out.selection,
+  });
   const metrics = out.metrics;
   const popularity = out.popularity;
   const currentValue = out.currentValue;
@@ -122,6 +141,7 @@ export async function retrainPersonal(options: {
     holdout,
   });
   await options.store.prune(MODEL_NAMES.personal, KEEP_VERSIONS);
+  if (out.content) await storeContentModel(options.store, out, meta, decision, now, options.gitSha ?? null, log);
   log.info(
     {
       step: "4/4 stored",
@@ -135,6 +155,49 @@ export async function retrainPersonal(options: {
     "personal model retrained",
   );
   return { version: meta, decision, metrics, seconds: elapsed() };
+}
+
+/**
+ * The content model fitted with the personal model: stored every retrain, and made current
+ * when its personal model was promoted and it places held-out titles better than chance (its
+ * columns are that version's titles).
+ */
+async function storeContentModel(
+  store: ModelStore,
+  out: PersonalOutput,
+  personal: ModelMeta,
+  decision: PromotionDecision,
+  now: Date,
+  gitSha: string | null,
+  log: Logger,
+): Promise<void> {
+  const content = out.content;
+  if (!content) return;
+  const cold = content.cold;
+  const meta = await store.write(
+    {
+      name: MODEL_NAMES.content,
+      data_until: now.toISOString(),
+      backend: out.backend,
+      git_sha: gitSha,
+      metrics: cold
+        ? {
+            cold_ndcg_at_10: cold.cold_ndcg_at_10,
+            random_ndcg_at_10: cold.random_ndcg_at_10,
+            cold_items: cold.cold_items,
+          }
+        : {},
+      params: { personal_version: personal.version, device: out.device },
+    },
+    content.files,
+  );
+  const better = cold !== null && cold.cold_ndcg_at_10 > cold.random_ndcg_at_10;
+  if (decision.promoted && better) await store.setCurrent(MODEL_NAMES.content, meta.version);
+  await store.prune(MODEL_NAMES.content, KEEP_VERSIONS);
+  log.info(
+    { model: MODEL_NAMES.content, version: meta.version, current: decision.promoted && better, ...(cold ?? {}) },
+    "content model stored",
+  );
 }
 
 /**
@@ -177,37 +240,12 @@ function catalogueInOrder(catalogue: ModelItems, ids: readonly string[]): ModelI
 }
 
 /**
- * The personal model's files: for each item, its k strongest positive weights to other items
- * (EASE's rows of B, pruned), in the item-to-item layout.
+ * The personal model's files for a dense EASE fit (select.ts's `fitChosenModel`): for each
+ * item, its k strongest positive weights to other items, in the item-to-item layout.
  */
 export function personalFiles(model: FittedModel, items: ModelItems, k: number): Record<string, Uint8Array | string> {
   if (!model.weights) throw new Error(`${model.name} has no item-item weights to store`);
-  const weightsAll = model.weights;
-  const n = items.length;
-  const neighbors = new Int32Array(n * k).fill(-1);
-  const weights = new Float32Array(n * k);
-  const modelled = model.modelled;
-  const m = modelled ? modelled.length : n;
-  const row = new Float32Array(m);
-  const top = new Int32Array(Math.min(k, m));
-  for (let x = 0; x < m; x++) {
-    const i = modelled ? (modelled[x] as number) : x;
-    row.set(weightsAll.subarray(x * m, x * m + m));
-    for (let j = 0; j < m; j++) if (!((row[j] as number) > 0)) row[j] = Number.NEGATIVE_INFINITY;
-    row[x] = Number.NEGATIVE_INFINITY;
-    topK(row, top.length, top);
-    for (let r = 0; r < top.length; r++) {
-      const j = top[r] as number;
-      if (j < 0) break;
-      neighbors[i * k + r] = modelled ? (modelled[j] as number) : j;
-      weights[i * k + r] = row[j] as number;
-    }
-  }
-  return {
-    [PERSONAL_FILES.items]: JSON.stringify(items),
-    [PERSONAL_FILES.neighbors]: new Uint8Array(neighbors.buffer),
-    [PERSONAL_FILES.weights]: new Uint8Array(weights.buffer),
-  };
+  return neighbourFiles(denseToNeighbours(model.weights, model.modelled, items.length, k), items);
 }
 
 export interface PersonalInput {
@@ -225,6 +263,12 @@ export interface PersonalInput {
   now: string;
   /** Neighbours kept per title in the stored files (default PERSONAL_K). */
   k?: number;
+  /** Where tfjs runs (default auto: the best backend present). */
+  device?: TrainingDevice;
+  /** The selection's time budget, seconds (default selection.ts's). */
+  budgetSeconds?: number;
+  /** Richer title metadata than `items` (cast, director, synopsis), in the same order. */
+  meta?: readonly TitleMeta[];
 }
 
 export interface PersonalOutput {
@@ -237,21 +281,28 @@ export interface PersonalOutput {
   currentValue: number | null;
   fitSeconds: number;
   backend: string;
+  device: string;
   params: Record<string, unknown>;
   files: Record<string, Uint8Array | string>;
+  /** The content model fitted beside it (null when the catalogue has no metadata), with its cold-start figures. */
+  content: { files: Record<string, Uint8Array | string>; cold: ColdStartResult | null } | null;
+  /** What the selection tried and chose, for decisions.jsonl. */
+  selection: Omit<SelectionDecision, "at" | "kind" | "name" | "candidate" | "backend" | "device">;
 }
 
 /**
- * The CPU-heavy part of the retrain, with no database: pick the holdout, fit and evaluate the
- * candidate, score the current version on the same holdout, refit on everything and build
- * the files. Runs inline or in a worker thread (retrain-worker.ts).
+ * The CPU-heavy part of the retrain, with no database: pick the holdout; run the one model
+ * selection (selection.ts) on its training part; fit the content model there and blend
+ * titles with few interactions; evaluate the result in its served form; score the current
+ * version on the same holdout; refit the chosen recipe on everything and build the files.
+ * Runs inline or in a worker thread (retrain-worker.ts).
  */
 export async function computePersonal(
   input: PersonalInput,
   progress: (step: string, fields: Record<string, unknown>) => void = () => undefined,
 ): Promise<PersonalOutput> {
   const { data, current } = input;
-  const handle = await loadTf({ prefer: "wasm" });
+  const handle = await loadTfForDevice(input.device ?? "auto");
   const since = current?.meta.data_until ? Date.parse(current.meta.data_until) : Number.NaN;
   let split = Number.isFinite(since) ? timeCutSplit(data, since, input.seenBefore) : null;
   let holdout = split ? `since ${current?.meta.data_until}` : "";
@@ -260,17 +311,27 @@ export async function computePersonal(
     split = randomSplit(data, { seed: 42 });
     holdout = `random-75-25 seed 42 @ ${input.now}`;
   }
-  progress("2/4 holdout", { holdout, test: split.test.items.length, backend: handle.backend });
+  progress("2/4 holdout", { holdout, test: split.test.items.length, backend: handle.backend, device: handle.device });
 
   const k = input.k ?? PERSONAL_K;
   const fitStarted = performance.now();
-  const candidate = await fitChosenModelAsync(handle, split.train, { allowAls: false });
+  const log = (msg: string, fields: Record<string, unknown> = {}) => progress(`2/4 ${msg}`, fields);
+  const selection = await selectPersonalModel(handle, split.train, input.items, {
+    k,
+    progress: log,
+    ...(input.budgetSeconds ? { budgetSeconds: input.budgetSeconds } : {}),
+  });
   const fitSeconds = (performance.now() - fitStarted) / 1000;
-  const denseMetrics = evaluateRanking(candidate, split.train, split.test);
-  // Both versions are judged as viewers would meet them: their pruned, positive-only files
-  // read back by the registry's reader, ranked by serving's Top-picks ranking with one
-  // popularity prior, on one holdout. (The dense EASE model scores higher or lower than its
-  // served form depending on what pruning drops; it is never served.)
+  const meta = hasMetadata(input.items) ? (input.meta ?? input.items) : null;
+  const withContent = async (train: Interactions, lists: NeighbourLists) => {
+    if (!meta) return { lists, content: null };
+    const content = await fitContentModel(handle, train, input.items, meta, { scaleTo: lists, progress: log });
+    return { lists: blendColdNeighbours(lists, train, content.artifact, meta), content };
+  };
+  const candidate = await withContent(split.train, selection.chosen.neighbours);
+  // Both versions are judged as viewers would meet them: their files read back by the
+  // registry's reader, ranked by serving's Top-picks ranking with one popularity prior, on
+  // one holdout.
   const prior = historyPopularity(input.items, split.train);
   const served = (files: Record<string, Uint8Array | string>, label: string, kept: number) =>
     servedScorer(
@@ -280,7 +341,7 @@ export async function computePersonal(
       prior,
     );
   const metrics = evaluateRanking(
-    served(personalFiles(candidate, input.items, k), "candidate", k),
+    served(neighbourFiles(candidate.lists, input.items), "candidate", k),
     split.train,
     split.test,
   );
@@ -290,7 +351,8 @@ export async function computePersonal(
     try {
       // On a fresh time-cut holdout the stored files are scored as they are: neither model
       // saw those events. On a random holdout the stored model has seen the test part, so the
-      // current version's recipe (its λ and k) is refitted on the same training part instead.
+      // current version's recipe (its algorithm, hyper-parameters and k) is refitted on the
+      // same training part instead.
       let scorer: Scorer;
       if (freshHoldout) {
         const artifact = await readNeighbourArtifact(
@@ -301,11 +363,14 @@ export async function computePersonal(
         scorer = servedScorer(rankableNeighbours(artifact), input.items, split.train, prior);
       } else {
         const currentK = Number(current.meta.params.k ?? k);
-        const refit = await fitChosenModelAsync(handle, split.train, {
-          allowAls: false,
-          lambda: Number(current.meta.params.lambda ?? candidate.params.lambda),
-        });
-        scorer = served(personalFiles(refit, input.items, currentK), current.version, currentK);
+        const recipe = recipeFor(
+          handle,
+          String(current.meta.params.algorithm ?? "ease"),
+          current.meta.params,
+          currentK,
+        );
+        const refit = await withContent(split.train, await recipe.fit(split.train));
+        scorer = served(neighbourFiles(refit.lists, input.items), current.version, currentK);
       }
       currentValue = evaluateRanking(scorer, split.train, split.test).ndcg_at_10;
     } catch (err) {
@@ -313,24 +378,47 @@ export async function computePersonal(
     }
   }
   progress("3/4 evaluated", {
+    model: selection.chosen.model,
     ndcg_at_10: metrics.ndcg_at_10,
-    dense_ndcg_at_10: denseMetrics.ndcg_at_10,
     current_ndcg_at_10: currentValue,
     popularity_ndcg_at_10: popularity.ndcg_at_10,
-    eta_seconds: Math.round(fitSeconds * 10) / 10,
+    eta_seconds: Math.round(selection.chosen.seconds * 1.3 * 10) / 10,
   });
-  const full = await fitChosenModelAsync(handle, data, { allowAls: false, lambda: Number(candidate.params.lambda) });
+  const refitStarted = performance.now();
+  const full = await withContent(data, await selection.chosen.recipe.fit(data));
+  let cold: ColdStartResult | null = null;
+  if (meta) cold = await evaluateColdStart(handle, split.train, input.items, meta, { progress: log });
+  progress("4/4 refitted on all data", { seconds: (performance.now() - refitStarted) / 1000, ...(cold ?? {}) });
   return {
     holdout,
     metrics,
-    denseMetrics,
+    // The served lists are the model itself for every candidate (no denser form is kept).
+    denseMetrics: metrics,
     popularity,
     currentValue,
     fitSeconds,
-    backend: full.backend,
-    params: { algorithm: full.name, ...full.params, k },
-    files: personalFiles(full, input.items, k),
+    backend: selection.chosen.backend,
+    device: handle.device,
+    params: { algorithm: selection.chosen.model, ...selection.chosen.params, k },
+    files: neighbourFiles(full.lists, input.items),
+    content: full.content ? { files: full.content.files, cold } : null,
+    selection: {
+      metric: "ndcg_at_10",
+      chosen: selection.chosen.model,
+      params: selection.chosen.params,
+      validation: selection.validation,
+      candidates: selection.candidates,
+      seconds: selection.seconds,
+      peak_rss_mb: selection.peak_rss_mb,
+    },
   };
+}
+
+/** Whether the catalogue says enough about its titles for a content model (a tenth carry genres). */
+function hasMetadata(items: ModelItems): boolean {
+  let with_ = 0;
+  for (const t of items) if (t.genres.length > 0) with_++;
+  return items.length > 0 && with_ >= items.length / 10;
 }
 
 /** computePersonal in a worker thread; progress messages are relayed to the caller. */

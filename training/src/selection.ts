@@ -132,7 +132,11 @@ export function evaluateServed(
 export function neighbourFiles(lists: NeighbourLists, items: ModelItems): Record<string, Uint8Array | string> {
   return {
     [PERSONAL_FILES.items]: JSON.stringify(items),
-    [PERSONAL_FILES.neighbors]: new Uint8Array(lists.neighbors.buffer, lists.neighbors.byteOffset, lists.neighbors.byteLength),
+    [PERSONAL_FILES.neighbors]: new Uint8Array(
+      lists.neighbors.buffer,
+      lists.neighbors.byteOffset,
+      lists.neighbors.byteLength,
+    ),
     [PERSONAL_FILES.weights]: new Uint8Array(lists.weights.buffer, lists.weights.byteOffset, lists.weights.byteLength),
   };
 }
@@ -150,7 +154,8 @@ export function headItems(data: Interactions, m: number): Uint32Array {
 
 function sampleUsers(test: Interactions, max: number, seed: number): Uint32Array {
   const withTest: number[] = [];
-  for (let u = 0; u < test.nUsers; u++) if ((test.indptr[u + 1] as number) > (test.indptr[u] as number)) withTest.push(u);
+  for (let u = 0; u < test.nUsers; u++)
+    if ((test.indptr[u + 1] as number) > (test.indptr[u] as number)) withTest.push(u);
   if (withTest.length <= max) return Uint32Array.from(withTest);
   const rng = mulberry32(seed);
   for (let x = 0; x < max; x++) {
@@ -176,7 +181,12 @@ async function easeLists(
 
 /** Blend EASE's head lists with a tail graph scaled by `scale` × (EASE's scale / the graph's). */
 function blend(ease: NeighbourLists, tail: NeighbourLists, head: Uint8Array, scale: number, k: number): NeighbourLists {
-  const base = medianTopWeight(ease) / Math.max(1e-12, medianTopWeight(tail, (i) => head[i] === 0));
+  const base =
+    medianTopWeight(ease) /
+    Math.max(
+      1e-12,
+      medianTopWeight(tail, (i) => head[i] === 0),
+    );
   return mergeNeighbours(ease, tail, scale * base, k);
 }
 
@@ -318,7 +328,12 @@ export function recipeFor(
         fit: async (d) => {
           const e = await easeLists(handle, d, headItems(d, m), lambda, k, log);
           const f = headFlags(d, m);
-          const g = fitGraphNeighbours(d, [{ kind: "rp3b", alpha, beta, headOnlyTail: f }], k, log)[0] as NeighbourLists;
+          const g = fitGraphNeighbours(
+            d,
+            [{ kind: "rp3b", alpha, beta, headOnlyTail: f }],
+            k,
+            log,
+          )[0] as NeighbourLists;
           return blend(e, g, f, scale, k);
         },
       };

@@ -1,11 +1,13 @@
 /**
- * `npm run eval -- --ratings FILE --format ml-100k|ml-1m|csv [--protocol random|temporal] [--bpr]`
+ * `npm run eval -- --ratings FILE --format ml-100k|ml-1m|csv [--protocol random|temporal] [--bpr]
+ *   [--device auto|wasm|webgpu|native] [--budget-seconds 300]`
  *
  * Protocol (a), Microsoft Recommenders': per-user random 75/25 split (seed 42), full ranking
  * over all items, the user's training items excluded, k = 10. Protocol (b), temporal: each
- * user's latest 25 % held out. λ is tuned on a validation split carved out of the training
- * part, never on the test part. Prints one JSON object with the chosen model's metrics and
- * popularity's beside them.
+ * user's latest 25 % held out. The model is chosen by selection.ts (every candidate the
+ * budget affords, hyper-parameters included, on a validation split carved out of the training
+ * part, never the test part) and scored in its served form. Prints one JSON object with the
+ * chosen model's metrics, every candidate's validation figures, and popularity's beside them.
  */
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -13,8 +15,8 @@ import { evaluateRanking } from "../eval/metrics.ts";
 import { randomSplit, temporalSplit } from "../eval/split.ts";
 import { fitBpr } from "../models/bpr.ts";
 import { PopularityScorer } from "../models/popularity-scorer.ts";
-import { fitChosenModel } from "../select.ts";
-import { loadTf } from "../tf-backend.ts";
+import { evaluateServed, selectPersonalModel } from "../selection.ts";
+import { loadTfForDevice, parseDevice } from "../tf-backend.ts";
 import { progress, runMain, UsageError } from "./offline-tools.ts";
 import { parseFormat, readRatingsFile } from "./ratings-file.ts";
 
@@ -26,7 +28,8 @@ async function main(argv: string[]): Promise<void> {
       format: { type: "string" },
       protocol: { type: "string", default: "random" },
       seed: { type: "string", default: "42" },
-      lambda: { type: "string" },
+      device: { type: "string", default: "auto" },
+      "budget-seconds": { type: "string", default: "300" },
       bpr: { type: "boolean", default: false },
       "bpr-seconds": { type: "string", default: "60" },
     },
@@ -36,20 +39,27 @@ async function main(argv: string[]): Promise<void> {
   const protocol = values.protocol;
   if (protocol !== "random" && protocol !== "temporal") throw new UsageError("--protocol must be random or temporal");
   const seed = Number(values.seed);
+  let device: ReturnType<typeof parseDevice>;
+  try {
+    device = parseDevice(values.device);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const budgetSeconds = Number(values["budget-seconds"]);
+  if (!(budgetSeconds > 0)) throw new UsageError("--budget-seconds must be a positive number");
   const started = performance.now();
   const file = await readRatingsFile(values.ratings, format);
   const { train, test } =
     protocol === "random" ? randomSplit(file.data, { ratio: 0.75, seed }) : temporalSplit(file.data, { ratio: 0.75 });
   progress("split", { protocol, train: train.items.length, test: test.items.length });
-  const handle = await loadTf({ prefer: "wasm" });
+  const handle = await loadTfForDevice(device);
+  progress("tfjs backend", { backend: handle.backend, device: handle.device, tried: handle.tried });
+  const items = file.itemIds.map((id) => ({ id: String(id), title: "", genres: [] as string[], year: 0 }));
   const fitStarted = performance.now();
-  const model = fitChosenModel(handle, train, {
-    seed,
-    ...(values.lambda ? { lambda: Number(values.lambda) } : {}),
-    log: progress,
-  });
+  const selection = await selectPersonalModel(handle, train, items, { seed, budgetSeconds, progress });
   const fitSeconds = (performance.now() - fitStarted) / 1000;
-  const metrics = evaluateRanking(model, train, test);
+  // The served form (the neighbour lists serving would hold, ranked by its Top picks).
+  const metrics = evaluateServed(selection.chosen.neighbours, items, train, test);
   const popularity = evaluateRanking(new PopularityScorer(train), train, test);
   // --bpr: the TensorFlow.js model on the same split, for comparison (not the chosen model).
   let bpr: Record<string, unknown> | null = null;
@@ -74,11 +84,14 @@ async function main(argv: string[]): Promise<void> {
       users: file.data.nUsers,
       items: file.data.nItems,
       interactions: file.data.items.length,
-      model: model.name,
-      backend: model.backend,
-      params: model.params,
-      validation: model.validation ?? null,
+      model: selection.chosen.model,
+      backend: selection.chosen.backend,
+      device: handle.device,
+      params: selection.chosen.params,
+      validation: selection.validation,
+      candidates: selection.candidates,
       fit_seconds: Math.round(fitSeconds * 1000) / 1000,
+      peak_rss_mb: selection.peak_rss_mb,
       metrics,
       popularity,
       ...(bpr ? { bpr } : {}),

@@ -1,16 +1,19 @@
 /**
- * `npm run recommend:offline -- --train FILE --format ml-100k|ml-1m|csv --k 10 --out FILE`
+ * `npm run recommend:offline -- --train FILE --format ml-100k|ml-1m|csv --k 10 --out FILE
+ *   [--device auto|wasm|webgpu|native] [--budget-seconds 300]`
  *
  * Trains the model Marquee would pick on a MovieLens-format ratings file (every rating is an
- * interaction) and writes the top k for every user in the file as `user<TAB>item<TAB>rank`
+ * interaction; selection.ts: chosen on a validation split of the file, then refitted on all
+ * of it), ranks as serving ranks Top picks (rankTopPicks, popularity top-up) and writes the top k for every user in the file as `user<TAB>item<TAB>rank`
  * lines: ids as in the file, rank from 1, the user's own training items never included.
  */
 import { createWriteStream } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { topK } from "../eval/metrics.ts";
-import { fitChosenModel } from "../select.ts";
-import { loadTf } from "../tf-backend.ts";
+import { rankable, selectPersonalModel } from "../selection.ts";
+import { historyPopularity, servedScorer } from "../served-scorer.ts";
+import { loadTfForDevice, parseDevice } from "../tf-backend.ts";
 import { progress, runMain, UsageError } from "./offline-tools.ts";
 import { parseFormat, readRatingsFile } from "./ratings-file.ts";
 
@@ -22,7 +25,8 @@ async function main(argv: string[]): Promise<void> {
       format: { type: "string" },
       k: { type: "string", default: "10" },
       out: { type: "string" },
-      lambda: { type: "string" },
+      device: { type: "string", default: "auto" },
+      "budget-seconds": { type: "string", default: "300" },
     },
   });
   if (!values.train) throw new UsageError("--train FILE is required");
@@ -30,6 +34,14 @@ async function main(argv: string[]): Promise<void> {
   const format = parseFormat(values.format);
   const k = Number(values.k);
   if (!Number.isInteger(k) || k < 1 || k > 1000) throw new UsageError("--k must be an integer from 1 to 1000");
+  let device: ReturnType<typeof parseDevice>;
+  try {
+    device = parseDevice(values.device);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const budgetSeconds = Number(values["budget-seconds"]);
+  if (!(budgetSeconds > 0)) throw new UsageError("--budget-seconds must be a positive number");
   const started = performance.now();
   const file = await readRatingsFile(values.train, format);
   progress("read ratings", {
@@ -38,13 +50,24 @@ async function main(argv: string[]): Promise<void> {
     interactions: file.data.items.length,
     seconds: (performance.now() - started) / 1000,
   });
-  const handle = await loadTf({ prefer: "wasm" });
-  progress("tfjs backend", { backend: handle.backend });
-  const model = fitChosenModel(handle, file.data, {
-    ...(values.lambda ? { lambda: Number(values.lambda) } : {}),
-    log: progress,
+  const handle = await loadTfForDevice(device);
+  progress("tfjs backend", { backend: handle.backend, device: handle.device, tried: handle.tried });
+  const items = file.itemIds.map((id) => ({ id: String(id), title: "", genres: [] as string[], year: 0 }));
+  const selection = await selectPersonalModel(handle, file.data, items, { budgetSeconds, progress });
+  progress("model fitted", {
+    model: selection.chosen.model,
+    params: selection.chosen.params,
+    candidates: selection.candidates,
+    peak_rss_mb: selection.peak_rss_mb,
+    seconds: (performance.now() - started) / 1000,
   });
-  progress("model fitted", { model: model.name, params: model.params, seconds: (performance.now() - started) / 1000 });
+  const model = servedScorer(
+    rankable(selection.chosen.neighbours, items),
+    items,
+    file.data,
+    historyPopularity(items, file.data),
+    k,
+  );
 
   const out = createWriteStream(values.out);
   const { data, userIds, itemIds } = file;

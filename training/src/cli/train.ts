@@ -5,6 +5,8 @@
  *
  * `npm run train -- --schedule [--full-cron "0 3 * * *"] [--fast-cron "0 * * * *"]` keeps
  * running and retrains on those cron expressions (the scaled-mode trainer process).
+ * `--device auto|wasm|webgpu|native` (default auto: the best backend present, falling back to
+ * wasm) and `--budget-seconds N` (the model selection's time budget) apply to both.
  */
 import { execFileSync } from "node:child_process";
 import path from "node:path";
@@ -14,7 +16,8 @@ import { createClickHouse, createLogger, loadConfig, ModelStore } from "@marquee
 import { refreshFastModels } from "../refresh.ts";
 import { retrainPersonal } from "../retrain.ts";
 import { DEFAULT_RETRAIN_CRON, RetrainScheduler } from "../scheduler.ts";
-import { runMain } from "./offline-tools.ts";
+import { parseDevice } from "../tf-backend.ts";
+import { runMain, UsageError } from "./offline-tools.ts";
 
 export function gitSha(): string | null {
   try {
@@ -32,8 +35,19 @@ async function main(argv: string[]): Promise<void> {
       "full-cron": { type: "string", default: DEFAULT_RETRAIN_CRON.full },
       "fast-cron": { type: "string", default: DEFAULT_RETRAIN_CRON.fast },
       only: { type: "string" },
+      device: { type: "string", default: "auto" },
+      "budget-seconds": { type: "string" },
     },
   });
+  let device: ReturnType<typeof parseDevice>;
+  try {
+    device = parseDevice(values.device);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const budgetSeconds = values["budget-seconds"] === undefined ? undefined : Number(values["budget-seconds"]);
+  if (budgetSeconds !== undefined && !(budgetSeconds > 0))
+    throw new UsageError("--budget-seconds must be a positive number");
   const config = loadConfig();
   const logger = createLogger({ service: "marquee-trainer", level: config.LOG_LEVEL });
   const clickhouse = await createClickHouse(config);
@@ -44,7 +58,15 @@ async function main(argv: string[]): Promise<void> {
       {
         name: "retrain-personal",
         cron: values["full-cron"],
-        run: () => retrainPersonal({ clickhouse: clickhouse.client, store, logger, gitSha: sha }),
+        run: () =>
+          retrainPersonal({
+            clickhouse: clickhouse.client,
+            store,
+            logger,
+            gitSha: sha,
+            device,
+            ...(budgetSeconds ? { budgetSeconds } : {}),
+          }),
       },
       {
         name: "refresh-fast-models",

@@ -31,7 +31,10 @@ export class EaseModel implements Scorer {
 
   /** Fits with synchronous read-backs (`invertSpd`): wasm and cpu, not webgpu. */
   static fit(tf: Tf, data: Interactions, params: EaseParams): EaseModel {
-    return EaseModel.fromInverse(invertSpd(tf, regularisedGram(data, params.lambda), data.nItems, 256, params.progress), data);
+    return EaseModel.fromInverse(
+      invertSpd(tf, regularisedGram(data, params.lambda), data.nItems, 256, params.progress),
+      data,
+    );
   }
 
   /**
@@ -39,7 +42,10 @@ export class EaseModel implements Scorer {
    * webgpu included, and gives the same weights as `fit` on the others.
    */
   static async fitAsync(tf: Tf, data: Interactions, params: EaseParams): Promise<EaseModel> {
-    return EaseModel.fromInverse(await invertSpdAsync(tf, regularisedGram(data, params.lambda), data.nItems, 256, params.progress), data);
+    return EaseModel.fromInverse(
+      await invertSpdAsync(tf, regularisedGram(data, params.lambda), data.nItems, 256, params.progress),
+      data,
+    );
   }
 
   /** B from P = (XᵀX + λI)⁻¹: B_ij = −P_ij / P_jj, B_jj = 0, reusing P's buffer. */

@@ -106,7 +106,10 @@ export function fitGraphNeighbours(
         const rowScale = di ** -v.alpha;
         for (let t = 0; t < reached; t++) {
           const j = touched[t] as number;
-          cand[m++] = headRow && v.headOnlyTail?.[j] === 1 ? Number.NEGATIVE_INFINITY : rowScale * (w[j] as number) * (itemDeg[j] as number) ** -v.beta;
+          cand[m++] =
+            headRow && v.headOnlyTail?.[j] === 1
+              ? Number.NEGATIVE_INFINITY
+              : rowScale * (w[j] as number) * (itemDeg[j] as number) ** -v.beta;
         }
       } else {
         const si = Math.sqrt(di);
