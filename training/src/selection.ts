@@ -89,7 +89,7 @@ export interface CandidateRecipe {
   fit(data: Interactions): Promise<NeighbourLists>;
 }
 
-export interface SelectOptions {
+export interface SelectionOptions {
   /** Seconds the whole selection and refit may take (default 300). */
   budgetSeconds?: number;
   /** Resident memory the EASE inverse may use (default 6 GiB). */
@@ -194,7 +194,7 @@ export async function selectPersonalModel(
   handle: TfHandle,
   train: Interactions,
   items: ModelItems,
-  options: SelectOptions = {},
+  options: SelectionOptions = {},
 ): Promise<Selection> {
   const started = performance.now();
   const budget = options.budgetSeconds ?? DEFAULT_BUDGET_SECONDS;

@@ -8,6 +8,8 @@ export interface SyntheticOptions {
   /** Latent taste dimensions. */
   factors?: number;
   seed?: number;
+  /** Score a popularity-drawn pool per user instead of every title (default: for large worlds). */
+  pooled?: boolean;
 }
 
 /**
@@ -45,9 +47,51 @@ export function syntheticInteractions(options: SyntheticOptions): Interactions &
   const scores = new Float32Array(items);
   const userF = new Float32Array(d);
   const start = Date.UTC(2024, 0, 1);
+  // Large worlds (the bench's 10k–20k titles × 50k–100k users) score a popularity-drawn pool
+  // per user instead of every title: users × items × factors would take minutes.
+  const pooled = options.pooled ?? users * items > 1e8;
+  const cumulative = new Float64Array(items);
+  let acc = 0;
+  for (let i = 0; i < items; i++) {
+    acc += Math.exp(itemBias[i] as number);
+    cumulative[i] = acc;
+  }
+  const drawByPopularity = () => {
+    const x = rng() * acc;
+    let lo = 0;
+    let hi = items - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((cumulative[mid] as number) < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
   for (let u = 0; u < users; u++) {
     const n = Math.max(5, Math.min(Math.round(items * 0.6), Math.round((activity[u] as number) * scale)));
     for (let f = 0; f < d; f++) userF[f] = 2.5 * gauss();
+    if (pooled) {
+      // A pool of 6n titles drawn by popularity (with some uniform ones, so the tail is
+      // reachable), then the n best by taste + Gumbel noise, as below.
+      const pool = new Set<number>();
+      const want = Math.min(items, 6 * n);
+      for (let tries = 0; pool.size < want && tries < want * 4; tries++)
+        pool.add(rng() < 0.25 ? Math.floor(rng() * items) : drawByPopularity());
+      const scored = [...pool].map((i) => {
+        let s = 0;
+        for (let f = 0; f < d; f++) s += (userF[f] as number) * (itemF[i * d + f] as number);
+        return [i, s - Math.log(-Math.log(Math.max(rng(), 1e-12)))] as const;
+      });
+      scored.sort((a, b) => b[1] - a[1]);
+      let t = start + Math.floor(rng() * 86_400_000 * 30);
+      for (const [i] of scored.slice(0, n)) {
+        outU.push(u);
+        outI.push(i);
+        t += 60_000 + Math.floor(rng() * 86_400_000);
+        outT.push(t);
+      }
+      continue;
+    }
     for (let i = 0; i < items; i++) {
       let s = itemBias[i] as number;
       for (let f = 0; f < d; f++) s += (userF[f] as number) * (itemF[i * d + f] as number);
