@@ -16,9 +16,26 @@ export interface UserProfile {
    */
   recentPositives: string[];
   interactions: number;
+  /** Titles the viewer played, bought, rented or rated (not only looked at): "Because you watched". */
+  watched: Set<string>;
+  /** Titles the viewer bought, or rented within RENTAL_WINDOW_MS, and did not have refunded. */
+  owned: Set<string>;
+  /**
+   * Titles started and not finished (latest progress between 2 % and 92 %, no completion
+   * since), most recently watched first: Continue watching.
+   */
+  inProgress: { id: string; fraction: number; at: number }[];
 }
 
+/** A rental plays for 48 hours after it starts; it counts as owned in that window. */
+const RENTAL_WINDOW_MS = 48 * 3_600_000;
+const STARTED = 0.02;
+const WATCHING = new Set(["play_start", "play_progress", "play_complete", "purchase", "rental_start", "rating"]);
+const FINISHED = 0.92;
+
 const HISTORY_LIMIT = 100;
+/** What a profile reads: the weighted interactions, and refunds (which end ownership). */
+const HISTORY_TYPES = [...WEIGHTED_TYPES, "refund"];
 /** Recent interest counts more: interest halves every 7 days. */
 const RECENCY_HALF_LIFE_MS = 7 * 86_400_000;
 
@@ -42,11 +59,16 @@ export class OnlineFeatures {
       this.markHydrated(actorId);
       const rs = await this.clickhouse.query({
         query: `SELECT item_id, type, toUnixTimestamp64Milli(occurred_at) AS at,
-                       if(type = 'rating', JSONExtractFloat(payload, 'value'), NULL) AS value
+                       multiIf(type = 'rating', JSONExtractFloat(payload, 'value'),
+                               type = 'play_progress' AND JSONExtractFloat(payload, 'duration_s') > 0,
+                               least(1, JSONExtractFloat(payload, 'position_s') / JSONExtractFloat(payload, 'duration_s')),
+                               type = 'play_complete' AND JSONExtractFloat(payload, 'duration_s') > 0,
+                               least(1, JSONExtractFloat(payload, 'watched_s') / JSONExtractFloat(payload, 'duration_s')),
+                               NULL) AS value
                 FROM events
                 WHERE actor_id = {actor:String} AND item_id != '' AND type IN ({types:Array(String)})
                 ORDER BY occurred_at DESC LIMIT {limit:UInt32}`,
-        query_params: { actor: actorId, types: WEIGHTED_TYPES, limit: HISTORY_LIMIT },
+        query_params: { actor: actorId, types: HISTORY_TYPES, limit: HISTORY_LIMIT },
         format: "JSONEachRow",
       });
       const rows = await rs.json<{ item_id: string; type: string; at: number; value: number | null }>();
@@ -103,7 +125,29 @@ export function buildProfile(recent: RecentInteraction[], now = Date.now()): Use
     if (at > anchorAt) [anchor, anchorAt] = [item, at];
   }
   if (anchor !== null && negatives.has(anchor)) anchor = null;
-  return { positives, negatives, anchor, recentPositives, interactions: recent.length };
+  return { positives, negatives, anchor, recentPositives, interactions: recent.length, ...ownership(recent, now) };
+}
+
+/** What the viewer owns now and what they are in the middle of, from the same history. */
+function ownership(recent: RecentInteraction[], now: number): Pick<UserProfile, "owned" | "inProgress" | "watched"> {
+  const sorted = [...recent].sort((a, b) => a.at - b.at);
+  const owned = new Set<string>();
+  const watched = new Set<string>();
+  for (const r of sorted) if (WATCHING.has(r.type)) watched.add(r.item_id);
+  const progress = new Map<string, { fraction: number; at: number }>();
+  for (const r of sorted) {
+    if (r.type === "purchase") owned.add(r.item_id);
+    else if (r.type === "rental_start" && now - r.at < RENTAL_WINDOW_MS) owned.add(r.item_id);
+    else if (r.type === "refund") owned.delete(r.item_id);
+    else if (r.type === "play_complete") progress.set(r.item_id, { fraction: 1, at: r.at });
+    else if (r.type === "play_progress" && r.value !== undefined)
+      progress.set(r.item_id, { fraction: r.value, at: r.at });
+  }
+  const inProgress = [...progress]
+    .filter(([, p]) => p.fraction >= STARTED && p.fraction <= FINISHED)
+    .map(([id, p]) => ({ id, ...p }))
+    .sort((a, b) => b.at - a.at || (a.id < b.id ? -1 : 1));
+  return { owned, inProgress, watched };
 }
 
 /** A published title as serving's catalogue index holds it (serving's CatalogTitle). */

@@ -171,9 +171,16 @@ export function decodeLoaderRow(value: unknown): LoaderRow {
 function historyEntry(e: CollectedEvent): RecentInteraction | null {
   if (!ITEM_TYPES.has(e.type) || HISTORY_EXCLUDED.has(e.type) || !("item_id" in e) || !e.item_id) return null;
   const at = Date.parse(e.occurred_at);
-  return e.type === "rating"
-    ? { item_id: e.item_id, type: e.type, at, value: (e.payload as { value: number }).value }
-    : { item_id: e.item_id, type: e.type, at };
+  if (e.type === "rating")
+    return { item_id: e.item_id, type: e.type, at, value: (e.payload as { value: number }).value };
+  // How far into the film, for Continue watching: the fraction, when the player knew the length.
+  if (e.type === "play_progress" || e.type === "play_complete") {
+    const p = e.payload as { position_s?: number; watched_s?: number; duration_s?: number };
+    const done = e.type === "play_progress" ? p.position_s : p.watched_s;
+    if (p.duration_s && p.duration_s > 0 && done !== undefined)
+      return { item_id: e.item_id, type: e.type, at, value: Math.min(1, Math.max(0, done / p.duration_s)) };
+  }
+  return { item_id: e.item_id, type: e.type, at };
 }
 
 const isLoaderRow = (v: CollectedEvent | LoaderRow): v is LoaderRow => typeof (v as LoaderRow).head === "string";

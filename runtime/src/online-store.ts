@@ -10,7 +10,10 @@ export interface RecentInteraction {
   type: string;
   /** Epoch milliseconds of occurred_at. */
   at: number;
-  /** The rating given, for `rating` interactions. */
+  /**
+   * The rating given, for `rating` interactions; the fraction of the film watched (0–1), for
+   * `play_progress` and `play_complete` when the player knew the film's length.
+   */
   value?: number;
 }
 

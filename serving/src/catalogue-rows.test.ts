@@ -104,9 +104,9 @@ describe("a kids' profile on an account whose history has an R title", () => {
     expect(row(r, "genre-animation")?.title).toBe("More Animation");
     expect(r.rows.map((x) => x.id)).toEqual([
       "top-picks",
+      "because-you-watched",
       "trending",
       "new-releases",
-      "because-you-watched",
       "genre-animation",
     ]);
     // The same without the audience's limit would have shown them (the R title is the most popular).

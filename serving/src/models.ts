@@ -6,6 +6,7 @@ import {
   readNeighbourArtifact,
   readPopularityArtifact,
 } from "@marquee/runtime";
+import { type Experiment, readExperiments } from "./experiments.ts";
 
 export interface PopularitySnapshot {
   version: string;
@@ -82,6 +83,9 @@ const SLOTS: {
  */
 export class ModelHub {
   private snapshot: ModelSnapshot = { popularity: null, itemToItem: null, personal: null };
+  /** Personal model versions experiments rank with, besides the current one. */
+  private variants = new Map<string, ItemToItemSnapshot>();
+  private running: Experiment[] = [];
   private timer: NodeJS.Timeout | null = null;
   private reloading: Promise<void> | null = null;
 
@@ -103,6 +107,22 @@ export class ModelHub {
     return out;
   }
 
+  /** The experiments in force (experiments.json at the registry's root), re-read with the pointers. */
+  get experiments(): readonly Experiment[] {
+    return this.running;
+  }
+
+  /**
+   * The personal model at `version` (an experiment's variant), when it is loaded; null asks
+   * for the current one. A variant whose version could not be loaded ranks with the current
+   * model, and the response's model_version says which ran.
+   */
+  personalAt(version: string | null): ItemToItemSnapshot | null {
+    if (version === null) return this.snapshot.personal;
+    if (this.snapshot.personal?.version === version) return this.snapshot.personal;
+    return this.variants.get(version) ?? this.snapshot.personal;
+  }
+
   /** Rows can be served: popularity is the one model every row falls back on. */
   ready(): boolean {
     return this.snapshot.popularity !== null;
@@ -122,6 +142,44 @@ export class ModelHub {
       await this.reloadSlot(next, slot);
     }
     this.snapshot = next;
+    await this.reloadExperiments();
+  }
+
+  /** Experiments' model versions: loaded once each, dropped when no experiment names them. */
+  private async reloadExperiments(): Promise<void> {
+    let experiments: Experiment[];
+    try {
+      experiments = await readExperiments(this.store.root);
+    } catch (err) {
+      this.logger.error({ err }, "experiments.json is not valid; keeping the experiments in force");
+      return;
+    }
+    const wanted = new Set(
+      experiments.flatMap((e) => e.variants.map((v) => v.model_version)).filter((v) => v !== null),
+    );
+    const variants = new Map<string, ItemToItemSnapshot>();
+    for (const version of wanted) {
+      const held = this.variants.get(version);
+      if (held) {
+        variants.set(version, held);
+        continue;
+      }
+      if (this.snapshot.personal?.version === version) {
+        variants.set(version, this.snapshot.personal);
+        continue;
+      }
+      try {
+        variants.set(version, await loadNeighbours(this.store, MODEL_NAMES.personal, version));
+        this.logger.info({ model: MODEL_NAMES.personal, version }, "experiment variant loaded");
+      } catch (err) {
+        this.logger.error(
+          { err, version },
+          "an experiment's model version failed to load; it ranks with the current one",
+        );
+      }
+    }
+    this.variants = variants;
+    this.running = experiments;
   }
 
   private async reloadSlot<S extends keyof ModelSnapshot>(next: ModelSnapshot, slot: S): Promise<void> {

@@ -48,22 +48,27 @@ const rowIds = (r: RowsResponse) => r.rows.map((x) => x.id);
 const itemsOf = (r: RowsResponse, id: string) => r.rows.find((x) => x.id === id)?.items.map((i) => i.id) ?? [];
 
 describe("Recommender rows", () => {
-  it("gives a new visitor popular top picks, then trending, without repeating a title", async () => {
+  it("gives a new visitor popular top picks and the popular genres' rows, without repeating a title", async () => {
     const r = await recommender.rows("a_newcomer", { limit: 4 });
-    expect(rowIds(r)).toEqual(["top-picks", "trending"]);
     expect(itemsOf(r, "top-picks")).toEqual(["d0", "c0", "d1", "c1"]);
-    // Trending scores equal popularity here: without de-duplication it would be the same four.
-    expect(itemsOf(r, "trending")).toEqual(["d2", "c2", "d3", "c3"]);
+    expect(r.rows[0]?.items.every((i) => i.reason === "Popular on Marquee this week")).toBe(true);
+    // The catalogue's two genres, each from its most popular titles Top picks did not take;
+    // that leaves this 12-title catalogue nothing for Trending (a real one has plenty).
+    expect(rowIds(r)).toEqual(["top-picks", "genre-comedy", "genre-drama"]);
+    expect(itemsOf(r, "genre-comedy")).toEqual(["c2", "c3", "c4", "c5"]);
+    expect(itemsOf(r, "genre-drama")).toEqual(["d2", "d3", "d4", "d5"]);
+    expect(r.rows.find((x) => x.id === "genre-drama")?.items[0]?.reason).toBe("Popular in Drama");
+    for (const row of r.rows) expect([row.variant, row.experiment]).toEqual(["control", null]);
   });
 
-  it("orders a viewer's rows top picks, trending, because you watched, genre; no title twice; nothing seen", async () => {
+  it("orders a viewer's rows top picks, because you watched, trending, genre; no title twice; nothing seen", async () => {
     await online.append("a_dramafan", [
       { item_id: "d3", type: "play_complete", at: now - 1000 },
       { item_id: "d4", type: "purchase", at: now - 5000 },
       { item_id: "c0", type: "not_interested", at: now - 2000 },
     ]);
     const r = await recommender.rows("a_dramafan", { limit: 2 });
-    expect(rowIds(r)).toEqual(["top-picks", "trending", "because-you-watched", "genre-drama"]);
+    expect(rowIds(r)).toEqual(["top-picks", "because-you-watched", "trending", "genre-drama"]);
     const all = r.rows.flatMap((row) => row.items.map((i) => i.id));
     expect(new Set(all).size).toBe(all.length);
     // Watched (d3), bought (d4) and turned down (c0) titles are offered in no row.
@@ -75,6 +80,12 @@ describe("Recommender rows", () => {
     expect(itemsOf(r, "genre-drama")).toEqual(["d2"]);
     expect(itemsOf(r, "trending")).toEqual(["c1", "c2"]);
     expect(r.rows.find((x) => x.id === "because-you-watched")?.title).toBe("Because you watched Title d3");
+    // Each pick names the history title that contributed most to it.
+    expect(r.rows[0]?.items.map((i) => i.reason)).toEqual([
+      "Because you watched Title d4",
+      "Because you watched Title d3",
+    ]);
+    expect(r.rows.find((x) => x.id === "trending")?.items[0]?.reason).toBe("Trending in Comedy");
     for (const id of itemsOf(r, "genre-drama")) expect(id.startsWith("d")).toBe(true);
   });
 

@@ -428,6 +428,8 @@ function defaultRows(titles: FakeTitle[]): Row[] {
       title: "Trending now",
       reason: "Popular on Marquee this week",
       model_version: "popularity@fake-1",
+      variant: "control",
+      experiment: null,
       items: ranked(ids),
     },
     {
@@ -435,6 +437,8 @@ function defaultRows(titles: FakeTitle[]): Row[] {
       title: "Top picks for you",
       reason: "Picked for you from what you watch",
       model_version: "cooc@fake-1",
+      variant: "control",
+      experiment: null,
       items: ranked([...ids].reverse()),
     },
     {
@@ -442,6 +446,8 @@ function defaultRows(titles: FakeTitle[]): Row[] {
       title: "Because you watched Nightfall Express",
       reason: "Titles often watched together",
       model_version: "cooc@fake-1",
+      variant: "control",
+      experiment: null,
       items: ranked(ids.filter((_, i) => i % 2 === 0)),
     },
   ];
@@ -512,7 +518,7 @@ export function testServices(store: TestStore, options: TestServicesOptions = {}
           }))
           .sort((a, b) => b.score - a.score)
           .slice(0, opts?.limit ?? 20);
-        return { item_id: itemId, items, model_version: "cooc@fake-1" };
+        return { item_id: itemId, items, model_version: "cooc@fake-1", variant: "control", experiment: null };
       },
     },
   };

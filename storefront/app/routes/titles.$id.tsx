@@ -63,6 +63,8 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
             title: "More like this",
             reason: "",
             model_version: similar.model_version,
+            variant: similar.variant,
+            experiment: similar.experiment,
             items: similar.items.filter((i) => i.id !== id).slice(0, SIMILAR_LIMIT),
           },
         ],
