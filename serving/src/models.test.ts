@@ -20,13 +20,13 @@ describe("ModelHub", () => {
     const hub = new ModelHub(store, silent);
     await hub.reload();
     expect(hub.ready()).toBe(false);
-    expect(hub.versions()).toEqual({ popularity: null, "item-to-item": null, personal: null });
+    expect(hub.versions()).toEqual({ popularity: null, "item-to-item": null, personal: null, content: null });
 
     const pop = await publishPopularity(store, items);
     const i2i = await publishNeighbours(store, MODEL_NAMES.itemToItem, items, { a: [["b", 0.5]] });
     await hub.reload();
     expect(hub.ready()).toBe(true);
-    expect(hub.versions()).toEqual({ popularity: pop, "item-to-item": i2i, personal: null });
+    expect(hub.versions()).toEqual({ popularity: pop, "item-to-item": i2i, personal: null, content: null });
     expect(hub.current.itemToItem?.neighbors[0]).toBe(1);
 
     await publishBrokenPopularity(store, items);

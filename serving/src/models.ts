@@ -1,8 +1,10 @@
 import { MODEL_NAMES, type ModelItems } from "@marquee/contracts";
 import {
+  type ContentArtifact,
   type Logger,
   type ModelStore,
   type NeighbourModelName,
+  readContentArtifact,
   readNeighbourArtifact,
   readPopularityArtifact,
 } from "@marquee/runtime";
@@ -32,6 +34,8 @@ export interface ModelSnapshot {
   itemToItem: ItemToItemSnapshot | null;
   /** The personal model (EASE) in the same layout: `similarity` holds its weights. */
   personal: ItemToItemSnapshot | null;
+  /** The content model: places titles newer than the personal model (serving/src/content.ts). */
+  content: ContentArtifact | null;
 }
 
 const order = (scores: number[]) =>
@@ -75,6 +79,7 @@ const SLOTS: {
   popularity: { name: MODEL_NAMES.popularity, load: loadPopularity },
   itemToItem: { name: MODEL_NAMES.itemToItem, load: (s, v) => loadNeighbours(s, MODEL_NAMES.itemToItem, v) },
   personal: { name: MODEL_NAMES.personal, load: (s, v) => loadNeighbours(s, MODEL_NAMES.personal, v) },
+  content: { name: MODEL_NAMES.content, load: readContentArtifact },
 };
 
 /**
@@ -82,7 +87,7 @@ const SLOTS: {
  * `current` pointers move. A version that fails to load is logged and the old one kept.
  */
 export class ModelHub {
-  private snapshot: ModelSnapshot = { popularity: null, itemToItem: null, personal: null };
+  private snapshot: ModelSnapshot = { popularity: null, itemToItem: null, personal: null, content: null };
   /** Personal model versions experiments rank with, besides the current one. */
   private variants = new Map<string, ItemToItemSnapshot>();
   private running: Experiment[] = [];

@@ -422,7 +422,7 @@ async function builtInCandidates(
   const byMemory = Math.min(wasmCap, Math.floor(Math.sqrt((b.memoryMb * 2 ** 20) / 24)));
   const head = Math.min(nItems, byTime, byMemory);
   log("EASE size for the budget", { titles: nItems, by_time: byTime, by_memory: byMemory, modelled: head, lambda });
-  if (head < 500) {
+  if (head < Math.min(500, nItems)) {
     skip("ease", { lambda }, `the budget affords EASE over ${head} titles only`);
     return;
   }
