@@ -209,7 +209,7 @@ export async function createMarquee(
   });
   relay.start();
 
-  const store = new ModelStore(path.join(config.dataDir, "models"));
+  const store = new ModelStore(config.MODEL_DIR ?? path.join(config.dataDir, "models"));
   const models = new ModelHub(store, logger.child({ component: "serving" }));
   const refresh = new SingleFlightSchedule(async () => {
     const result = await refreshFastModels({ clickhouse: clickhouse.client, store, logger });

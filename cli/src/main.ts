@@ -8,10 +8,13 @@ import { createMarquee } from "./app.ts";
 import { startLoaderProcess } from "./loader-process.ts";
 import { startTranscodeWorkers } from "./media.ts";
 import { seedIfEmpty, storeWorld } from "./seed-store.ts";
+import { startServeProcess } from "./serve-process.ts";
 
 const USAGE = `marquee <command>
 
   start                      run the whole store in one process (embedded mode unless URLs are set)
+  serve                      run the scoring API on its own (stateless: run several replicas;
+                             MODEL_DIR the model registry, REDIS_URL the online store)
   loader                     run the Kafka → ClickHouse loader on its own (needs KAFKA_BROKERS)
   transcode-worker           run media's transcode workers on their own (needs DATABASE_URL;
                              MEDIA_S3_URL for shared storage; MEDIA_WORKERS per process)
@@ -36,6 +39,23 @@ async function main(argv: string[]): Promise<number> {
       const stop = async (signal: string) => {
         logger.info({ signal }, "shutting down");
         await marquee.close();
+        process.exit(0);
+      };
+      process.once("SIGINT", () => void stop("SIGINT"));
+      process.once("SIGTERM", () => void stop("SIGTERM"));
+      return -1; // keep running
+    }
+    case "serve": {
+      const started = performance.now();
+      const serving = await startServeProcess(config, logger);
+      const address = await serving.app.listen({ host: config.HOST, port: config.PORT });
+      logger.info(
+        { address, models: serving.hub.versions(), ready_seconds: Math.round(performance.now() - started) / 1000 },
+        "serving is ready",
+      );
+      const stop = async (signal: string) => {
+        logger.info({ signal }, "serving shutting down");
+        await serving.close();
         process.exit(0);
       };
       process.once("SIGINT", () => void stop("SIGINT"));

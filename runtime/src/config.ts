@@ -36,6 +36,11 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a plain identifier")
     .default("marquee"),
+  /**
+   * The model registry `marquee serve` replicas and the store read (and training writes):
+   * a shared volume in scaled mode. Unset: $DATA_DIR/models.
+   */
+  MODEL_DIR: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
   /** How often the demo rebuilds the popularity and item-to-item models, in seconds (0 = never). */
   MODEL_REFRESH_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   /** Size of the synthetic world seeded on first start. */

@@ -1,0 +1,133 @@
+import path from "node:path";
+import { migrateClickHouse } from "@marquee/analytics";
+import { Accounts, schema as commerceSchema } from "@marquee/commerce";
+import { readCookie, sessionCookieFor } from "@marquee/commerce/session-cookie";
+import { loadServingTitles, OnlineFeatures } from "@marquee/feature-store";
+import {
+  type Config,
+  checkReadiness,
+  createClickHouse,
+  createMetricsRegistry,
+  createOnlineStore,
+  createPostgres,
+  httpErrorHandler,
+  type Logger,
+  ModelStore,
+  type PostgresHandle,
+  sql,
+} from "@marquee/runtime";
+import {
+  ModelHub,
+  Recommender,
+  type ServingAuthenticator,
+  servingMetrics,
+  servingRoutes,
+  TitleIndex,
+} from "@marquee/serving";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+
+export interface ServeProcess {
+  app: FastifyInstance;
+  hub: ModelHub;
+  titles: TitleIndex;
+  close(): Promise<void>;
+}
+
+/** How often a replica re-reads the registry's `current` pointers and experiments.json. */
+const MODEL_POLL_MS = 5_000;
+
+/**
+ * The scoring API as its own process (`marquee serve`): stateless, so run as many replicas as
+ * the traffic needs behind a load balancer. Each one
+ *  - holds the models of the registry (MODEL_DIR, default $DATA_DIR/models: a shared volume in
+ *    scaled mode) in memory, following its `current` pointers and experiments.json every 5 s
+ *    (a promoted version is swapped in whole, a version that fails to load is refused);
+ *  - reads viewers' recent history from the online store (Redis with REDIS_URL; the loader
+ *    appends to it as events land), with ClickHouse read-through for viewers it has not seen;
+ *  - filters by the published catalogue (ClickHouse's titles dimension, re-read every 15 s);
+ *  - checks sign-in against commerce's sessions when DATABASE_URL is set (else only anonymous
+ *    ids and API keys are served).
+ * It loads no training code. /health (alive), /ready (models and catalogue loaded, stores
+ * answering), /metrics (Prometheus), /v1/… (the API, /v1/openapi.json its document).
+ */
+export async function startServeProcess(config: Config, logger: Logger): Promise<ServeProcess> {
+  const log = logger.child({ component: "serving" });
+  const clickhouse = await createClickHouse(config);
+  await migrateClickHouse(clickhouse.client);
+  const online = await createOnlineStore(config);
+  const postgres: PostgresHandle<typeof commerceSchema> | null = config.DATABASE_URL
+    ? await createPostgres(config, commerceSchema, {
+        onIdleError: (err) => log.warn({ err }, "postgres dropped an idle connection; the pool opens a new one"),
+      })
+    : null;
+  if (!postgres)
+    log.warn("no DATABASE_URL: sign-in is not checked here, so only anonymous ids and API keys are served");
+
+  const store = new ModelStore(config.MODEL_DIR ?? path.join(config.dataDir, "models"));
+  const hub = new ModelHub(store, log);
+  await hub.reload();
+  hub.watch(MODEL_POLL_MS);
+  const titles = new TitleIndex(() => loadServingTitles(clickhouse.client), log);
+  await titles.refresh();
+  titles.watch();
+  const recommender = new Recommender(hub, new OnlineFeatures(online, clickhouse.client), { titles, logger: log });
+
+  const metrics = createMetricsRegistry();
+  const app = Fastify({
+    loggerInstance: logger.child({ component: "http" }, { level: "warn" }) as FastifyBaseLogger,
+    trustProxy: false,
+  });
+  app.setErrorHandler(httpErrorHandler);
+  servingMetrics(app, { registry: metrics, hub });
+  app.get("/health", async () => ({ status: "ok", service: "serving", models: hub.versions() }));
+  app.get("/ready", async (_request, reply) => {
+    const report = await checkReadiness({
+      models: async () => {
+        if (!hub.ready()) throw new Error("no popularity model loaded yet");
+      },
+      catalogue: async () => {
+        if (!titles.ready) throw new Error("the published catalogue has not been read yet");
+      },
+      online: async () => online.recent("__readiness__", 1),
+      ...(postgres ? { postgres: () => postgres.db.execute(sql`select 1`) } : {}),
+    });
+    return reply
+      .code(report.status === "ok" ? 200 : 503)
+      .header("cache-control", "no-store")
+      .send(report);
+  });
+  app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  await app.register(servingRoutes, {
+    serving: recommender,
+    apiKey: config.SERVING_API_KEY,
+    ...(postgres ? { authenticate: accountsAuthenticator(new Accounts(postgres.db), config) } : {}),
+  });
+
+  return {
+    app,
+    hub,
+    titles,
+    async close() {
+      hub.stop();
+      titles.stop();
+      await app.close();
+      await online.close();
+      await clickhouse.close();
+      await postgres?.close();
+    },
+  };
+}
+
+/** Commerce's sessions, read from the shared database: the bearer token or the store's cookie. */
+function accountsAuthenticator(accounts: Accounts, config: Config): ServingAuthenticator {
+  const cookieName = sessionCookieFor(config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).name;
+  return async ({ bearer, cookie }) => {
+    const token = bearer ?? readCookie(cookie, cookieName);
+    const viewer = token ? await accounts.authenticate(token) : null;
+    if (!viewer) return null;
+    return {
+      actorIds: [viewer.userId, viewer.profile.id],
+      audience: { maxAgeRating: viewer.profile.max_age_rating, region: viewer.region },
+    };
+  };
+}
