@@ -40,10 +40,12 @@ const HISTORY_TYPES = [...WEIGHTED_TYPES, "refund"];
 const RECENCY_HALF_LIFE_MS = 7 * 86_400_000;
 
 /**
- * Online features for serving: reads the online store; the first time an actor is asked for in
- * this process, their recent history is also read from ClickHouse (read-through), so a restart
- * or a Redis flush does not make a returning viewer look new. Stays bounded: the "hydrated" set
- * forgets the oldest actors first.
+ * Online features for serving: reads the online store; the first time an actor with nothing
+ * there is asked for in this process, their recent history is read from ClickHouse
+ * (read-through), so a restart of the embedded store (memory) or a Redis flush does not make a
+ * returning viewer look new. An actor with history in the online store is taken as complete
+ * (the loader appends every event there). Stays bounded: the "hydrated" set forgets the
+ * oldest actors first.
  */
 export class OnlineFeatures {
   private readonly hydrated = new Map<string, true>();
@@ -56,6 +58,13 @@ export class OnlineFeatures {
 
   async recent(actorId: string): Promise<RecentInteraction[]> {
     if (this.clickhouse && !this.hydrated.has(actorId)) {
+      // The loader appends every event to the online store: a viewer with history there needs
+      // no ClickHouse read (a request must not wait on a query for each new visitor it sees).
+      const held = await this.store.recent(actorId, HISTORY_LIMIT);
+      if (held.length > 0) {
+        this.markHydrated(actorId);
+        return held;
+      }
       this.markHydrated(actorId);
       const rs = await this.clickhouse.query({
         query: `SELECT item_id, type, toUnixTimestamp64Milli(occurred_at) AS at,
