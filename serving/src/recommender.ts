@@ -147,10 +147,11 @@ export class Recommender implements ServingApi {
       for (const i of row?.items ?? []) shown.add(i.id);
       return row;
     };
-    /** Never offered: not visible, turned down, or in an earlier row. */
-    const blocked = (id: string) => shown.has(id) || profile.negatives.has(id) || !view.visible(id);
-    /** ...nor, in personal rows, what the viewer already engaged with or owns. */
-    const blockedPersonal = (id: string) => blocked(id) || profile.positives.has(id) || profile.owned.has(id);
+    /** Never offered: not visible, turned down, owned (bar Continue watching), or in an earlier row. */
+    const blocked = (id: string) =>
+      shown.has(id) || profile.negatives.has(id) || profile.owned.has(id) || !view.visible(id);
+    /** ...nor, in personal rows, what the viewer already engaged with. */
+    const blockedPersonal = (id: string) => blocked(id) || profile.positives.has(id);
 
     const continueItems: RankedItem[] = [];
     for (const f of profile.inProgress) {
