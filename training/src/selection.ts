@@ -256,7 +256,8 @@ export async function selectPersonalModel(
       recipe: best.recipe,
       params: { ...best.recipe.params, k },
       neighbours,
-      backend: best.recipe.model.startsWith("ease") ? `typed-arrays + tfjs ${handle.backend}` : "typed-arrays",
+      // The selection itself runs EASE (λ tuning) on tfjs whatever wins, and so does the content model.
+      backend: `typed-arrays + tfjs ${handle.backend}`,
       seconds: refitSeconds,
     },
     candidates,

@@ -50,33 +50,64 @@ export function syntheticInteractions(options: SyntheticOptions): Interactions &
   // Large worlds (the bench's 10k–20k titles × 50k–100k users) score a popularity-drawn pool
   // per user instead of every title: users × items × factors would take minutes.
   const pooled = options.pooled ?? users * items > 1e8;
-  const cumulative = new Float64Array(items);
-  let acc = 0;
+  // The pool is drawn the way people browse: a genre by taste (each title's genre is its
+  // strongest latent dimension), then a title of that genre by popularity.
+  const genreOf = new Int32Array(items);
   for (let i = 0; i < items; i++) {
-    acc += Math.exp(itemBias[i] as number);
-    cumulative[i] = acc;
+    let best = 0;
+    for (let f = 1; f < d; f++) if ((itemF[i * d + f] as number) > (itemF[i * d + best] as number)) best = f;
+    genreOf[i] = best;
   }
-  const drawByPopularity = () => {
-    const x = rng() * acc;
+  const members: number[][] = Array.from({ length: d }, () => []);
+  for (let i = 0; i < items; i++) (members[genreOf[i] as number] as number[]).push(i);
+  const cumulative = members.map((m) => {
+    const c = new Float64Array(m.length);
+    let acc = 0;
+    m.forEach((i, x) => {
+      acc += Math.exp(itemBias[i] as number);
+      c[x] = acc;
+    });
+    return c;
+  });
+  const drawFrom = (g: number) => {
+    const c = cumulative[g] as Float64Array;
+    const m = members[g] as number[];
+    if (m.length === 0) return Math.floor(rng() * items);
+    const x = rng() * (c[c.length - 1] as number);
     let lo = 0;
-    let hi = items - 1;
+    let hi = c.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if ((cumulative[mid] as number) < x) lo = mid + 1;
+      if ((c[mid] as number) < x) lo = mid + 1;
       else hi = mid;
     }
-    return lo;
+    return m[lo] as number;
   };
+  const genreWeights = new Float64Array(d);
   for (let u = 0; u < users; u++) {
     const n = Math.max(5, Math.min(Math.round(items * 0.6), Math.round((activity[u] as number) * scale)));
     for (let f = 0; f < d; f++) userF[f] = 2.5 * gauss();
     if (pooled) {
-      // A pool of 6n titles drawn by popularity (with some uniform ones, so the tail is
-      // reachable), then the n best by taste + Gumbel noise, as below.
+      // A pool of 4n titles: genres by the softmax of the user's taste, titles by popularity
+      // within them (a few uniform, so the tail is reachable); then the n best by taste +
+      // Gumbel noise, as below.
+      let total = 0;
+      for (let f = 0; f < d; f++) {
+        genreWeights[f] = Math.exp(userF[f] as number);
+        total += genreWeights[f] as number;
+      }
+      const drawGenre = () => {
+        let x = rng() * total;
+        for (let f = 0; f < d; f++) {
+          x -= genreWeights[f] as number;
+          if (x <= 0) return f;
+        }
+        return d - 1;
+      };
       const pool = new Set<number>();
-      const want = Math.min(items, 6 * n);
+      const want = Math.min(items, 4 * n);
       for (let tries = 0; pool.size < want && tries < want * 4; tries++)
-        pool.add(rng() < 0.25 ? Math.floor(rng() * items) : drawByPopularity());
+        pool.add(rng() < 0.1 ? Math.floor(rng() * items) : drawFrom(drawGenre()));
       const scored = [...pool].map((i) => {
         let s = 0;
         for (let f = 0; f < d; f++) s += (userF[f] as number) * (itemF[i * d + f] as number);
