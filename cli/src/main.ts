@@ -5,6 +5,7 @@ import { operatorSocketPath, sendOperatorCommand } from "@marquee/commerce/opera
 import { AppError, createClickHouse, createLogger, createPostgres, loadConfig } from "@marquee/runtime";
 import { loadMovieLensDir } from "@marquee/seed";
 import { createMarquee } from "./app.ts";
+import { EXPERIMENT_USAGE, experimentCommand } from "./experiment-command.ts";
 import { startLoaderProcess } from "./loader-process.ts";
 import { startTranscodeWorkers } from "./media.ts";
 import { seedIfEmpty, storeWorld } from "./seed-store.ts";
@@ -21,6 +22,8 @@ const USAGE = `marquee <command>
   seed [--scale tiny|demo|large] [--seed N]
                              store a deterministic synthetic world (when the catalogue is empty)
   grant-role EMAIL ROLE      give an account a role (viewer, seller or admin), e.g. the first admin
+  experiment start|stop|show A/B test personal model versions, without a restart:
+                             ${EXPERIMENT_USAGE.replaceAll("\n  ", "\n                             ")}
   seed --movielens DIR       load MovieLens files (u.data+u.item, ratings.dat+movies.dat or
                              ratings.csv+movies.csv) as the catalogue and rating events
 `;
@@ -85,6 +88,10 @@ async function main(argv: string[]): Promise<number> {
       process.once("SIGINT", () => void stop("SIGINT"));
       process.once("SIGTERM", () => void stop("SIGTERM"));
       return -1; // keep running
+    }
+    case "experiment": {
+      process.stdout.write(await experimentCommand(config, rest));
+      return 0;
     }
     case "grant-role": {
       const [email, role] = rest;

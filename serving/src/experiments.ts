@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 
@@ -87,6 +87,7 @@ export async function writeExperiments(root: string, file: ExperimentsFile): Pro
   const checked = ExperimentsFileSchema.parse(file);
   const target = path.join(root, EXPERIMENTS_FILE);
   const tmp = `${target}.${process.pid}.tmp`;
+  await mkdir(root, { recursive: true });
   await writeFile(tmp, `${JSON.stringify(checked, null, 2)}\n`);
   await rename(tmp, target);
 }
