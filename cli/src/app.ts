@@ -35,7 +35,20 @@ import {
   resolveSecrets,
   sql,
 } from "@marquee/runtime";
-import { ModelHub, Recommender, type ServingAuthenticator, servingRoutes, TitleIndex } from "@marquee/serving";
+import {
+  ApiKeyCache,
+  ApiKeys,
+  apiKeyCommands,
+  clientAccess,
+  ModelHub,
+  Recommender,
+  SERVING_MIGRATIONS,
+  SERVING_MIGRATIONS_TABLE,
+  type ServingAuthenticator,
+  type ServingDb,
+  servingRoutes,
+  TitleIndex,
+} from "@marquee/serving";
 import { remixRoutes, STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
 import {
   DEFAULT_RETRAIN_CRON,
@@ -88,6 +101,11 @@ export async function createMarquee(
     onIdleError: (err) => logger.warn({ err }, "postgres dropped an idle connection; the pool opens a new one"),
   });
   await postgres.migrate(COMMERCE_MIGRATIONS);
+  await postgres.migrate(SERVING_MIGRATIONS, { table: SERVING_MIGRATIONS_TABLE });
+  // Other clients' API keys, held in memory and re-read every few seconds (revocations included).
+  const apiKeys = new ApiKeys(postgres.db as unknown as ServingDb);
+  const keyCache = new ApiKeyCache(apiKeys, { logger: logger.child({ component: "serving" }) });
+  await keyCache.start();
   const clickhouse = await createClickHouse(config);
   const applied = await migrateClickHouse(clickhouse.client);
   if (applied.length > 0) logger.info({ applied }, "clickhouse migrations applied");
@@ -131,10 +149,15 @@ export async function createMarquee(
     viewerOf: sessionViewer(commerce, publicUrl),
   });
   const composedMedia = media;
-  // Embedded mode: `marquee grant-role` reaches this process, which owns the PGlite files.
+  // Embedded mode: `marquee grant-role` and `marquee api-keys` reach this process, which owns the PGlite files.
   const operator =
     postgres.kind === "pglite"
-      ? await serveOperatorCommands(operatorSocketPath(config.dataDir), commerce.accounts, logger).catch((err) => {
+      ? await serveOperatorCommands(
+          operatorSocketPath(config.dataDir),
+          commerce.accounts,
+          logger,
+          apiKeyCommands(apiKeys, { afterChange: () => keyCache.refresh() }),
+        ).catch((err) => {
           logger.warn({ err }, "operator socket not available: stop the store before marquee grant-role");
           return null;
         })
@@ -284,10 +307,21 @@ export async function createMarquee(
     rateLimitPerMinute: config.COLLECTOR_RATE_LIMIT,
     maxEventAgeDays: config.COLLECTOR_MAX_EVENT_AGE_DAYS,
   });
-  await app.register(servingRoutes, {
-    serving: recommender,
+  // Serving in a scope of its own: clientAccess's hooks (API keys, per-key CORS and rate limits)
+  // touch serving's routes only. The storefront calls the recommender in-process, trusted.
+  const servingAccess = {
     apiKey: config.SERVING_API_KEY,
     authenticate: servingAuthenticator(commerce, publicUrl),
+    keys: keyCache,
+    requireCredentials: config.SERVING_REQUIRE_CREDENTIALS,
+  };
+  await app.register(async (scope) => {
+    await scope.register(clientAccess, {
+      ...servingAccess,
+      redisUrl: config.REDIS_URL,
+      openRateLimitPerMinute: config.SERVING_RATE_LIMIT,
+    });
+    await scope.register(servingRoutes, { serving: recommender, ...servingAccess });
   });
   // /api/v1 for apps and other clients, the Stripe webhook, and (without Stripe keys) the
   // local test checkout pages.
@@ -352,6 +386,7 @@ export async function createMarquee(
       if (closed) return;
       closed = true;
       clearInterval(sweep);
+      keyCache.stop();
       await operator?.close();
       await app.close();
       await refresh.stop();

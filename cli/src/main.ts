@@ -1,9 +1,18 @@
 import { parseArgs } from "node:util";
 import { migrateClickHouse } from "@marquee/analytics";
 import { Accounts, Catalog, COMMERCE_MIGRATIONS, schema as commerceSchema, ROLES, type Role } from "@marquee/commerce";
-import { operatorSocketPath, sendOperatorCommand } from "@marquee/commerce/operator-socket";
+import { operatorSocketPath, sendOperatorCommand, sendOperatorExtension } from "@marquee/commerce/operator-socket";
 import { AppError, createClickHouse, createLogger, createPostgres, loadConfig } from "@marquee/runtime";
 import { loadMovieLensDir } from "@marquee/seed";
+import {
+  ApiKeys,
+  apiKeyCommands,
+  describeApiKeysResult,
+  parseApiKeysArgs,
+  SERVING_MIGRATIONS,
+  SERVING_MIGRATIONS_TABLE,
+  servingSchema,
+} from "@marquee/serving";
 import { createMarquee } from "./app.ts";
 import { EXPERIMENT_USAGE, experimentCommand } from "./experiment-command.ts";
 import { startLoaderProcess } from "./loader-process.ts";
@@ -22,6 +31,10 @@ const USAGE = `marquee <command>
   seed [--scale tiny|demo|large] [--seed N]
                              store a deterministic synthetic world (when the catalogue is empty)
   grant-role EMAIL ROLE      give an account a role (viewer, seller or admin), e.g. the first admin
+  api-keys create|list|revoke
+                             serving API keys for other clients (apps, partner sites):
+                             create --name NAME --scopes catalog:read,users:read [--rate-limit N/min]
+                             [--cors-origin https://…]…; list; revoke KEY_ID
   experiment start|stop|show A/B test personal model versions, without a restart:
                              ${EXPERIMENT_USAGE.replaceAll("\n  ", "\n                             ")}
   seed --movielens DIR       load MovieLens files (u.data+u.item, ratings.dat+movies.dat or
@@ -120,6 +133,28 @@ async function main(argv: string[]): Promise<number> {
         const granted = await new Accounts(postgres.db).grantRoleByEmail(email, role as Role);
         if (!granted) throw new AppError("not_found", `no account with the e-mail ${email}`);
         process.stdout.write(said);
+        return 0;
+      } finally {
+        await postgres.close();
+      }
+    }
+    case "api-keys": {
+      const { command: op, args, json } = parseApiKeysArgs(rest);
+      // Like grant-role: a running embedded store owns its PGlite files, so it runs the command
+      // (and its key cache sees the change at once); else the database directly.
+      if (!config.DATABASE_URL) {
+        const reply = await sendOperatorExtension(operatorSocketPath(config.dataDir), op, args);
+        if (reply) {
+          if (!reply.ok) throw new AppError(reply.code, reply.message);
+          process.stdout.write(describeApiKeysResult(op, reply.result, json));
+          return 0;
+        }
+      }
+      const postgres = await createPostgres(config, servingSchema);
+      try {
+        await postgres.migrate(SERVING_MIGRATIONS, { table: SERVING_MIGRATIONS_TABLE });
+        const result = await apiKeyCommands(new ApiKeys(postgres.db))[op](args);
+        process.stdout.write(describeApiKeysResult(op, result, json));
         return 0;
       } finally {
         await postgres.close();

@@ -18,6 +18,13 @@ import { ROLES, type Role } from "./accounts.ts";
 export type OperatorCommand = { command: "grant-role"; email: string; role: Role };
 export type OperatorReply = { ok: true; granted: boolean } | { ok: false; code: ErrorCode; message: string };
 
+/**
+ * A command another workspace adds to the socket (serving's `api-keys:*`), composed by the
+ * CLI: JSON arguments in, a JSON result out. An AppError below 500 reaches the operator as is.
+ */
+export type OperatorExtension = (args: Record<string, unknown>) => Promise<unknown>;
+export type OperatorExtensionReply = { ok: true; result: unknown } | { ok: false; code: ErrorCode; message: string };
+
 /** Unix socket paths are limited to ~104 bytes; a long data folder's socket lives in the temp folder. */
 export function operatorSocketPath(dataDir: string): string {
   const dir = path.resolve(dataDir);
@@ -36,6 +43,7 @@ export async function serveOperatorCommands(
   socketPath: string,
   handlers: OperatorHandlers,
   logger: Logger,
+  extensions: Readonly<Record<string, OperatorExtension>> = {},
 ): Promise<{ close(): Promise<void> }> {
   // A socket file left by a store that died is in the way; a live store on the same data
   // folder cannot exist (PGlite has one process), so it is removed.
@@ -49,7 +57,9 @@ export async function serveOperatorCommands(
       if (buffered.length > 4096) return socket.destroy();
       const end = buffered.indexOf("\n");
       if (end < 0) return;
-      void answer(buffered.slice(0, end), handlers).then((reply) => socket.end(`${JSON.stringify(reply)}\n`));
+      void answer(buffered.slice(0, end), handlers, extensions).then((reply) =>
+        socket.end(`${JSON.stringify(reply)}\n`),
+      );
     });
     socket.on("error", (err) => logger.debug({ err }, "operator connection failed"));
   });
@@ -69,9 +79,19 @@ export async function serveOperatorCommands(
   };
 }
 
-async function answer(line: string, handlers: OperatorHandlers): Promise<OperatorReply> {
+async function answer(
+  line: string,
+  handlers: OperatorHandlers,
+  extensions: Readonly<Record<string, OperatorExtension>>,
+): Promise<OperatorReply | OperatorExtensionReply> {
   try {
     const cmd = JSON.parse(line) as Partial<OperatorCommand>;
+    const extension = typeof cmd.command === "string" ? Object.hasOwn(extensions, cmd.command) : false;
+    if (extension) {
+      const args = (cmd as { args?: unknown }).args;
+      const given = args && typeof args === "object" && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
+      return { ok: true, result: await (extensions[cmd.command as string] as OperatorExtension)(given) };
+    }
     if (cmd.command !== "grant-role" || typeof cmd.email !== "string" || !ROLES.includes(cmd.role as Role))
       throw new AppError("bad_request", `unknown operator command; expected grant-role EMAIL ${ROLES.join("|")}`);
     return { ok: true, granted: await handlers.grantRoleByEmail(cmd.email, cmd.role as Role) };
@@ -81,8 +101,21 @@ async function answer(line: string, handlers: OperatorHandlers): Promise<Operato
   }
 }
 
+/** Send an extension's command (e.g. `api-keys:create`) to the store running here; null when none is running. */
+export function sendOperatorExtension(
+  socketPath: string,
+  command: string,
+  args: Record<string, unknown>,
+): Promise<OperatorExtensionReply | null> {
+  return sendLine(socketPath, { command, args }) as Promise<OperatorExtensionReply | null>;
+}
+
 /** Send a command to the store running on this data folder; null when none is running. */
 export function sendOperatorCommand(socketPath: string, command: OperatorCommand): Promise<OperatorReply | null> {
+  return sendLine(socketPath, command) as Promise<OperatorReply | null>;
+}
+
+function sendLine(socketPath: string, command: object): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
     let buffered = "";
@@ -94,7 +127,7 @@ export function sendOperatorCommand(socketPath: string, command: OperatorCommand
     });
     socket.on("end", () => {
       try {
-        resolve(JSON.parse(buffered) as OperatorReply);
+        resolve(JSON.parse(buffered));
       } catch {
         reject(new AppError("unavailable", "the running store gave no answer"));
       }

@@ -157,6 +157,16 @@ export const ConfigSchema = z.object({
    * anonymous ids) are accepted.
    */
   SERVING_API_KEY: z.preprocess(emptyToUndefined, z.string().min(32, "must be at least 32 characters").optional()),
+  /**
+   * Serving requests per minute of callers without an API key: per address when anonymous, per
+   * account when signed in; 0 = no limit. Each client key has its own limit (`marquee api-keys`).
+   */
+  SERVING_RATE_LIMIT: z.coerce.number().int().min(0).default(600),
+  /** "true": serving refuses callers with no credentials at all (401): every client then needs a key. */
+  SERVING_REQUIRE_CREDENTIALS: z
+    .enum(["true", "false", "1", "0"])
+    .default("false")
+    .transform((v) => v === "true" || v === "1"),
   /** Signs the local test checkout's events. Unset: generated once into $DATA_DIR/secrets.json. */
   LOCAL_WEBHOOK_SECRET: z.preprocess(emptyToUndefined, z.string().min(16, "must be at least 16 characters").optional()),
   /**
