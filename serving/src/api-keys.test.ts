@@ -138,6 +138,10 @@ describe("ApiKeyCache", () => {
         corsOrigins: ["https://fresh.example"],
       });
       expect((await cache.verify(api_key)).status).toBe("ok");
+      // Right after a made-up id's re-read, a key made since still works (it waits for the next one).
+      expect(await cache.verify(`mq_ffffffffffffffff_${"B".repeat(43)}`)).toEqual({ status: "unknown" });
+      const { api_key: next } = await keys.create({ name: "next", scopes: ["catalog:read"] });
+      expect((await cache.verify(next)).status).toBe("ok");
       expect(cache.allowsOrigin("https://fresh.example")).toBe(true);
       expect(cache.allowsOrigin("https://evil.example")).toBe(false);
       expect(await cache.verify("mq_not-a-key")).toEqual({ status: "unknown" });

@@ -165,8 +165,8 @@ interface CachedKey {
 /**
  * The keys in memory, re-read every few seconds, so verifying a request costs a SHA-256 and
  * no query, and a key revoked on any replica (or by the CLI on the database) is refused by
- * every replica within `refreshMs`. An id the cache does not know triggers one early re-read
- * (at most once a second), so a key works as soon as it is made. If a re-read fails the last
+ * every replica within `refreshMs`. An id the cache does not know triggers an early re-read
+ * (at most one a second), so a key works as soon as it is made. If a re-read fails the last
  * keys stay in use (logged): serving keeps answering while the database is away.
  */
 export class ApiKeyCache implements ApiKeyVerifier {
@@ -175,6 +175,7 @@ export class ApiKeyCache implements ApiKeyVerifier {
   private loaded = false;
   private inflight: Promise<void> | null = null;
   private lastMissRefresh = 0;
+  private missRefresh: Promise<void> | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly refreshMs: number;
 
@@ -243,9 +244,8 @@ export class ApiKeyCache implements ApiKeyVerifier {
     const parsed = parseClientKey(token);
     if (!parsed) return { status: "unknown" };
     let entry = this.byId.get(parsed.keyId);
-    if (!entry && Date.now() - this.lastMissRefresh >= 1_000) {
-      this.lastMissRefresh = Date.now();
-      await this.refresh().catch((err) => this.options.logger?.warn({ err }, "API keys could not be re-read"));
+    if (!entry) {
+      await this.refreshForMiss();
       entry = this.byId.get(parsed.keyId);
     }
     if (!this.loaded) throw new AppError("unavailable", "API keys are still being read; retry shortly");
@@ -254,6 +254,25 @@ export class ApiKeyCache implements ApiKeyVerifier {
     if (!timingSafeEqual(sha256(parsed.secret), entry.hash)) return { status: "unknown" };
     if (entry.revoked) return { status: "revoked", keyId: parsed.keyId };
     return { status: "ok", key: entry.key };
+  }
+
+  /**
+   * An id the cache does not know: re-read, but at most once a second however many unknown ids
+   * arrive (a flood of made-up keys costs one query a second); misses within that second wait
+   * for the next re-read together rather than being told "unknown" by a stale cache.
+   */
+  private refreshForMiss(): Promise<void> {
+    this.missRefresh ??= (async () => {
+      const wait = this.lastMissRefresh + 1_000 - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      this.lastMissRefresh = Date.now();
+      await this.refresh();
+    })()
+      .catch((err) => this.options.logger?.warn({ err }, "API keys could not be re-read"))
+      .finally(() => {
+        this.missRefresh = null;
+      });
+    return this.missRefresh;
   }
 
   /** Does some active key let pages of `origin` call the API (a preflight's question)? */
