@@ -10,7 +10,7 @@ import {
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishNeighbours, publishPopularity, tempModelStore } from "../test/models-fixture.ts";
-import { type AccessOptions, authorizeActor, authorizeCatalog, type ServingAuthenticator } from "./access.ts";
+import { type AccessOptions, authorizeActor, authorizeCatalog, identify, type ServingAuthenticator } from "./access.ts";
 import { ApiKeyCache, ApiKeys, SERVING_MIGRATIONS, SERVING_MIGRATIONS_TABLE } from "./api-keys.ts";
 import { callerOf, clientAccess } from "./client-access.ts";
 import { ModelHub } from "./models.ts";
@@ -211,5 +211,23 @@ describe("CORS per key", () => {
     expect(evil.headers["access-control-allow-origin"]).toBeUndefined();
     // Outside serving's scope there is no preflight route of serving's.
     expect((await preflight("/elsewhere", partner)).statusCode).toBe(404);
+  });
+});
+
+describe("callers without a key", () => {
+  it("are refused (401, saying how) only where credentials are required", async () => {
+    await expect(identify({}, { keys: cache, requireCredentials: true })).rejects.toMatchObject({
+      code: "unauthorized",
+      message: expect.stringMatching(/needs an API key: send `x-api-key: mq_…`/),
+    });
+    expect(await identify({}, { keys: cache })).toEqual({ kind: "anonymous" });
+    // A viewer's session is a credential too.
+    const viewer = await identify(
+      { authorization: "Bearer alice-session-token-000" },
+      { keys: cache, authenticate, requireCredentials: true },
+    );
+    expect(viewer.kind).toBe("viewer");
+    // Without a key store, a client key cannot be checked: it is unknown, not ignored.
+    await expect(identify({ "x-api-key": made.catalog }, {})).rejects.toMatchObject({ code: "unauthorized" });
   });
 });
