@@ -175,6 +175,23 @@ describe("per-key rate limits", () => {
     for (let i = 0; i < 6; i++)
       expect((await app.inject({ url: "/elsewhere", remoteAddress: "198.51.100.7" })).statusCode).toBe(200);
   });
+
+  it("lets requests through, promptly, while the rate-limit Redis is away", async () => {
+    const away = Fastify();
+    away.setErrorHandler(httpErrorHandler);
+    await away.register(async (scope) => {
+      // Nothing listens on port 1: every counter update fails.
+      await scope.register(clientAccess, { keys: cache, redisUrl: "redis://127.0.0.1:1", openRateLimitPerMinute: 1 });
+      scope.get("/v1/test", async () => ({ ok: true }));
+    });
+    try {
+      const started = performance.now();
+      for (let i = 0; i < 3; i++) expect((await away.inject({ url: "/v1/test" })).statusCode).toBe(200);
+      expect(performance.now() - started).toBeLessThan(2_000);
+    } finally {
+      await away.close();
+    }
+  });
 });
 
 describe("CORS per key", () => {

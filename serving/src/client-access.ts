@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import rateLimit from "@fastify/rate-limit";
 import { AppError } from "@marquee/runtime";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -100,11 +101,40 @@ export const clientAccess = fp(
     });
 
     const open = options.openRateLimitPerMinute ?? DEFAULT_OPEN_RATE_LIMIT;
+    // No offline queue and a short command timeout: with Redis away a request is let through at
+    // once (skipOnError) instead of waiting for a reconnection.
     const redis = options.redisUrl
-      ? new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2_000, enableAutoPipelining: true })
+      ? new Redis(options.redisUrl, {
+          maxRetriesPerRequest: 1,
+          connectTimeout: 2_000,
+          commandTimeout: 250,
+          enableOfflineQueue: false,
+          enableAutoPipelining: true,
+        })
       : null;
     if (redis) {
-      redis.on("error", (err) => app.log.warn({ err }, "rate-limit Redis unavailable; requests are not limited"));
+      // Said once per outage, not once per reconnection attempt.
+      let down = false;
+      redis.on("ready", () => {
+        down = false;
+      });
+      redis.on("error", (err) => {
+        if (down) return;
+        down = true;
+        app.log.warn({ err }, "rate-limit Redis unavailable; requests are not limited until it is back");
+      });
+      // Count from the first request: wait (briefly) for the connection before listening.
+      app.addHook("onReady", async () => {
+        if (redis.status === "ready") return;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          once(redis, "ready").catch(() => undefined),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, 2_000);
+          }),
+        ]);
+        clearTimeout(timer);
+      });
       app.addHook("onClose", async () => {
         await redis.quit().catch(() => redis.disconnect());
       });
