@@ -156,7 +156,7 @@ export async function createMarquee(
           operatorSocketPath(config.dataDir),
           commerce.accounts,
           logger,
-          apiKeyCommands(apiKeys, { afterChange: () => keyCache.refresh() }),
+          apiKeyCommands(apiKeys, { afterChange: () => keyCache.reload() }),
         ).catch((err) => {
           logger.warn({ err }, "operator socket not available: stop the store before marquee grant-role");
           return null;

@@ -82,7 +82,7 @@ describe("marquee api-keys, embedded", () => {
         apiKeyCommands(keys, {
           afterChange: async () => {
             refreshed++;
-            await cache.refresh();
+            await cache.reload();
           },
         }),
       );

@@ -111,7 +111,7 @@ describe("ApiKeyCache", () => {
       // A wrong secret with a real id is "unknown", not a hint that the id exists.
       const forged = `mq_${key.id}_${"A".repeat(43)}`;
       expect(await b.verify(forged)).toEqual({ status: "unknown" });
-      await apiKeyCommands(keys, { afterChange: () => a.refresh() })["api-keys:revoke"]({ id: key.id });
+      await apiKeyCommands(keys, { afterChange: () => a.reload() })["api-keys:revoke"]({ id: key.id });
       // The replica that ran the command sees it at once, the other within its refresh.
       expect(await a.verify(api_key)).toEqual({ status: "revoked", keyId: key.id });
       const started = Date.now();

@@ -216,6 +216,15 @@ export class ApiKeyCache implements ApiKeyVerifier {
     return this.inflight;
   }
 
+  /**
+   * Re-read, starting after any read already under way (which may have begun before the change
+   * the caller just made): what the caller wrote is in the keys when this resolves.
+   */
+  async reload(): Promise<void> {
+    await this.inflight?.catch(() => undefined);
+    return this.refresh();
+  }
+
   private async load(): Promise<void> {
     const rows = await this.source.stored();
     const byId = new Map<string, CachedKey>();
@@ -266,7 +275,7 @@ export class ApiKeyCache implements ApiKeyVerifier {
       const wait = this.lastMissRefresh + 1_000 - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       this.lastMissRefresh = Date.now();
-      await this.refresh();
+      await this.reload();
     })()
       .catch((err) => this.options.logger?.warn({ err }, "API keys could not be re-read"))
       .finally(() => {
@@ -284,7 +293,7 @@ export class ApiKeyCache implements ApiKeyVerifier {
 /**
  * The three key commands as JSON in, JSON out: what `marquee api-keys` runs on the database
  * itself, or sends to a running embedded store (whose PGlite it must not open) over its
- * operator socket. `afterChange` lets that store's own cache see the change at once.
+ * operator socket. `afterChange` (the store's `cache.reload()`) lets its own cache see the change at once.
  */
 export function apiKeyCommands(
   keys: ApiKeys,
