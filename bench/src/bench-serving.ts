@@ -19,7 +19,7 @@
  *      rentals, watchlist adds and "not interested";
  *    - the published catalogue in chDB's `titles` dimension (closed before serve opens it).
  * 2. `marquee serve` (cli/src/main.ts, the command operators run) on that data folder with
- *    REDIS_URL, as a child process; BENCH_PROFILE=DIR runs it with `node --cpu-prof` there.
+ *    REDIS_URL, as a child process; BENCH_PROFILE=DIR runs it with `node --cpu-prof`, the profile written there on exit.
  * 3. Load: GET /v1/users/{id}/rows over loopback keep-alive HTTP, OPEN LOOP. The generator is
  *    written here (≈ 60 lines, no dependency) and runs in a child process of its own, so it
  *    shares no event loop with the bench or the server: request i is due at t0 + i / rate and
@@ -545,22 +545,27 @@ async function main() {
     const base = `http://127.0.0.1:${port}`;
     const key = randomBytes(24).toString("hex");
     const profileDir = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : null;
-    const serve = spawn(process.execPath, ["--import", "tsx", path.join(REPO, "cli/src/main.ts"), "serve"], {
-      cwd: REPO,
-      env: {
-        NODE_ENV: "production",
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "",
-        DATA_DIR: work,
-        REDIS_URL: redisUrl,
-        HOST: "127.0.0.1",
-        PORT: String(port),
-        LOG_LEVEL: "warn",
-        SERVING_API_KEY: key,
-        ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
+    // Node 20 refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
+    const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+    const serve = spawn(
+      process.execPath,
+      [...profile, "--import", "tsx", path.join(REPO, "cli/src/main.ts"), "serve"],
+      {
+        cwd: REPO,
+        env: {
+          NODE_ENV: "production",
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "",
+          DATA_DIR: work,
+          REDIS_URL: redisUrl,
+          HOST: "127.0.0.1",
+          PORT: String(port),
+          LOG_LEVEL: "warn",
+          SERVING_API_KEY: key,
+        },
+        stdio: ["ignore", "inherit", "inherit"],
       },
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    );
     children.push(serve);
     const deadline = Date.now() + 180_000;
     for (;;) {
