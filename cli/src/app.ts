@@ -302,6 +302,7 @@ export async function createMarquee(
     bus,
     logger,
     metrics,
+    online,
     topic: config.KAFKA_EVENTS_TOPIC,
     corsOrigins: config.CORS_ORIGINS,
     rateLimitPerMinute: config.COLLECTOR_RATE_LIMIT,

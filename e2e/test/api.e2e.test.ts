@@ -60,6 +60,32 @@ describe("the /api/v1 store in embedded mode", () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
+  it('honours a "not interested" posted to the collector in the very next rows', async () => {
+    const visitor = "a_notinterested0000000001";
+    const rows = async () =>
+      (await (await fetch(`${base}/v1/users/${visitor}/rows?limit=10`)).json()) as {
+        rows: { id: string; items: { id: string }[] }[];
+      };
+    const shown = (r: Awaited<ReturnType<typeof rows>>) => r.rows.flatMap((x) => x.items.map((i) => i.id));
+    const before = await rows();
+    const top = before.rows.find((x) => x.id === "top-picks")?.items[0]?.id as string;
+    expect(top).toBeTruthy();
+    const post = await fetch(`${base}/v1/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        events: [{ type: "not_interested", anonymous_id: visitor, item_id: top, context: { device: "desktop" } }],
+      }),
+    });
+    expect(post.status).toBe(200);
+    // No wait for the loader's next batch: the collector's answer means serving knows.
+    const after = await rows();
+    expect(shown(after)).not.toContain(top);
+    expect(after.rows.find((x) => x.id === "top-picks")?.items.map((i) => i.id)).not.toEqual(
+      before.rows.find((x) => x.id === "top-picks")?.items.map((i) => i.id),
+    );
+  });
+
   it("buys through the local checkout, plays, and keeps sessions and grants across a restart", async () => {
     const m = marquee as Marquee;
     const port = new URL(base).port;

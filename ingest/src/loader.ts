@@ -168,7 +168,8 @@ export function decodeLoaderRow(value: unknown): LoaderRow {
   return toLoaderRow(decodeCollectedEvent(value));
 }
 
-function historyEntry(e: CollectedEvent): RecentInteraction | null {
+/** An event's entry in its actor's recent history (the online store); null for events without one. */
+export function historyEntry(e: CollectedEvent): RecentInteraction | null {
   if (!ITEM_TYPES.has(e.type) || HISTORY_EXCLUDED.has(e.type) || !("item_id" in e) || !e.item_id) return null;
   const at = Date.parse(e.occurred_at);
   if (e.type === "rating")

@@ -1,9 +1,11 @@
 import cors from "@fastify/cors";
 import rateLimit from "@fastify/rate-limit";
-import type { Counter, EventBus, Histogram, Logger, Registry } from "@marquee/runtime";
+import { actorId } from "@marquee/contracts";
+import type { Counter, EventBus, Histogram, Logger, OnlineStore, RecentInteraction, Registry } from "@marquee/runtime";
 import { AppError, Counter as PromCounter, Histogram as PromHistogram } from "@marquee/runtime";
 import type { FastifyInstance } from "fastify";
 import { publishEvents, validateBatch } from "./collector.ts";
+import { historyEntry } from "./loader.ts";
 
 /** 1 MiB: 500 events of ~2 KiB each. Larger bodies get 413 before any parsing. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -23,6 +25,13 @@ export interface CollectorOptions {
   rateLimitPerMinute?: number;
   logger: Logger;
   metrics?: Registry;
+  /**
+   * Serving's online store: with it, the accepted events' history entries are appended before
+   * the answer, so a click or a "not interested" changes the viewer's very next rows (the
+   * loader, a batch later, appends the same entries: the store keeps each interaction once).
+   * Best effort: the bus is the durable path, and a failure here only delays the effect.
+   */
+  online?: OnlineStore;
 }
 
 interface CollectorMetrics {
@@ -99,8 +108,11 @@ export async function collectorRoutes(app: FastifyInstance, options: CollectorOp
     // once publish returns its promise) keeps those objects out of the old generation.
     (request as { body: unknown }).body = undefined;
     const stored = events.length > 0 ? publishEvents(options.bus, events, options.topic) : undefined;
+    const seen =
+      options.online && events.length > 0 ? rememberAtOnce(options.online, events, options.logger) : undefined;
     events.length = 0;
     await stored;
+    await seen;
     metrics.events.inc({ outcome: "accepted" }, result.accepted);
     if (result.rejected.length > 0) metrics.events.inc({ outcome: "rejected" }, result.rejected.length);
     const status = result.accepted === 0 ? 400 : 200;
@@ -110,4 +122,26 @@ export async function collectorRoutes(app: FastifyInstance, options: CollectorOp
     }
     return reply.code(status).send(result);
   });
+}
+
+/** The events' history entries, per actor, into the online store (errors logged, never thrown). */
+async function rememberAtOnce(
+  online: OnlineStore,
+  events: Parameters<typeof historyEntry>[0][],
+  logger: Logger,
+): Promise<void> {
+  const byActor = new Map<string, RecentInteraction[]>();
+  for (const e of events) {
+    const entry = historyEntry(e);
+    if (!entry) continue;
+    const actor = actorId(e);
+    const list = byActor.get(actor);
+    if (list) list.push(entry);
+    else byActor.set(actor, [entry]);
+  }
+  try {
+    await Promise.all([...byActor].map(([actor, list]) => online.append(actor, list)));
+  } catch (err) {
+    logger.warn({ err }, "online store append failed; the loader will add these interactions");
+  }
 }

@@ -8,11 +8,25 @@ export interface PosterCardProps {
   row: string;
   position: number;
   modelVersion: string;
+  /** The experiment variant that ranked it (for events). */
+  variant?: string;
+  /** Why it is here ("Because you watched Heat"), and how far the viewer got (0–1). */
+  reason?: string;
+  progress?: number;
   /** The first cards of the first shelf are above the fold: load them eagerly. */
   eager?: boolean;
 }
 
-export function PosterCard({ card, row, position, modelVersion, eager = false }: PosterCardProps) {
+export function PosterCard({
+  card,
+  row,
+  position,
+  modelVersion,
+  variant,
+  reason,
+  progress,
+  eager = false,
+}: PosterCardProps) {
   const price = card.from_price_minor === null ? null : formatPrice(card.from_price_minor, card.currency);
   return (
     <Link
@@ -23,6 +37,7 @@ export function PosterCard({ card, row, position, modelVersion, eager = false }:
       data-mq-row={row}
       data-mq-pos={position}
       data-mq-model={modelVersion}
+      {...(variant ? { "data-mq-variant": variant } : {})}
     >
       <span className="card-poster">
         <img
@@ -34,6 +49,11 @@ export function PosterCard({ card, row, position, modelVersion, eager = false }:
           decoding="async"
           {...(eager ? { fetchpriority: "high" } : {})}
         />
+        {progress !== undefined ? (
+          <span className="card-progress" role="img" aria-label={`${Math.round(progress * 100)}% watched`}>
+            <span style={{ width: `${Math.round(progress * 100)}%` }} />
+          </span>
+        ) : null}
         <span className="card-rating">
           <span className="visually-hidden">Rated </span>
           {card.age_rating}
@@ -41,6 +61,7 @@ export function PosterCard({ card, row, position, modelVersion, eager = false }:
       </span>
       <span className="card-meta">
         <span className="card-title">{card.title}</span>
+        {reason ? <span className="card-reason">{reason}</span> : null}
         <span className="card-sub">
           <span>{card.year}</span>
           {price ? (

@@ -7,6 +7,8 @@ export interface ShelfProps {
   title: string;
   reason?: string;
   modelVersion: string;
+  variant?: string;
+  why?: Record<string, { reason?: string; progress?: number }>;
   cards: TitleCard[];
   /** Load the first posters eagerly (the first shelf on the page). */
   eager?: boolean;
@@ -15,7 +17,7 @@ export interface ShelfProps {
 const EAGER_CARDS = 6;
 
 /** A titled, horizontally scrolling row of poster cards; arrow buttons appear once JS runs. */
-export function Shelf({ id, title, reason, modelVersion, cards, eager = false }: ShelfProps) {
+export function Shelf({ id, title, reason, modelVersion, variant, why, cards, eager = false }: ShelfProps) {
   const track = useRef<HTMLOListElement>(null);
   const [edges, setEdges] = useState<{ start: boolean; end: boolean } | null>(null);
   const headingId = `shelf-${id}`;
@@ -66,6 +68,9 @@ export function Shelf({ id, title, reason, modelVersion, cards, eager = false }:
                 row={id}
                 position={i}
                 modelVersion={modelVersion}
+                {...(variant ? { variant } : {})}
+                {...(why?.[card.id]?.reason ? { reason: why[card.id]?.reason } : {})}
+                {...(why?.[card.id]?.progress !== undefined ? { progress: why[card.id]?.progress } : {})}
                 eager={eager && i < EAGER_CARDS}
               />
             </li>

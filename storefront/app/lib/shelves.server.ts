@@ -10,6 +10,10 @@ export interface Shelf {
   title: string;
   reason: string;
   model_version: string;
+  /** The experiment variant the viewer is in ("control" outside any), for events. */
+  variant: string;
+  /** Per card (by title id): why serving put it there, and how far the viewer got (Continue watching). */
+  why: Record<string, { reason?: string; progress?: number }>;
   cards: TitleCard[];
 }
 
@@ -32,6 +36,13 @@ export async function toShelves(
       title: r.title,
       reason: r.reason,
       model_version: r.model_version,
+      variant: r.variant,
+      why: Object.fromEntries(
+        r.items.map((i) => [
+          i.id,
+          { ...(i.reason ? { reason: i.reason } : {}), ...(i.progress !== undefined ? { progress: i.progress } : {}) },
+        ]),
+      ),
       // A title shows once per shelf (its first, best-ranked slot).
       cards: [...new Set(r.items.map((i) => i.id))].flatMap((id) => byId.get(id) ?? []).slice(0, SHELF_MAX),
     }))

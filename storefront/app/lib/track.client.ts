@@ -162,6 +162,7 @@ function shelfContext(el: HTMLElement): Omit<EventContext, "device"> {
     ...(el.dataset.mqRow ? { row: el.dataset.mqRow } : {}),
     ...(Number.isInteger(position) ? { position } : {}),
     ...(el.dataset.mqModel ? { model_version: el.dataset.mqModel } : {}),
+    ...(el.dataset.mqVariant ? { variant: el.dataset.mqVariant } : {}),
   };
 }
 

@@ -48,6 +48,8 @@ export default function Home() {
           title={s.title}
           reason={s.reason}
           modelVersion={s.model_version}
+          variant={s.variant}
+          why={s.why}
           cards={s.cards}
           eager={i === 0}
         />

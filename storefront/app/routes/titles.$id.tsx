@@ -291,7 +291,15 @@ export default function TitlePage() {
         </div>
       </div>
 
-      {more ? <Shelf id={more.id} title={more.title} modelVersion={more.model_version} cards={more.cards} /> : null}
+      {more ? (
+        <Shelf
+          id={more.id}
+          title={more.title}
+          modelVersion={more.model_version}
+          variant={more.variant}
+          cards={more.cards}
+        />
+      ) : null}
     </article>
   );
 }
