@@ -17,9 +17,15 @@ import {
   sql,
 } from "@marquee/runtime";
 import {
+  ApiKeyCache,
+  ApiKeys,
+  clientAccess,
   ModelHub,
   Recommender,
+  SERVING_MIGRATIONS,
+  SERVING_MIGRATIONS_TABLE,
   type ServingAuthenticator,
+  type ServingDb,
   servingMetrics,
   servingRoutes,
   TitleIndex,
@@ -61,7 +67,16 @@ export async function startServeProcess(config: Config, logger: Logger): Promise
       })
     : null;
   if (!postgres)
-    log.warn("no DATABASE_URL: sign-in is not checked here, so only anonymous ids and API keys are served");
+    log.warn(
+      "no DATABASE_URL: sign-in and API keys are not checked here, so only anonymous ids and the server key are served",
+    );
+  // Other clients' API keys (created with `marquee api-keys`), held in memory, re-read every few seconds.
+  if (postgres) await postgres.migrate(SERVING_MIGRATIONS, { table: SERVING_MIGRATIONS_TABLE });
+  const keyCache = new ApiKeyCache(
+    postgres ? new ApiKeys(postgres.db as unknown as ServingDb) : { stored: async () => [] },
+    { logger: log },
+  );
+  await keyCache.start();
 
   const store = new ModelStore(config.MODEL_DIR ?? path.join(config.dataDir, "models"));
   const hub = new ModelHub(store, log);
@@ -70,7 +85,12 @@ export async function startServeProcess(config: Config, logger: Logger): Promise
   const titles = new TitleIndex(() => loadServingTitles(clickhouse.client), log);
   await titles.refresh();
   titles.watch();
-  const recommender = new Recommender(hub, new OnlineFeatures(online, clickhouse.client), { titles, logger: log });
+  // With Redis the loader keeps every viewer's history there: no ClickHouse read on a request
+  // (the embedded driver runs such queries one at a time, so a burst of newcomers would queue).
+  const recommender = new Recommender(hub, new OnlineFeatures(online, config.REDIS_URL ? null : clickhouse.client), {
+    titles,
+    logger: log,
+  });
 
   const metrics = createMetricsRegistry();
   const app = Fastify({
@@ -97,10 +117,20 @@ export async function startServeProcess(config: Config, logger: Logger): Promise
       .send(report);
   });
   app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
-  await app.register(servingRoutes, {
-    serving: recommender,
+  const access = {
     apiKey: config.SERVING_API_KEY,
+    keys: keyCache,
+    requireCredentials: config.SERVING_REQUIRE_CREDENTIALS,
     ...(postgres ? { authenticate: accountsAuthenticator(new Accounts(postgres.db), config) } : {}),
+  };
+  // clientAccess's hooks (keys, per-key CORS and rate limits) in serving's scope, as in the store.
+  await app.register(async (scope) => {
+    await scope.register(clientAccess, {
+      ...access,
+      redisUrl: config.REDIS_URL,
+      openRateLimitPerMinute: config.SERVING_RATE_LIMIT,
+    });
+    await scope.register(servingRoutes, { serving: recommender, ...access });
   });
 
   return {
@@ -110,6 +140,7 @@ export async function startServeProcess(config: Config, logger: Logger): Promise
     async close() {
       hub.stop();
       titles.stop();
+      keyCache.stop();
       await app.close();
       await online.close();
       await clickhouse.close();

@@ -18,6 +18,9 @@ export interface PopularitySnapshot {
   /** Item indexes, best first. */
   byTrending: Int32Array;
   byPopular: Int32Array;
+  /** Per genre (the model's titles' genres), its titles in byPopular's and byTrending's order. */
+  byGenrePopular: ReadonlyMap<string, Int32Array>;
+  byGenreTrending: ReadonlyMap<string, Int32Array>;
 }
 
 export interface ItemToItemSnapshot {
@@ -41,15 +44,32 @@ export interface ModelSnapshot {
 const order = (scores: number[]) =>
   Int32Array.from(scores.map((_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b));
 
+/** `order` split by genre, each genre's titles in the same order: genre rows read no other genre's titles. */
+function byGenre(items: ModelItems, order: Int32Array): Map<string, Int32Array> {
+  const lists = new Map<string, number[]>();
+  for (const i of order) {
+    for (const g of items[i]?.genres ?? []) {
+      const list = lists.get(g);
+      if (list) list.push(i);
+      else lists.set(g, [i]);
+    }
+  }
+  return new Map([...lists].map(([g, list]) => [g, Int32Array.from(list)]));
+}
+
 async function loadPopularity(store: ModelStore, version: string): Promise<PopularitySnapshot> {
   const { items, scores } = await readPopularityArtifact(store, version);
+  const byTrending = order(scores.trending);
+  const byPopular = order(scores.popular);
   return {
     version,
     items,
     index: new Map(items.map((t, i) => [t.id, i])),
     popular: Float64Array.from(scores.popular),
-    byTrending: order(scores.trending),
-    byPopular: order(scores.popular),
+    byTrending,
+    byPopular,
+    byGenrePopular: byGenre(items, byPopular),
+    byGenreTrending: byGenre(items, byTrending),
   };
 }
 

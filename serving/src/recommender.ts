@@ -295,7 +295,12 @@ export class Recommender implements ServingApi {
     const window = options.window ?? "week";
     const genre = options.genre ?? null;
     const skip = (id: string) => !view.visible(id) || (genre !== null && !view.genres(id).includes(genre));
-    const order = window === "day" ? popularity.byTrending : popularity.byPopular;
+    const order =
+      genre === null
+        ? window === "day"
+          ? popularity.byTrending
+          : popularity.byPopular
+        : ((window === "day" ? popularity.byGenreTrending : popularity.byGenrePopular).get(genre) ?? new Int32Array(0));
     const items = fromOrder(order, popularity, k, skip, window === "day" ? null : popularity.popular, (id) =>
       popularReason(genre ? [genre] : view.genres(id), window),
     );
@@ -466,10 +471,10 @@ export class Recommender implements ServingApi {
         taken.add(t.id);
       }
     }
-    for (const i of popularity.byPopular) {
+    for (const i of popularity.byGenrePopular.get(genre) ?? []) {
       if (items.length >= limit) break;
       const id = popularity.items[i]?.id;
-      if (!id || taken.has(id) || skip(id) || !view.genres(id).includes(genre)) continue;
+      if (!id || taken.has(id) || !view.genres(id).includes(genre) || skip(id)) continue;
       items.push({ id, score: round(popularity.popular[i] ?? 0), reason: `Popular in ${genre}` });
     }
     return {

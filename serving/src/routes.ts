@@ -19,7 +19,8 @@ import {
 import { AppError } from "@marquee/runtime";
 import type { FastifyInstance, FastifySchema } from "fastify";
 import { z } from "zod";
-import { type AccessOptions, authorizeActor, effectiveAudience, identify } from "./access.ts";
+import { type AccessOptions, authorizeActor, authorizeCatalog, effectiveAudience } from "./access.ts";
+import { callerOf } from "./client-access.ts";
 import type { ServingApi } from "./recommender.ts";
 
 /** The API's version, in the document and the paths (`/v1/…`). */
@@ -159,7 +160,7 @@ export async function servingRoutes(
     const id = request.params.id;
     const q = parse(RowsQuerySchema.extend(AudienceQuerySchema.shape), request.query);
     reply.header("cache-control", "private, no-store");
-    const caller = await identify(request.headers, options);
+    const caller = await callerOf(request, options);
     authorizeActor(caller, id, "rows");
     return options.serving.rows(id, { limit: q.limit, audience: effectiveAudience(caller, audienceOf(q)) });
   });
@@ -171,7 +172,7 @@ export async function servingRoutes(
       const id = request.params.id;
       const q = parse(RecommendationsQuerySchema, request.query);
       reply.header("cache-control", "private, no-store");
-      const caller = await identify(request.headers, options);
+      const caller = await callerOf(request, options);
       authorizeActor(caller, id, "recommendations");
       return options.serving.recommendations(id, {
         k: q.k,
@@ -190,11 +191,11 @@ export async function servingRoutes(
         SimilarQuerySchema.extend({ exclude_owned: RecommendationsQuerySchema.shape.exclude_owned }),
         request.query,
       );
-      const caller = await identify(request.headers, options);
+      const caller = await callerOf(request, options);
       if (q.user_id) {
         authorizeActor(caller, q.user_id, "similar titles");
         reply.header("cache-control", "private, no-store");
-      }
+      } else authorizeCatalog(caller, "similar titles");
       return options.serving.similar(request.params.id, {
         limit: q.k ?? q.limit ?? 20,
         audience: effectiveAudience(caller, audienceOf(q)),
@@ -206,7 +207,8 @@ export async function servingRoutes(
   app.post("/v1/sessions/recommendations", { schema: ROUTE_SCHEMAS.session }, async (request, reply) => {
     const body = parse(SessionRecommendationsBodySchema, request.body);
     reply.header("cache-control", "no-store");
-    const caller = await identify(request.headers, options);
+    const caller = await callerOf(request, options);
+    authorizeCatalog(caller, "session recommendations");
     return options.serving.sessionRecommendations({
       itemIds: body.item_ids,
       excludeItemIds: body.exclude_item_ids,
@@ -219,7 +221,8 @@ export async function servingRoutes(
 
   app.get("/v1/popular", { schema: ROUTE_SCHEMAS.popular }, async (request, reply) => {
     const q = parse(PopularQuerySchema, request.query);
-    const caller = await identify(request.headers, options);
+    const caller = await callerOf(request, options);
+    authorizeCatalog(caller, "popular titles");
     // The same for everyone with one audience: shared caches may keep it briefly.
     if (caller.kind === "anonymous") reply.header("cache-control", "public, max-age=30");
     return options.serving.popular({
