@@ -1,8 +1,18 @@
-import { type ContentArtifact, contentFeatures, rankTopPicks, withColdTitles } from "@marquee/runtime";
+import { OnlineFeatures } from "@marquee/feature-store";
+import {
+  type ContentArtifact,
+  contentFeatures,
+  createLogger,
+  MemoryOnlineStore,
+  rankTopPicks,
+  withColdTitles,
+} from "@marquee/runtime";
 import { describe, expect, it } from "vitest";
 import { similarToNewTitle, withNewTitles } from "./content.ts";
-import type { ItemToItemSnapshot } from "./models.ts";
+import type { ItemToItemSnapshot, ModelHub } from "./models.ts";
+import { Recommender } from "./recommender.ts";
 import type { CatalogTitle } from "./titles.ts";
+import { TitleIndex } from "./titles.ts";
 
 const DIMS = 64;
 const items = ["a", "b", "c"].map((id) => ({ id, title: id.toUpperCase(), genres: ["drama"], year: 2000 }));
@@ -119,5 +129,41 @@ describe("titles published after the last training", () => {
       { id: "c", score: Math.round((0.75 / Math.sqrt(1.75)) * 1e5) / 1e5 },
     ]);
     expect(similarToNewTitle(content(), drama("n"), 5, (id) => id === "a").map((x) => x.id)).toEqual(["c"]);
+  });
+});
+
+describe("a title published after the last training, in serving's answers", () => {
+  it("is in More like this, in its neighbours' similar lists and in the Top picks of viewers of titles like it", async () => {
+    const base = snapshot();
+    const popularity = {
+      version: "pop1",
+      items,
+      index: new Map(items.map((t, i) => [t.id, i])),
+      popular: Float64Array.from([1, 0.5, 0.2]),
+      byTrending: Int32Array.from([0, 1, 2]),
+      byPopular: Int32Array.from([0, 1, 2]),
+      byGenrePopular: new Map([["drama", Int32Array.from([0, 1, 2])]]),
+      byGenreTrending: new Map([["drama", Int32Array.from([0, 1, 2])]]),
+    };
+    const hub = {
+      current: { popularity, itemToItem: base, personal: base, content: content() },
+      experiments: [],
+      personalAt: () => base,
+    } as unknown as ModelHub;
+    const titles = new TitleIndex(
+      async () => [drama("n"), ...items.map((t) => ({ ...t, age_rating: "PG" }))],
+      createLogger({ service: "test", level: "silent" }),
+    );
+    await titles.refresh();
+    const online = new MemoryOnlineStore();
+    await online.append("a_fan", [{ item_id: "c", type: "play_complete", at: Date.now() }]);
+    const recommender = new Recommender(hub, new OnlineFeatures(online, null), { titles });
+
+    const similar = await recommender.similar("n", { limit: 5 });
+    expect(similar.items.map((i) => i.id)).toEqual(["a", "c"]);
+    expect(similar.model_version).toContain("+content:c1");
+    expect((await recommender.similar("a", { limit: 5 })).items[0]?.id).toBe("n");
+    const recs = await recommender.recommendations("a_fan", { k: 2 });
+    expect(recs.items[0]).toMatchObject({ id: "n", reason: "Because you watched C" });
   });
 });

@@ -12,6 +12,7 @@ import type {
 import type { OnlineFeatures, UserProfile } from "@marquee/feature-store";
 import { AppError, type Logger, rankTopPicks } from "@marquee/runtime";
 import { isLimited, ratingAllowed, regionAllowed } from "./audience.ts";
+import { withNewTitles } from "./content.ts";
 import { type Assignment, assign, CONTROL } from "./experiments.ts";
 import type { ItemToItemSnapshot, ModelHub, PopularitySnapshot } from "./models.ts";
 import type { CatalogTitle, TitleIndex } from "./titles.ts";
@@ -92,6 +93,8 @@ interface Ranking {
   /** Top picks' model: the personal one (the viewer's variant) once promoted, else item-to-item. */
   picker: ItemToItemSnapshot | null;
   version: string;
+  /** The content model that placed titles newer than the models, when one did. */
+  contentVersion: string | null;
   assignment: Assignment;
 }
 
@@ -312,7 +315,10 @@ export class Recommender implements ServingApi {
     const ranking = this.ranking(options.actorId ?? null);
     const { popularity, itemToItem } = ranking;
     const view = this.view(options.audience, popularity);
-    const p = provenance(ranking, `i2i:${itemToItem?.version ?? "none"}+pop:${popularity.version}`);
+    const p = provenance(
+      ranking,
+      `i2i:${itemToItem?.version ?? "none"}+pop:${popularity.version}${ranking.contentVersion ? `+content:${ranking.contentVersion}` : ""}`,
+    );
     // A title outside the audience is answered like one that does not exist.
     if (!itemToItem || !view.visible(itemId)) return { item_id: itemId, items: [], ...p };
     const profile = options.actorId ? restrict(await this.features.profile(options.actorId), view) : null;
@@ -331,14 +337,21 @@ export class Recommender implements ServingApi {
 
   /** The models for this viewer (their experiment variant's personal model), or 503 while none is loaded. */
   private ranking(actorId: string | null): Ranking {
-    const { popularity, itemToItem } = this.hub.current;
+    const { popularity, content } = this.hub.current;
     if (!popularity)
       throw new AppError("unavailable", "recommendations are warming up; retry shortly", { retriable: true });
+    // Titles published since the models were trained get their place from the content model
+    // (memoised per snapshot and catalogue read, so this is a lookup on almost every request).
+    const catalogue = this.options.titles?.ready ? this.options.titles.newestFirst() : null;
+    const extend = (s: ItemToItemSnapshot | null) =>
+      s && content && catalogue ? withNewTitles(s, content, catalogue) : s;
+    const itemToItem = extend(this.hub.current.itemToItem);
     const assignment = actorId === null ? CONTROL : assign(this.hub.experiments, actorId);
-    const personal = this.hub.personalAt(assignment.modelVersion);
+    const personal = extend(this.hub.personalAt(assignment.modelVersion));
     const picker = personal ?? itemToItem;
-    const version = `pop:${popularity.version}+i2i:${itemToItem?.version ?? "none"}${personal ? `+personal:${personal.version}` : ""}`;
-    return { popularity, itemToItem, picker, version, assignment };
+    const version = `pop:${popularity.version}+i2i:${itemToItem?.version ?? "none"}${personal ? `+personal:${personal.version}` : ""}${content && catalogue ? `+content:${content.version}` : ""}`;
+    const contentVersion = content && catalogue ? content.version : null;
+    return { popularity, itemToItem, picker, version, contentVersion, assignment };
   }
 
   /**
