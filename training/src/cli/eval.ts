@@ -16,8 +16,8 @@ import { randomSplit, temporalSplit } from "../eval/split.ts";
 import { fitBpr } from "../models/bpr.ts";
 import { PopularityScorer } from "../models/popularity-scorer.ts";
 import { evaluateServed, selectPersonalModel } from "../selection.ts";
-import { loadTfForDevice, parseDevice } from "../tf-backend.ts";
-import { progress, runMain, UsageError } from "./offline-tools.ts";
+import { loadTfForDevice } from "../tf-backend.ts";
+import { deviceArg, progress, runMain, UsageError } from "./offline-tools.ts";
 import { parseFormat, readRatingsFile } from "./ratings-file.ts";
 
 async function main(argv: string[]): Promise<void> {
@@ -39,12 +39,7 @@ async function main(argv: string[]): Promise<void> {
   const protocol = values.protocol;
   if (protocol !== "random" && protocol !== "temporal") throw new UsageError("--protocol must be random or temporal");
   const seed = Number(values.seed);
-  let device: ReturnType<typeof parseDevice>;
-  try {
-    device = parseDevice(values.device);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const device = deviceArg(values.device);
   const budgetSeconds = Number(values["budget-seconds"]);
   if (!(budgetSeconds > 0)) throw new UsageError("--budget-seconds must be a positive number");
   const started = performance.now();

@@ -3,9 +3,19 @@
  * errors, progress on stderr (stdout carries only their output) and the entry-point runner.
  */
 import { MovieLensError } from "@marquee/seed";
+import { parseDevice } from "../tf-backend.ts";
 
 /** Bad arguments or input the user can fix: reported without a stack, exit code 2. */
 export class UsageError extends Error {}
+
+/** `--device`, parsed; a value that names no device is the user's to fix (exit 2, the choices listed). */
+export function deviceArg(value: string | undefined): ReturnType<typeof parseDevice> {
+  try {
+    return parseDevice(value);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
 
 /** stderr progress for the offline tools: stdout carries only their output. */
 export function progress(msg: string, fields: Record<string, unknown> = {}): void {

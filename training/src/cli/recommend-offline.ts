@@ -13,8 +13,8 @@ import { parseArgs } from "node:util";
 import { topK } from "../eval/metrics.ts";
 import { rankable, selectPersonalModel } from "../selection.ts";
 import { historyPopularity, servedScorer } from "../served-scorer.ts";
-import { loadTfForDevice, parseDevice } from "../tf-backend.ts";
-import { progress, runMain, UsageError } from "./offline-tools.ts";
+import { loadTfForDevice } from "../tf-backend.ts";
+import { deviceArg, progress, runMain, UsageError } from "./offline-tools.ts";
 import { parseFormat, readRatingsFile } from "./ratings-file.ts";
 
 async function main(argv: string[]): Promise<void> {
@@ -34,12 +34,7 @@ async function main(argv: string[]): Promise<void> {
   const format = parseFormat(values.format);
   const k = Number(values.k);
   if (!Number.isInteger(k) || k < 1 || k > 1000) throw new UsageError("--k must be an integer from 1 to 1000");
-  let device: ReturnType<typeof parseDevice>;
-  try {
-    device = parseDevice(values.device);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const device = deviceArg(values.device);
   const budgetSeconds = Number(values["budget-seconds"]);
   if (!(budgetSeconds > 0)) throw new UsageError("--budget-seconds must be a positive number");
   const started = performance.now();

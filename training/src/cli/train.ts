@@ -16,8 +16,7 @@ import { createClickHouse, createLogger, loadConfig, ModelStore } from "@marquee
 import { refreshFastModels } from "../refresh.ts";
 import { retrainPersonal } from "../retrain.ts";
 import { DEFAULT_RETRAIN_CRON, RetrainScheduler } from "../scheduler.ts";
-import { parseDevice } from "../tf-backend.ts";
-import { runMain, UsageError } from "./offline-tools.ts";
+import { deviceArg, runMain, UsageError } from "./offline-tools.ts";
 
 export function gitSha(): string | null {
   try {
@@ -39,12 +38,7 @@ async function main(argv: string[]): Promise<void> {
       "budget-seconds": { type: "string" },
     },
   });
-  let device: ReturnType<typeof parseDevice>;
-  try {
-    device = parseDevice(values.device);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const device = deviceArg(values.device);
   const budgetSeconds = values["budget-seconds"] === undefined ? undefined : Number(values["budget-seconds"]);
   if (budgetSeconds !== undefined && !(budgetSeconds > 0))
     throw new UsageError("--budget-seconds must be a positive number");
