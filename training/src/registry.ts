@@ -1,6 +1,7 @@
 import { appendFile, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ModelMeta, ModelStore } from "@marquee/runtime";
+import type { CandidateResult } from "./selection.ts";
 
 /** Why a version became (or did not become) current: one JSON line per decision. */
 export interface PromotionDecision {
@@ -148,14 +149,7 @@ export interface SelectionDecision {
   params: Record<string, unknown>;
   metric: "ndcg_at_10";
   validation: { split: string; users: number };
-  candidates: {
-    model: string;
-    params: Record<string, unknown>;
-    validation_ndcg_at_10: number | null;
-    seconds: number;
-    peak_rss_mb: number;
-    skipped?: string;
-  }[];
+  candidates: CandidateResult[];
   backend: string;
   device: string;
   seconds: number;
