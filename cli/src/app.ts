@@ -8,11 +8,9 @@ import {
   Commerce,
   schema as commerceSchema,
   createPaymentGateway,
-  type Viewer,
 } from "@marquee/commerce";
 import { commerceApiRoutes } from "@marquee/commerce/http";
 import { operatorSocketPath, serveOperatorCommands } from "@marquee/commerce/operator-socket";
-import { readCookie, sessionCookieFor } from "@marquee/commerce/session-cookie";
 import { TOPICS } from "@marquee/contracts";
 import { loadServingTitles, OnlineFeatures } from "@marquee/feature-store";
 import { collectorRoutes, OutboxRelay, startCatalogLoader, startLoader } from "@marquee/ingest";
@@ -35,20 +33,7 @@ import {
   resolveSecrets,
   sql,
 } from "@marquee/runtime";
-import {
-  ApiKeyCache,
-  ApiKeys,
-  apiKeyCommands,
-  clientAccess,
-  ModelHub,
-  Recommender,
-  SERVING_MIGRATIONS,
-  SERVING_MIGRATIONS_TABLE,
-  type ServingAuthenticator,
-  type ServingDb,
-  servingRoutes,
-  TitleIndex,
-} from "@marquee/serving";
+import { apiKeyCommands, ModelHub, Recommender, TitleIndex } from "@marquee/serving";
 import { remixRoutes, STOREFRONT_BUILD, type StorefrontServices } from "@marquee/storefront";
 import {
   DEFAULT_RETRAIN_CRON,
@@ -62,6 +47,7 @@ import type { ServerBuild } from "@remix-run/node";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { type ComposedMedia, composeMedia } from "./media.ts";
 import { seedIfEmpty } from "./seed-store.ts";
+import { mountServing, servingAuthenticator, sessionViewer, startApiKeys } from "./serving-mount.ts";
 
 export interface Marquee {
   app: FastifyInstance;
@@ -101,11 +87,7 @@ export async function createMarquee(
     onIdleError: (err) => logger.warn({ err }, "postgres dropped an idle connection; the pool opens a new one"),
   });
   await postgres.migrate(COMMERCE_MIGRATIONS);
-  await postgres.migrate(SERVING_MIGRATIONS, { table: SERVING_MIGRATIONS_TABLE });
-  // Other clients' API keys, held in memory and re-read every few seconds (revocations included).
-  const apiKeys = new ApiKeys(postgres.db as unknown as ServingDb);
-  const keyCache = new ApiKeyCache(apiKeys, { logger: logger.child({ component: "serving" }) });
-  await keyCache.start();
+  const { apiKeys, keyCache } = await startApiKeys(postgres, logger.child({ component: "serving" }));
   const clickhouse = await createClickHouse(config);
   const applied = await migrateClickHouse(clickhouse.client);
   if (applied.length > 0) logger.info({ applied }, "clickhouse migrations applied");
@@ -146,7 +128,7 @@ export async function createMarquee(
     postgres: postgres as unknown as PostgresHandle<Record<string, unknown>>,
     commerce,
     logger,
-    viewerOf: sessionViewer(commerce, publicUrl),
+    viewerOf: sessionViewer(commerce.accounts, publicUrl),
   });
   const composedMedia = media;
   // Embedded mode: `marquee grant-role` and `marquee api-keys` reach this process, which owns the PGlite files.
@@ -308,21 +290,11 @@ export async function createMarquee(
     rateLimitPerMinute: config.COLLECTOR_RATE_LIMIT,
     maxEventAgeDays: config.COLLECTOR_MAX_EVENT_AGE_DAYS,
   });
-  // Serving in a scope of its own: clientAccess's hooks (API keys, per-key CORS and rate limits)
-  // touch serving's routes only. The storefront calls the recommender in-process, trusted.
-  const servingAccess = {
-    apiKey: config.SERVING_API_KEY,
-    authenticate: servingAuthenticator(commerce, publicUrl),
+  await mountServing(app, {
+    config,
+    recommender,
     keys: keyCache,
-    requireCredentials: config.SERVING_REQUIRE_CREDENTIALS,
-  };
-  await app.register(async (scope) => {
-    await scope.register(clientAccess, {
-      ...servingAccess,
-      redisUrl: config.REDIS_URL,
-      openRateLimitPerMinute: config.SERVING_RATE_LIMIT,
-    });
-    await scope.register(servingRoutes, { serving: recommender, ...servingAccess });
+    authenticate: servingAuthenticator(commerce.accounts, publicUrl),
   });
   // /api/v1 for apps and other clients, the Stripe webhook, and (without Stripe keys) the
   // local test checkout pages.
@@ -416,36 +388,6 @@ function ownUrl(config: Config, app: FastifyInstance | undefined): string {
   const local = ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost"].includes(config.HOST);
   const host = local ? "localhost" : config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
   return `http://${host}:${port}`;
-}
-
-/**
- * The signed-in viewer of a request's credentials: a bearer token or the store's session cookie
- * (the one name the public address allows, as the JSON API reads it). Serving and media use it.
- */
-function sessionViewer(
-  commerce: Commerce,
-  publicUrl: () => string,
-): (credentials: { bearer: string | null; cookie: string | undefined }) => Promise<Viewer | null> {
-  return async ({ bearer, cookie }) => {
-    const token = bearer ?? readCookie(cookie, sessionCookieFor(publicUrl()).name);
-    return token ? commerce.accounts.authenticate(token) : null;
-  };
-}
-
-/**
- * Serving's view of sign-in: the account and profile whose rows the caller may read, and the
- * signed-in profile's audience.
- */
-function servingAuthenticator(commerce: Commerce, publicUrl: () => string): ServingAuthenticator {
-  const viewerOf = sessionViewer(commerce, publicUrl);
-  return async (credentials) => {
-    const viewer = await viewerOf(credentials);
-    if (!viewer) return null;
-    return {
-      actorIds: [viewer.userId, viewer.profile.id],
-      audience: { maxAgeRating: viewer.profile.max_age_rating, region: viewer.region },
-    };
-  };
 }
 
 /**

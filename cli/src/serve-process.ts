@@ -1,7 +1,6 @@
 import path from "node:path";
 import { migrateClickHouse } from "@marquee/analytics";
 import { Accounts, schema as commerceSchema } from "@marquee/commerce";
-import { readCookie, sessionCookieFor } from "@marquee/commerce/session-cookie";
 import { loadServingTitles, OnlineFeatures } from "@marquee/feature-store";
 import {
   type Config,
@@ -16,21 +15,9 @@ import {
   type PostgresHandle,
   sql,
 } from "@marquee/runtime";
-import {
-  ApiKeyCache,
-  ApiKeys,
-  clientAccess,
-  ModelHub,
-  Recommender,
-  SERVING_MIGRATIONS,
-  SERVING_MIGRATIONS_TABLE,
-  type ServingAuthenticator,
-  type ServingDb,
-  servingMetrics,
-  servingRoutes,
-  TitleIndex,
-} from "@marquee/serving";
+import { ModelHub, Recommender, servingMetrics, TitleIndex } from "@marquee/serving";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { mountServing, servingAuthenticator, startApiKeys } from "./serving-mount.ts";
 
 export interface ServeProcess {
   app: FastifyInstance;
@@ -70,13 +57,7 @@ export async function startServeProcess(config: Config, logger: Logger): Promise
     log.warn(
       "no DATABASE_URL: sign-in and API keys are not checked here, so only anonymous ids and the server key are served",
     );
-  // Other clients' API keys (created with `marquee api-keys`), held in memory, re-read every few seconds.
-  if (postgres) await postgres.migrate(SERVING_MIGRATIONS, { table: SERVING_MIGRATIONS_TABLE });
-  const keyCache = new ApiKeyCache(
-    postgres ? new ApiKeys(postgres.db as unknown as ServingDb) : { stored: async () => [] },
-    { logger: log },
-  );
-  await keyCache.start();
+  const { keyCache } = await startApiKeys(postgres, log);
 
   const store = new ModelStore(config.MODEL_DIR ?? path.join(config.dataDir, "models"));
   const hub = new ModelHub(store, log);
@@ -117,20 +98,13 @@ export async function startServeProcess(config: Config, logger: Logger): Promise
       .send(report);
   });
   app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
-  const access = {
-    apiKey: config.SERVING_API_KEY,
+  // Sign-in against commerce's sessions; the cookie name follows the store's public address.
+  const publicUrl = () => config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+  await mountServing(app, {
+    config,
+    recommender,
     keys: keyCache,
-    requireCredentials: config.SERVING_REQUIRE_CREDENTIALS,
-    ...(postgres ? { authenticate: accountsAuthenticator(new Accounts(postgres.db), config) } : {}),
-  };
-  // clientAccess's hooks (keys, per-key CORS and rate limits) in serving's scope, as in the store.
-  await app.register(async (scope) => {
-    await scope.register(clientAccess, {
-      ...access,
-      redisUrl: config.REDIS_URL,
-      openRateLimitPerMinute: config.SERVING_RATE_LIMIT,
-    });
-    await scope.register(servingRoutes, { serving: recommender, ...access });
+    ...(postgres ? { authenticate: servingAuthenticator(new Accounts(postgres.db), publicUrl) } : {}),
   });
 
   return {
@@ -146,19 +120,5 @@ export async function startServeProcess(config: Config, logger: Logger): Promise
       await clickhouse.close();
       await postgres?.close();
     },
-  };
-}
-
-/** Commerce's sessions, read from the shared database: the bearer token or the store's cookie. */
-function accountsAuthenticator(accounts: Accounts, config: Config): ServingAuthenticator {
-  const cookieName = sessionCookieFor(config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).name;
-  return async ({ bearer, cookie }) => {
-    const token = bearer ?? readCookie(cookie, cookieName);
-    const viewer = token ? await accounts.authenticate(token) : null;
-    if (!viewer) return null;
-    return {
-      actorIds: [viewer.userId, viewer.profile.id],
-      audience: { maxAgeRating: viewer.profile.max_age_rating, region: viewer.region },
-    };
   };
 }
