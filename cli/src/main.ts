@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { migrateClickHouse } from "@marquee/analytics";
 import { Accounts, Catalog, COMMERCE_MIGRATIONS, schema as commerceSchema, ROLES, type Role } from "@marquee/commerce";
 import { operatorSocketPath, sendOperatorCommand, sendOperatorExtension } from "@marquee/commerce/operator-socket";
-import { AppError, createClickHouse, createLogger, createPostgres, loadConfig } from "@marquee/runtime";
+import { AppError, createClickHouse, createLogger, createPostgres, type Logger, loadConfig } from "@marquee/runtime";
 import { loadMovieLensDir } from "@marquee/seed";
 import {
   ApiKeys,
@@ -41,6 +41,21 @@ const USAGE = `marquee <command>
                              ratings.csv+movies.csv) as the catalogue and rating events
 `;
 
+/**
+ * A long-running command's end: on SIGINT or SIGTERM, log `stopping`, close, exit 0. Returns
+ * main's "keep running" (-1).
+ */
+function untilSignalled(logger: Logger, stopping: string, close: () => Promise<void>): number {
+  const stop = async (signal: string) => {
+    logger.info({ signal }, stopping);
+    await close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  return -1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const config = loadConfig();
@@ -52,14 +67,7 @@ async function main(argv: string[]): Promise<number> {
       const address = await marquee.app.listen({ host: config.HOST, port: config.PORT });
       logger.info({ address, ready_seconds: Math.round(performance.now() - started) / 1000 }, "Marquee is ready");
       process.stdout.write(`\n  Marquee is running at ${address.replace("127.0.0.1", "localhost")}\n\n`);
-      const stop = async (signal: string) => {
-        logger.info({ signal }, "shutting down");
-        await marquee.close();
-        process.exit(0);
-      };
-      process.once("SIGINT", () => void stop("SIGINT"));
-      process.once("SIGTERM", () => void stop("SIGTERM"));
-      return -1; // keep running
+      return untilSignalled(logger, "shutting down", () => marquee.close());
     }
     case "serve": {
       const started = performance.now();
@@ -69,38 +77,17 @@ async function main(argv: string[]): Promise<number> {
         { address, models: serving.hub.versions(), ready_seconds: Math.round(performance.now() - started) / 1000 },
         "serving is ready",
       );
-      const stop = async (signal: string) => {
-        logger.info({ signal }, "serving shutting down");
-        await serving.close();
-        process.exit(0);
-      };
-      process.once("SIGINT", () => void stop("SIGINT"));
-      process.once("SIGTERM", () => void stop("SIGTERM"));
-      return -1; // keep running
+      return untilSignalled(logger, "serving shutting down", () => serving.close());
     }
     case "loader": {
       const loader = await startLoaderProcess(config, logger);
       logger.info({ topic: config.KAFKA_EVENTS_TOPIC, group: config.LOADER_GROUP }, "loader is running");
-      const stop = async (signal: string) => {
-        logger.info({ signal }, "loader draining");
-        await loader.close();
-        process.exit(0);
-      };
-      process.once("SIGINT", () => void stop("SIGINT"));
-      process.once("SIGTERM", () => void stop("SIGTERM"));
-      return -1; // keep running
+      return untilSignalled(logger, "loader draining", () => loader.close());
     }
     case "transcode-worker": {
       const workers = await startTranscodeWorkers(config, logger);
       logger.info({ workers: workers.workers.length }, "transcode workers are running");
-      const stop = async (signal: string) => {
-        logger.info({ signal }, "transcode workers stopping");
-        await workers.close();
-        process.exit(0);
-      };
-      process.once("SIGINT", () => void stop("SIGINT"));
-      process.once("SIGTERM", () => void stop("SIGTERM"));
-      return -1; // keep running
+      return untilSignalled(logger, "transcode workers stopping", () => workers.close());
     }
     case "experiment": {
       process.stdout.write(await experimentCommand(config, rest));
