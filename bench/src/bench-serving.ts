@@ -60,6 +60,7 @@ import {
   type RecentInteraction,
   RedisOnlineStore,
 } from "@marquee/runtime";
+import { mulberry32 } from "@marquee/training";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const USERS = Number(process.env.BENCH_USERS ?? 100_000);
@@ -75,17 +76,8 @@ const GIVE_UP_MS = 15 * 60_000;
 const run = promisify(execFile);
 const log = (msg: string, obj: object = {}) => process.stderr.write(`bench:serving ${msg} ${JSON.stringify(obj)}\n`);
 
-/** mulberry32: small, fast, seeded; the world is the same on every run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The world is the same on every run: training's seeded PRNG. */
+const rng = mulberry32;
 
 const GENRES = [
   "Drama",
