@@ -111,8 +111,12 @@ describe("marquee api-keys, embedded", () => {
 serviceSuite("marquee api-keys on Postgres", process.env.TEST_DATABASE_URL, (url) => {
   const name = `marquee_keys_cli_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
   const admin = () => createPostgres({ DATABASE_URL: url, dataDir: "" }, {});
-  const u = new URL(url);
-  u.pathname = `/${name}`;
+  // Built in the test, not here: a skipped suite (no URL) is still collected, with url "".
+  const target = () => {
+    const u = new URL(url);
+    u.pathname = `/${name}`;
+    return u.toString();
+  };
   afterAll(async () => {
     const a = await admin();
     await a.db.execute(sql.raw(`drop database if exists ${name} with (force)`));
@@ -123,11 +127,11 @@ serviceSuite("marquee api-keys on Postgres", process.env.TEST_DATABASE_URL, (url
     const a = await admin();
     await a.db.execute(sql.raw(`create database ${name}`));
     await a.close();
-    const env = { ...process.env, DATABASE_URL: u.toString(), LOG_LEVEL: "silent" };
+    const env = { ...process.env, DATABASE_URL: target(), LOG_LEVEL: "silent" };
     const key = keyIn((await cli(env, "create", "--name", "Backend", "--scopes", "catalog:read,users:read")).stdout);
     const listed = await cli(env, "list");
     expect(listed.stdout).toContain(`mq_${parseClientKey(key)?.keyId}_…  "Backend"  catalog:read,users:read`);
-    const pg = await createPostgres({ DATABASE_URL: u.toString(), dataDir: "" }, servingSchema);
+    const pg = await createPostgres({ DATABASE_URL: target(), dataDir: "" }, servingSchema);
     try {
       const cache = new ApiKeyCache(new ApiKeys(pg.db));
       await cache.start();
